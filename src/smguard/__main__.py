@@ -1,0 +1,5 @@
+"""Allow ``python -m smguard``."""
+
+from smguard.cli import main
+
+raise SystemExit(main())
