@@ -1,0 +1,192 @@
+"""The pack: settings, macros, lookups and detections, loaded and cross-checked.
+
+``load_pack`` reads everything and raises :class:`SmguardError` with every problem
+found; ``check_pack`` returns the problems instead (``smguard validate`` uses it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smguard.compile import CompiledSearch, CompileError, compile_detection
+from smguard.errors import Problem, SmguardError, rel
+from smguard.model.entities import Detection, Lookup, Macro, Settings, snake
+from smguard.model.loader import load_detections, load_lookups, load_macros, load_settings
+from smguard.spl.context import LookupDef, MacroDef, SearchContext
+
+__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake"]
+
+MITRE_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
+TOKEN_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.{}]*)\$")
+
+
+@dataclass
+class Pack:
+    """Everything the compiler, packager and engine need, from one pack root."""
+
+    root: Path
+    settings: Settings
+    macros: dict[str, Macro] = field(default_factory=dict)  # keyed by stanza
+    lookups: dict[str, Lookup] = field(default_factory=dict)
+    detections: list[Detection] = field(default_factory=list)
+    _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
+
+    def compiled(self, det: Detection) -> CompiledSearch:
+        if det.id not in self._compiled:
+            self._compiled[det.id] = compile_detection(det, self.settings.base_macro)
+        return self._compiled[det.id]
+
+    def detection(self, key: str) -> Detection:
+        """Find a detection by id, name, or filter-macro style snake name."""
+        for det in self.detections:
+            if key in (det.id, det.name, snake(det.name)):
+                return det
+        raise SmguardError(f"no detection named or with id {key!r}")
+
+    def context(self) -> SearchContext:
+        """Macros and lookups exactly as they ship, for the offline engine."""
+        macros = {k: MacroDef(m.name, m.definition, m.args) for k, m in self.macros.items()}
+        lookups = {
+            name: LookupDef(
+                name=lk.name, fields=lk.fields, rows=tuple(lk.rows), case_sensitive=lk.case_sensitive_match,
+                match_types={c: t for c, t in lk.match_type.items() if t != "EXACT"},
+                max_matches=lk.max_matches or 100, min_matches=lk.min_matches or 0,
+                default_match=lk.default_match, filename=lk.filename,
+            )
+            for name, lk in self.lookups.items()
+        }
+        return SearchContext(macros, lookups)
+
+
+def _base_macro(settings: Settings) -> Macro:
+    definition = f"index={settings.index} sourcetype={settings.sourcetype}"
+    return Macro(settings.base_macro, definition,
+                 "Where the CloudTrail data lives. Set index and sourcetype in pack.yml (or edit this macro in Splunk).",
+                 generated=True)
+
+
+def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
+    """Load the pack at ``root`` and return it with every problem found."""
+    root = Path(root)
+    problems: list[Problem] = []
+    settings = load_settings(root, problems)
+    macros = load_macros(root, problems)
+    lookups = load_lookups(root, problems)
+    detections = load_detections(root, problems)
+    if settings is None:
+        return None, sorted(set(problems))
+    pack = Pack(root, settings)
+
+    for m in macros:
+        if m.stanza in pack.macros:
+            problems.append(m.doc.problem(("name",), f"macro {m.stanza} is defined twice"))  # type: ignore[union-attr]
+        if m.name == settings.base_macro:
+            problems.append(m.doc.problem(("name",), f"{m.name} is generated from pack.yml data: set index/sourcetype there"))  # type: ignore[union-attr]
+        pack.macros[m.stanza] = m
+    pack.macros.setdefault(settings.base_macro, _base_macro(settings))
+    for lk in lookups:
+        if lk.name in pack.lookups:
+            problems.append(lk.doc.problem(("name",), f"lookup {lk.name} is defined twice"))  # type: ignore[union-attr]
+        pack.lookups[lk.name] = lk
+
+    seen_ids: dict[str, Detection] = {}
+    seen_names: dict[str, Detection] = {}
+    for det in detections:
+        for key, seen, what in ((det.id, seen_ids, "id"), (snake(det.name), seen_names, "name")):
+            if key in seen:
+                problems.append(det.doc.problem((what,), f"duplicate {what} {key!r}: also in {seen[key].path}"))
+            else:
+                seen[key] = det
+        pack.detections.append(det)
+        pack.macros.setdefault(det.filter_macro, Macro(
+            det.filter_macro, "search *", f"Tuning filter for '{det.name}': add exclusions here.", generated=True))
+    for det in pack.detections:
+        problems.extend(_check_detection(pack, det))
+    problems.extend(_check_catalog(pack))
+    return pack, sorted(set(problems))
+
+
+def load_pack(root: str | Path = ".") -> Pack:
+    """Load the pack or raise :class:`SmguardError` listing every problem."""
+    pack, problems = check_pack(root)
+    if problems or pack is None:
+        raise SmguardError(problems or [Problem(rel(Path(root) / "pack.yml"), 0, "cannot load pack")])
+    return pack
+
+
+def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
+    out: list[Problem] = []
+    doc = det.doc
+    try:
+        compiled = pack.compiled(det)
+    except CompileError as exc:
+        return [doc.problem(exc.key, str(exc))]
+    except ValueError as exc:
+        return [doc.problem(("search",), str(exc))]
+    for stanza in sorted(compiled.macros):
+        if stanza not in pack.macros:
+            out.append(doc.problem(("search",), f"unknown macro `{stanza}`"))
+    for name in sorted(compiled.lookups):
+        if name not in pack.lookups:
+            out.append(doc.problem(("search",), f"unknown lookup {name!r}"))
+    s = det.search
+    for kind in ("allow", "deny"):
+        for i, ref in enumerate(s.get(kind, []) if not det.is_raw else []):
+            lk = pack.lookups.get(ref["lookup"])
+            column = ref.get("column", ref["field"])
+            if lk and column not in lk.fields:
+                out.append(doc.problem(("search", kind, i), f"lookup {lk.name} has no column {column!r} (fields: {list(lk.fields)})"))
+            if lk and lk.default_match is not None:
+                out.append(doc.problem(("search", kind, i), f"lookup {lk.name} sets default_match, so every event would match it"))
+    if det.is_raw and not compiled.spl.rstrip().endswith(f"`{det.filter_macro}`"):
+        out.append(doc.problem(("search", "spl"), f"raw SPL must end with its filter macro `{det.filter_macro}`"))
+    output = set(compiled.output)
+    rba = det.data["rba"]
+    for i, ro in enumerate(rba["risk_objects"]):
+        if ro["field"] not in output:
+            out.append(doc.problem(("rba", "risk_objects", i, "field"), f"risk object field {ro['field']!r} is not in the search output {sorted(output)}"))
+    for i, to in enumerate(rba.get("threat_objects", [])):
+        if to["field"] not in output:
+            out.append(doc.problem(("rba", "threat_objects", i, "field"), f"threat object field {to['field']!r} is not in the search output"))
+    for token in TOKEN_RE.findall(rba["message"]):
+        if token not in output:
+            out.append(doc.problem(("rba", "message"), f"message token ${token}$ is not produced by the search"))
+    for i, dd in enumerate(det.data.get("drilldown_searches", [])):
+        for token in TOKEN_RE.findall(dd["search"]):
+            if token not in output and token not in ("info_min_time", "info_max_time"):
+                out.append(doc.problem(("drilldown_searches", i, "search"), f"drilldown token ${token}$ is not produced by the search"))
+    thr = det.throttling
+    if thr:
+        for f in thr.fields:
+            if f not in output:
+                out.append(doc.problem(("throttling", "fields"), f"throttling field {f!r} is not in the search output"))
+    for i, t in enumerate(det.data["tags"].get("mitre_attack_id", [])):
+        if not MITRE_RE.match(t):
+            out.append(doc.problem(("tags", "mitre_attack_id", i), f"malformed MITRE ATT&CK id {t!r} (expected T1234 or T1234.001)"))
+    scen_dir = pack.root / "generators" / "scenarios"
+    for i, test in enumerate(det.tests):
+        name = test.get("scenario")
+        if name and scen_dir.is_dir() and not (scen_dir / f"{name}.yml").exists():
+            out.append(doc.problem(("tests", i, "scenario"), f"unknown scenario {name!r} (no generators/scenarios/{name}.yml)"))
+    return out
+
+
+def _check_catalog(pack: Pack) -> list[Problem]:
+    """Guardrail ids a detection enforces must exist in guardrails.yml when it exists."""
+    from smguard.model.catalog import load_catalog
+
+    path = pack.root / "guardrails.yml"
+    if not path.exists():
+        return []
+    try:
+        catalog = load_catalog(path)
+    except SmguardError as exc:
+        return exc.problems
+    out = []
+    for det in pack.detections:
+        for i, gid in enumerate(det.enforces):
+            if gid not in catalog.entries:
+                out.append(det.doc.problem(("guardrail", "enforces", i), f"unknown guardrail {gid!r} (not in guardrails.yml)"))
+    return out
