@@ -1,0 +1,370 @@
+"""Read CloudTrail logs the way they are found: NDJSON, ``{"Records": [...]}``, gzip, folders.
+
+Real log dumps are messy (truncated downloads, a stray binary, an export with a header
+line), and a detection proof that silently skipped records would be a false proof. So
+every input that is not a usable record is counted in a :class:`ReadReport` with its
+file, line and reason, the good records around it are still yielded, and ``strict=True``
+turns the first bad input into a :class:`~smguard.errors.SmguardError`.
+
+Formats, detected from content (never from the file name alone):
+
+- gzip: by the magic bytes ``1f 8b``; the decompressed stream is then sniffed the same way.
+- ``{"Records": [...]}`` (what CloudTrail delivers to S3): the first non-blank byte is
+  ``{`` and the document parses as one JSON object with a ``Records`` list. It is read
+  whole (these files are one JSON document, at most tens of MB); ``.line`` is the index
+  of the record in ``Records`` (0-based), ``.raw`` its compact JSON.
+- NDJSON (CloudWatch Logs, Firehose, HEC exports, smguard's generator): one record per
+  line, streamed line by line (never the whole file in memory); ``.line`` is 1-based.
+
+A record is usable when it is a JSON object whose ``eventTime`` is a string of the form
+``YYYY-MM-DDTHH:MM:SS[.fff]Z`` (Splunk's ``TIME_FORMAT = %Y-%m-%dT%H:%M:%S%Z`` for this
+sourcetype); without a time Splunk would index it at ingest time and time-bounded
+detections would see it at the wrong moment, so it is reported rather than guessed.
+
+Size limit: a record whose JSON text is over :data:`MAX_RECORD_BYTES` (8 MiB, the add-on's
+``TRUNCATE = 8388608`` for ``aws:cloudtrail``; Splunk's default would be 10000 bytes) is
+reported as ``too large``: Splunk would truncate it and its JSON would no longer parse.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from smguard.errors import Problem, SmguardError
+
+MAX_RECORD_BYTES = 8_388_608
+"""The Splunk Add-on for AWS sets ``TRUNCATE = 8388608`` on ``aws:cloudtrail``."""
+
+_TIME_RE = re.compile(
+    r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z\Z"
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One CloudTrail record and where it came from.
+
+    ``raw`` is the record's own JSON text, what Splunk's ``_raw`` holds for it: the line as
+    written for NDJSON, compact ``json.dumps`` for a record taken out of a Records file
+    (the add-on splits Records files into one event per record the same way).
+    """
+
+    record: dict[str, Any]
+    raw: str
+    source: str
+    line: int
+
+
+@dataclass
+class ReadReport:
+    """What was read: counts, and every rejected input as a located :class:`Problem`."""
+
+    files: int = 0
+    records: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def bad(self) -> int:
+        return len(self.problems)
+
+    def reasons(self) -> dict[str, int]:
+        """Problem counts by reason (the message up to its first ':'), for summaries."""
+        out: dict[str, int] = {}
+        for p in self.problems:
+            key = p.message.split(":", 1)[0]
+            out[key] = out.get(key, 0) + 1
+        return out
+
+
+class _Sink:
+    """Routes a problem to the report, or raises it at once in strict mode."""
+
+    def __init__(self, report: ReadReport, strict: bool):
+        self.report = report
+        self.strict = strict
+
+    def bad(self, source: str, line: int, reason: str) -> None:
+        problem = Problem(source, line, reason)
+        if self.strict:
+            raise SmguardError(problem)
+        self.report.problems.append(problem)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named, and every file below directories named, in sorted (deterministic) order.
+
+    Hidden files and directories (``.name``) below a directory are skipped; a file named
+    explicitly is always read. A path that does not exist raises, since a typo must not
+    look like an empty log.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root, f) for f in files if not f.startswith("."))
+            out.extend(sorted(found))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise SmguardError(Problem(str(path), 0, "no such file or directory"))
+    return out
+
+
+def iter_records(
+    paths: Iterable[str | os.PathLike[str]] | str | os.PathLike[str],
+    *,
+    strict: bool = False,
+    report: ReadReport | None = None,
+) -> Iterator[LogRecord]:
+    """Yield every usable record of ``paths`` (files or directories), in file then line order.
+
+    Bad input is appended to ``report.problems`` (pass a :class:`ReadReport` to see it), or
+    with ``strict=True`` raises :class:`SmguardError` at the first one.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    report = report if report is not None else ReadReport()
+    sink = _Sink(report, strict)
+    for path in expand_paths(paths):
+        report.files += 1
+        source = str(path)
+        try:
+            with open(path, "rb", buffering=1 << 20) as fh:
+                yield from _read_stream(fh, source, sink, report)
+        except OSError as exc:
+            sink.bad(source, 0, f"unreadable: {exc.strerror or exc}")
+
+
+def _read_stream(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
+    head = fh.read(2)
+    fh.seek(0)
+    if head == _GZIP_MAGIC:
+        gz = gzip.GzipFile(fileobj=fh, mode="rb")
+        stream: BinaryIO = io.BufferedReader(gz, buffer_size=1 << 20)  # type: ignore[arg-type]
+        try:
+            yield from _read_plain(stream, source, sink, report, gz=True)
+        except (OSError, EOFError, zlib.error) as exc:
+            sink.bad(source, 0, f"corrupt gzip: {exc}")
+    else:
+        yield from _read_plain(fh, source, sink, report, gz=False)
+
+
+def _first_byte(fh: BinaryIO) -> bytes:
+    """The first non-whitespace byte, leaving the stream positioned at the start."""
+    chunk = fh.peek(4096)[:4096] if hasattr(fh, "peek") else b""  # type: ignore[attr-defined]
+    stripped = chunk.lstrip(b" \t\r\n\xef\xbb\xbf")
+    return stripped[:1]
+
+
+def _read_plain(
+    fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *, gz: bool
+) -> Iterator[LogRecord]:
+    if not hasattr(fh, "peek"):
+        fh = io.BufferedReader(fh, buffer_size=1 << 20)  # type: ignore[arg-type]
+    first = _first_byte(fh)
+    if first == b"":
+        sink.bad(source, 0, "empty file")
+        return
+    if _is_binary(fh.peek(4096)[:4096]):  # type: ignore[attr-defined]
+        sink.bad(source, 0, "binary file: not JSON text (skipped whole, as Splunk skips binary files)")
+        return
+    if first == b"{" and _looks_like_records_file(fh):
+        yield from _read_records_file(fh, source, sink, report)
+    else:
+        yield from _read_ndjson(fh, source, sink, report)
+
+
+def _is_binary(head: bytes) -> bool:
+    """NUL bytes, or bytes that are not UTF-8 (a multi-byte character cut at the end is fine)."""
+    if b"\x00" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4
+    return False
+
+
+def _looks_like_records_file(fh: BinaryIO) -> bool:
+    """A Records file starts ``{"Records"`` (after blanks) or is one multi-line JSON object.
+
+    NDJSON lines also start with ``{``; what tells them apart is that an NDJSON file's
+    first line is a complete JSON object, while a Records file's is not (or is the whole
+    one-line ``{"Records": [...]}``).
+    """
+    head = fh.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
+    text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    if re.match(rb'\{\s*"Records"\s*:', text):
+        return True
+    newline = text.find(b"\n")
+    first_line = text if newline < 0 else text[:newline]
+    if newline < 0 and len(head) >= (1 << 16):
+        return False  # one very long first line: NDJSON with a huge record, let the line reader judge
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return newline >= 0  # a pretty-printed document spans lines
+    return False
+
+
+_RECORDS_OPEN = re.compile(r'\s*\{\s*"Records"\s*:\s*\[')
+_WS = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+
+
+def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
+    """Decode ``{"Records": [...]}`` one element at a time, so a truncated file still yields
+    every record before the cut, and the cut is reported at the index where it happened."""
+    data = fh.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        sink.bad(source, 0, f"not UTF-8 text: binary data at byte {exc.start}")
+        return
+    opening = _RECORDS_OPEN.match(text)
+    if opening is None:
+        # Pretty-printed JSON that does not start with "Records": one record, or junk.
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            sink.bad(source, 0, f"not JSON: {exc}")
+            return
+        except RecursionError:
+            sink.bad(source, 0, "not JSON: nested too deeply")
+            return
+        if isinstance(doc, dict) and "Records" in doc:
+            if not isinstance(doc["Records"], list):
+                sink.bad(source, 0, "not a CloudTrail Records file: 'Records' is not a list")
+                return
+            for index, rec in enumerate(doc["Records"]):
+                yield from _accept(rec, None, source, index, sink, report)
+            return
+        yield from _accept(doc, None, source, 0, sink, report)
+        return
+    pos = opening.end()
+    index = 0
+    end = len(text)
+    while True:
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= end:
+            sink.bad(source, index, f"truncated Records file: ends inside the list after {index} record(s)")
+            return
+        if text[pos] == "]":
+            break
+        try:
+            rec, pos = _DECODER.raw_decode(text, pos)
+        except ValueError as exc:
+            cut = not text.rstrip().endswith("}")
+            what = "truncated Records file" if cut else "invalid JSON in Records file"
+            sink.bad(source, index, f"{what}: record {index}: {exc}")
+            return
+        except RecursionError:
+            sink.bad(source, index, f"invalid JSON in Records file: record {index} nested too deeply")
+            return
+        yield from _accept(rec, None, source, index, sink, report)
+        index += 1
+        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos < end and text[pos] == ",":
+            pos += 1
+        elif pos < end and text[pos] == "]":
+            break
+        else:
+            if pos >= end:
+                sink.bad(
+                    source, index, f"truncated Records file: ends inside the list after {index} record(s)"
+                )
+            else:
+                sink.bad(
+                    source,
+                    index,
+                    f"invalid JSON in Records file: expected ',' or ']' after record {index - 1}",
+                )
+            return
+    tail = text[pos + 1 :].strip()
+    if tail != "}" and not (tail.startswith("}") or tail.startswith(",")):
+        sink.bad(source, index, "truncated Records file: the list is not closed by '}'")
+
+
+def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
+    lineno = 0
+    while True:
+        # readline with a bound: a newline-free multi-GB blob must not be read into memory whole.
+        raw = fh.readline(MAX_RECORD_BYTES + 2)
+        if not raw:
+            break
+        lineno += 1
+        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+            sink.bad(source, lineno, f"too large: record over {MAX_RECORD_BYTES} bytes")
+            while raw and not raw.endswith(b"\n"):  # skip the rest of this line
+                raw = fh.readline(1 << 20)
+            continue
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        if len(stripped) > MAX_RECORD_BYTES:
+            sink.bad(source, lineno, f"too large: record over {MAX_RECORD_BYTES} bytes")
+            continue
+        try:
+            text = stripped.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            sink.bad(source, lineno, f"not UTF-8 text: binary data at byte {exc.start}")
+            continue
+        if lineno == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        try:
+            rec = json.loads(text)
+        except ValueError as exc:
+            reason = "truncated JSON" if _truncated(text) else "not JSON"
+            sink.bad(source, lineno, f"{reason}: {exc}")
+            continue
+        except RecursionError:
+            sink.bad(source, lineno, "not JSON: nested too deeply")
+            continue
+        yield from _accept(rec, text, source, lineno, sink, report)
+
+
+def _truncated(text: str) -> bool:
+    """An object that starts but never closes: a line cut short (e.g. a partial download)."""
+    return text.startswith("{") and not text.endswith("}")
+
+
+def _accept(
+    rec: Any, text: str | None, source: str, line: int, sink: _Sink, report: ReadReport
+) -> Iterator[LogRecord]:
+    if not isinstance(rec, dict):
+        sink.bad(
+            source,
+            line,
+            f"not a record: a JSON {type(rec).__name__ if rec is not None else 'null'}, not an object",
+        )
+        return
+    when = rec.get("eventTime")
+    if when is None:
+        sink.bad(source, line, "no eventTime")
+        return
+    if not isinstance(when, str):
+        sink.bad(source, line, f"bad eventTime: {type(when).__name__} {when!r:.40}, not a string")
+        return
+    if _TIME_RE.match(when) is None:
+        sink.bad(source, line, f"bad eventTime: {when!r:.60} is not YYYY-MM-DDTHH:MM:SSZ")
+        return
+    if text is None:
+        text = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
+        if len(text) > MAX_RECORD_BYTES:
+            sink.bad(source, line, f"too large: record over {MAX_RECORD_BYTES} bytes")
+            return
+    report.records += 1
+    yield LogRecord(rec, text, source, line)
