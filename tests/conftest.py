@@ -20,7 +20,7 @@ def pack_copy(tmp_path: Path) -> Path:
     """A writable copy of the pack (settings, detections, macros, lookups, catalog, scenarios)."""
     dst = tmp_path / "pack"
     dst.mkdir()
-    for name in ("pack.yml", "guardrails.yml"):
+    for name in ("pack.yml", "guardrails.yml", "analytic_stories.yml"):
         shutil.copy(ROOT / name, dst / name)
     for name in ("detections", "macros", "lookups", "generators"):
         if (ROOT / name).exists():

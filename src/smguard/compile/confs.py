@@ -170,3 +170,41 @@ def transforms_conf(pack: Pack) -> str:
                 pairs.append((key, getattr(lk, key)))
         parts.append(_stanza(name, pairs))
     return "\n".join(parts)
+
+
+def analyticstories_conf(pack: Pack) -> str:
+    """ES Use Case Library stories, in the stanza format Splunk's ESCU app ships."""
+    parts = []
+    for name in sorted(pack.stories):
+        story = pack.stories[name]
+        searches = sorted(rule_name(pack, d) for d in pack.detections if name in d.data["tags"]["analytic_story"])
+        parts.append(_stanza(f"analytic_story://{name}", [
+            ("category", "Cloud Security"),
+            ("last_updated", max((d.data["date"] for d in pack.detections), default="")),
+            ("version", 1),
+            ("references", _json([])),
+            ("maintainers", _json([{"company": pack.settings.author, "email": "-", "name": pack.settings.author}])),
+            ("spec_version", 3),
+            ("searches", _json(searches)),
+            ("description", story.description),
+            ("narrative", story.narrative),
+            ("guardrail_area", story.area),
+        ]))
+    return "\n".join(parts)
+
+
+ANALYTICSTORIES_SPEC = """# analyticstories.conf: analytic stories for Enterprise Security's Use Case Library,
+# in the format Splunk's ES Content Update app uses.
+
+[analytic_story://<name>]
+category = <string>
+last_updated = <string>
+version = <integer>
+references = <JSON list>
+maintainers = <JSON list>
+spec_version = <integer>
+searches = <JSON list of correlation search names>
+description = <string>
+narrative = <string>
+guardrail_area = <string>
+"""

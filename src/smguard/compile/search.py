@@ -115,13 +115,12 @@ def _selection_matchers(sel: dict[str, Any]) -> list[Matcher]:
     return [Matcher(k, v) for k, v in sel.items()]
 
 
-def _render(node: cond.Node, sels: dict[str, list[Matcher]], mode: str, top: bool = False) -> str:
-    """Render a condition node; ``top`` conjuncts of the base search need no parentheses."""
+def _render(node: cond.Node, sels: dict[str, list[Matcher]], mode: str) -> str:
     if isinstance(node, cond.Ref):
         parts = [getattr(m, mode)() for m in sels[node.name]]
         joiner = " " if mode == "search" else " AND "
         body = joiner.join(parts)  # type: ignore[arg-type]
-        return body if len(parts) == 1 or top else f"({body})"
+        return body if len(parts) == 1 else f"({body})"
     if isinstance(node, cond.Not):
         return f"NOT {_render(node.item, sels, mode)}"
     joiner = " OR " if isinstance(node, cond.Or) else (" " if mode == "search" else " AND ")
@@ -157,8 +156,21 @@ def compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str)
 
     base = s.get("base", base_macro)
     conjuncts = list(tree.items) if isinstance(tree, cond.And) else [tree]
-    in_search = [_render(c, sels, "search", top=True) for c in conjuncts if _searchable(c, sels)]
-    in_where = [_render(c, sels, "eval") for c in conjuncts if not _searchable(c, sels)]
+    in_search: list[str] = []
+    in_where: list[str] = []
+    for c in conjuncts:
+        if isinstance(c, cond.Ref):
+            # A top-level selection is a plain AND of matchers: each goes where it can.
+            for m in sels[c.name]:
+                text = m.search()
+                if text is None:
+                    in_where.append(m.eval())
+                else:
+                    in_search.append(text)
+        elif _searchable(c, sels):
+            in_search.append(_render(c, sels, "search"))
+        else:
+            in_where.append(_render(c, sels, "eval"))
 
     pipe = ["`" + base + "`" + ("" if not in_search else " " + " ".join(in_search))]
     if in_where:

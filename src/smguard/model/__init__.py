@@ -14,6 +14,7 @@ from smguard.compile import CompiledSearch, CompileError, compile_detection
 from smguard.errors import Problem, SmguardError, rel
 from smguard.model.entities import Detection, Lookup, Macro, Settings, snake
 from smguard.model.loader import load_detections, load_lookups, load_macros, load_settings
+from smguard.model.stories import Story, load_stories
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
 
 __all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake"]
@@ -31,6 +32,7 @@ class Pack:
     macros: dict[str, Macro] = field(default_factory=dict)  # keyed by stanza
     lookups: dict[str, Lookup] = field(default_factory=dict)
     detections: list[Detection] = field(default_factory=list)
+    stories: dict[str, Story] = field(default_factory=dict)
     _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
 
     def compiled(self, det: Detection) -> CompiledSearch:
@@ -105,6 +107,7 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
     for det in pack.detections:
         problems.extend(_check_detection(pack, det))
     problems.extend(_check_catalog(pack))
+    problems.extend(_check_stories(pack))
     return pack, sorted(set(problems))
 
 
@@ -165,11 +168,41 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
     for i, t in enumerate(det.data["tags"].get("mitre_attack_id", [])):
         if not MITRE_RE.match(t):
             out.append(doc.problem(("tags", "mitre_attack_id", i), f"malformed MITRE ATT&CK id {t!r} (expected T1234 or T1234.001)"))
+    out.extend(_check_tests(pack, det))
+    return out
+
+
+def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
+    """Every detection proves itself: a case that must fire and one that must stay silent."""
+    from smguard.testing.expect import parse_count
+    from smguard.testing.mutate import without_clause
+
+    out: list[Problem] = []
+    doc = det.doc
+    positive = negative = False
     scen_dir = pack.root / "generators" / "scenarios"
     for i, test in enumerate(det.tests):
+        try:
+            rule = parse_count(test["expect"]["results"])
+        except ValueError as exc:
+            out.append(doc.problem(("tests", i, "expect", "results"), str(exc)))
+            continue
+        positive |= rule.low >= 1
+        negative |= rule.high == 0
+        if rule.high == 0 and "scenario" in test and "near_miss_of" not in test:
+            out.append(doc.problem(("tests", i), "a near-miss scenario case must name the clause that keeps it silent (near_miss_of)"))
+        if "near_miss_of" in test:
+            try:
+                without_clause(pack, det, test["near_miss_of"])
+            except (ValueError, CompileError) as exc:
+                out.append(doc.problem(("tests", i, "near_miss_of"), str(exc)))
         name = test.get("scenario")
         if name and scen_dir.is_dir() and not (scen_dir / f"{name}.yml").exists():
             out.append(doc.problem(("tests", i, "scenario"), f"unknown scenario {name!r} (no generators/scenarios/{name}.yml)"))
+    if not positive:
+        out.append(doc.problem(("tests",), "no test case that must fire (results >= 1)"))
+    if not negative:
+        out.append(doc.problem(("tests",), "no test case that must stay silent (results: 0)"))
     return out
 
 
@@ -189,4 +222,21 @@ def _check_catalog(pack: Pack) -> list[Problem]:
         for i, gid in enumerate(det.enforces):
             if gid not in catalog.entries:
                 out.append(det.doc.problem(("guardrail", "enforces", i), f"unknown guardrail {gid!r} (not in guardrails.yml)"))
+    return out
+
+
+def _check_stories(pack: Pack) -> list[Problem]:
+    """Detections' analytic stories must be defined in analytic_stories.yml."""
+    path = pack.root / "analytic_stories.yml"
+    if not path.exists():
+        return [Problem(rel(path), 0, "analytic_stories.yml is missing")]
+    try:
+        pack.stories = load_stories(path)
+    except SmguardError as exc:
+        return exc.problems
+    out = []
+    for det in pack.detections:
+        for i, name in enumerate(det.data["tags"]["analytic_story"]):
+            if name not in pack.stories:
+                out.append(det.doc.problem(("tags", "analytic_story", i), f"unknown analytic story {name!r} (not in analytic_stories.yml)"))
     return out

@@ -13,10 +13,17 @@ import shutil
 import tarfile
 from pathlib import Path
 
-from smguard.compile.confs import macros_conf, savedsearches_conf, transforms_conf
+from smguard.compile.confs import (
+    ANALYTICSTORIES_SPEC,
+    analyticstories_conf,
+    macros_conf,
+    savedsearches_conf,
+    transforms_conf,
+)
 from smguard.model import Pack
 from smguard.package.docs import admin_readme
 from smguard.package.extras import extra_files
+from smguard.testing.coverage import markdown
 
 FIXED_MTIME = 1_700_000_000  # 2023-11-14: any fixed value works; 0 upsets some tar readers
 
@@ -82,8 +89,12 @@ def app_files(pack: Pack) -> dict[str, bytes]:
         "default/savedsearches.conf": savedsearches_conf(pack),
         "default/macros.conf": macros_conf(pack),
         "default/transforms.conf": transforms_conf(pack),
+        "default/analyticstories.conf": analyticstories_conf(pack),
+        "README/analyticstories.conf.spec": ANALYTICSTORIES_SPEC,
+        # Custom confs must replicate across a search head cluster, or members disagree.
+        "default/server.conf": "[shclustering]\nconf_replication_include.analyticstories = true\n",
         "metadata/default.meta": DEFAULT_META,
-        "README.md": admin_readme(pack),
+        "README.md": admin_readme(pack, coverage=markdown(pack) if (pack.root / "guardrails.yml").exists() else None),
     }
     for lk in sorted(pack.lookups.values(), key=lambda x: x.filename):
         files[f"lookups/{lk.filename}"] = lk.csv_text

@@ -1,0 +1,1 @@
+"""Detections proven offline: their own test cases, pack evaluation, and coverage."""
