@@ -1,0 +1,285 @@
+"""The expression tree: what a parsed SPL search is.
+
+Three families, kept apart as in sqlglot: eval expressions (``eval``/``where``/
+``stats count(eval(...))``), search expressions (the ``search`` command's boolean
+terms) and commands (one dataclass per command, holding already-parsed arguments so
+the executor never looks at text again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------- eval expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A constant: str, int, float, bool, or None for null()."""
+
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str  # lower-cased function name
+    args: tuple[Expr, ...]
+    pos: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str  # + - * / % . = != < > <= >= AND OR XOR LIKE
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    op: str  # - NOT
+    operand: Expr
+
+
+Expr = Literal | FieldRef | Call | BinOp | UnaryOp
+
+# ---------------------------------------------------------------- search expressions
+
+
+@dataclass(frozen=True, slots=True)
+class SAnd:
+    items: tuple[SearchExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SOr:
+    items: tuple[SearchExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SNot:
+    item: SearchExpr
+
+
+@dataclass(frozen=True, slots=True)
+class SCompare:
+    """``field op value``; ``value`` may hold ``*`` wildcards (for = and !=)."""
+
+    field: str
+    op: str  # = != < > <= >=
+    value: str
+    case_sensitive: bool = False
+    pos: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SIn:
+    field: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class STerm:
+    """A bare term, matched against ``_raw``."""
+
+    value: str
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SSubsearch:
+    """``[ search ... ]`` inside a search: replaced by its results at run time."""
+
+    pipeline: Pipeline
+    pos: int = -1
+
+
+SearchExpr = SAnd | SOr | SNot | SCompare | SIn | STerm | SSubsearch
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass
+class Command:
+    pos: int = field(default=-1, kw_only=True)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.removesuffix("Cmd").lower()
+
+
+@dataclass
+class SearchCmd(Command):
+    expr: SearchExpr | None  # None = match everything
+
+
+@dataclass
+class WhereCmd(Command):
+    expr: Expr
+
+
+@dataclass
+class EvalCmd(Command):
+    assignments: list[tuple[str, Expr]]
+
+
+@dataclass
+class Agg:
+    """One stats function: ``func(arg) [as alias]``.
+
+    ``arg`` is a field name (possibly with ``*``), ``eval_expr`` is set for
+    ``count(eval(...))``-style arguments, ``param`` carries N of ``percN``.
+    """
+
+    func: str
+    arg: str | None
+    label: str
+    alias: str | None = None
+    eval_expr: Expr | None = None
+    param: float | None = None
+
+    @property
+    def out_name(self) -> str:
+        return self.alias or self.label
+
+
+@dataclass
+class StatsCmd(Command):
+    kind: str  # stats | eventstats | streamstats
+    aggs: list[Agg]
+    by: list[str]
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class BinCmd(Command):
+    field: str
+    span: str
+    alias: str | None = None
+
+
+@dataclass
+class TableCmd(Command):
+    fields: list[str]
+
+
+@dataclass
+class FieldsCmd(Command):
+    fields: list[str]
+    remove: bool = False
+
+
+@dataclass
+class RenameCmd(Command):
+    pairs: list[tuple[str, str]]
+
+
+@dataclass
+class DedupCmd(Command):
+    fields: list[str]
+    count: int = 1
+    keepempty: bool = False
+    consecutive: bool = False
+    sortby: list[tuple[str, bool, str]] = field(default_factory=list)
+
+
+@dataclass
+class SortCmd(Command):
+    keys: list[tuple[str, bool, str]]  # (field, descending, mode auto|num|str|ip)
+    limit: int = 10000
+
+
+@dataclass
+class HeadCmd(Command):
+    count: int = 10
+
+
+@dataclass
+class TailCmd(Command):
+    count: int = 10
+
+
+@dataclass
+class ReverseCmd(Command):
+    pass
+
+
+@dataclass
+class FillnullCmd(Command):
+    value: str = "0"
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RexCmd(Command):
+    regex: str
+    field: str = "_raw"
+    max_match: int = 1
+
+
+@dataclass
+class SpathCmd(Command):
+    input: str = "_raw"
+    output: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class MvexpandCmd(Command):
+    field: str
+    limit: int | None = None
+
+
+@dataclass
+class LookupCmd(Command):
+    table: str
+    inputs: list[tuple[str, str]]  # (lookup column, event field)
+    outputs: list[tuple[str, str]] | None  # None = all non-key columns
+    outputnew: bool = False
+
+
+@dataclass
+class InputlookupCmd(Command):
+    table: str
+    append: bool = False
+    where: Expr | None = None
+
+
+@dataclass
+class OutputlookupCmd(Command):
+    table: str
+
+
+@dataclass
+class ConvertCmd(Command):
+    timeformat: str
+    conversions: list[tuple[str, str, str | None]]  # (func, field, alias)
+
+
+@dataclass
+class JoinCmd(Command):
+    fields: list[str]
+    subsearch: Pipeline
+    type: str = "inner"
+    max: int = 1
+    overwrite: bool = True
+
+
+@dataclass
+class AppendCmd(Command):
+    subsearch: Pipeline
+
+
+@dataclass
+class MakeresultsCmd(Command):
+    count: int = 1
+
+
+@dataclass
+class Pipeline:
+    commands: list[Command]
+    text: str = ""

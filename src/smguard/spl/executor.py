@@ -1,0 +1,404 @@
+"""Executor: runs a parsed Pipeline over events.
+
+Order of work, mirroring Splunk's split between indexers and the search head:
+
+1. events outside ``[earliest, latest)`` are skipped; the base search (the first
+   ``search`` command) is compiled to a predicate and tested on the event dict as is;
+2. the *streaming prefix* (commands up to the first one that needs the whole result
+   set: stats, sort, dedup, head, join, ...) runs per event, so memory does not grow
+   with the size of the logs;
+3. the surviving rows are put in search order, **newest first** (descending ``_time``,
+   stable), which is the order Splunk hands events to the rest of the pipeline; an
+   order-independent ``stats`` instead consumes the stream directly;
+4. the remaining commands run on the ordered list.
+
+Subsearches (``[ ... ]`` in a search, ``join``, ``append``) run first, over the same
+event source and time range, which is why ``run()`` wants a re-iterable source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from smguard.spl import ast as A
+from smguard.spl.commands import (
+    BinOp,
+    ConvertOp,
+    DedupOp,
+    EvalOp,
+    FieldsOp,
+    FillnullOp,
+    HeadOp,
+    MvexpandOp,
+    Op,
+    RenameOp,
+    ReverseOp,
+    RexOp,
+    SearchOp,
+    SortOp,
+    SpathOp,
+    TableOp,
+    TailOp,
+    WhereOp,
+)
+from smguard.spl.context import SearchContext
+from smguard.spl.errors import SplError, UnsupportedError
+from smguard.spl.evalfuncs import EvalEnv
+from smguard.spl.lookup import LookupOp, find_lookup, table_rows
+from smguard.spl.rows import Row, merge_ids
+from smguard.spl.searchmatch import compile_search
+from smguard.spl.statscmd import EventstatsOp, StatsOp, StreamstatsOp
+from smguard.spl.values import num, to_str
+
+EventSource = Callable[[], Iterable[dict]]
+
+SUBSEARCH_MAXOUT = 10000  # limits.conf [subsearch] maxout
+JOIN_MAXOUT = 50000  # limits.conf [join] subsearch_maxout
+
+
+@dataclass
+class Runtime:
+    """Everything a search run depends on besides its text."""
+
+    ctx: SearchContext
+    source: EventSource
+    now: float
+    earliest: float | None = None
+    latest: float | None = None
+    text: str = ""
+    env: EvalEnv = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.env = EvalEnv(self.now, self.text)
+
+
+def _time_key(r: Row) -> float:
+    t = r.t if r.t is not None else r.f.get("_time")
+    if t is None:
+        return float("-inf")
+    if isinstance(t, float | int):
+        return float(t)
+    n = num(t)
+    return float("-inf") if n is None else float(n)
+
+
+def search_order(rows: list[Row]) -> list[Row]:
+    """Newest first, stable for equal times (Splunk's event order)."""
+    rows.sort(key=_time_key, reverse=True)
+    return rows
+
+
+class CompiledSearch:
+    """A pipeline bound to a Runtime, split into base predicate, stream and tail."""
+
+    def __init__(self, pipeline: A.Pipeline, rt: Runtime):
+        self.pipeline = pipeline
+        self.rt = rt
+        cmds = pipeline.commands
+        if not cmds:
+            raise SplError("empty search", 0, rt.text)
+        first = cmds[0]
+        self.generator: A.Command | None = None
+        self.base_expr: A.SearchExpr | None = None
+        if isinstance(first, A.SearchCmd):
+            self.base_expr = first.expr
+            self.base_pred = compile_search(first.expr, self._resolve, rt.text)
+        elif isinstance(first, A.InputlookupCmd | A.MakeresultsCmd):
+            self.generator = first
+            self.base_pred = lambda f: True
+        else:
+            raise SplError(f"a search must start with search or a generating command, not '{first.name}'", first.pos, rt.text)
+        ops = [self._op(c) for c in cmds[1:]]
+        i = 0
+        while i < len(ops) and ops[i].streaming:
+            i += 1
+        self.stream_ops = ops[:i]
+        self.tail_ops = ops[i:]
+
+    # -------------------------------------------------------------- building
+
+    def _op(self, c: A.Command) -> Op:
+        env = self.rt.env
+        if isinstance(c, A.SearchCmd):
+            return SearchOp(compile_search(c.expr, self._resolve, self.rt.text))
+        if isinstance(c, A.WhereCmd):
+            return WhereOp(c, env)
+        if isinstance(c, A.EvalCmd):
+            return EvalOp(c, env)
+        if isinstance(c, A.RenameCmd):
+            return RenameOp(c)
+        if isinstance(c, A.FieldsCmd):
+            return FieldsOp(c)
+        if isinstance(c, A.TableCmd):
+            return TableOp(c)
+        if isinstance(c, A.FillnullCmd):
+            return FillnullOp(c)
+        if isinstance(c, A.RexCmd):
+            return RexOp(c)
+        if isinstance(c, A.SpathCmd):
+            return SpathOp(c)
+        if isinstance(c, A.MvexpandCmd):
+            return MvexpandOp(c)
+        if isinstance(c, A.ConvertCmd):
+            return ConvertOp(c)
+        if isinstance(c, A.BinCmd):
+            return BinOp(c)
+        if isinstance(c, A.LookupCmd):
+            return LookupOp(c, self.rt.ctx, self.rt.text)
+        if isinstance(c, A.StatsCmd):
+            if c.kind == "stats":
+                return StatsOp(c, env)
+            if c.kind == "eventstats":
+                return EventstatsOp(c, env)
+            return StreamstatsOp(c, env)
+        if isinstance(c, A.DedupCmd):
+            return DedupOp(c)
+        if isinstance(c, A.SortCmd):
+            return SortOp(c)
+        if isinstance(c, A.HeadCmd):
+            return HeadOp(c.count)
+        if isinstance(c, A.TailCmd):
+            return TailOp(c.count)
+        if isinstance(c, A.ReverseCmd):
+            return ReverseOp()
+        if isinstance(c, A.JoinCmd):
+            return JoinOp(c, self.rt)
+        if isinstance(c, A.AppendCmd):
+            return AppendOp(c, self.rt)
+        if isinstance(c, A.InputlookupCmd):
+            if not c.append:
+                raise SplError("inputlookup must be the first command unless append=t", c.pos, self.rt.text)
+            return InputlookupAppendOp(c, self.rt)
+        if isinstance(c, A.OutputlookupCmd):
+            return OutputlookupOp()
+        if isinstance(c, A.MakeresultsCmd):
+            raise SplError("makeresults must be the first command", c.pos, self.rt.text)
+        raise UnsupportedError(f"unsupported command '{c.name}'", c.pos, self.rt.text)
+
+    def _resolve(self, ss: A.SSubsearch) -> A.SearchExpr:
+        rows = CompiledSearch(ss.pipeline, self.rt).execute()[:SUBSEARCH_MAXOUT]
+        return rows_to_search(rows)
+
+    # -------------------------------------------------------------- running
+
+    def stream(self, row: Row) -> list[Row]:
+        """Push one row (already past the base search) through the streaming prefix."""
+        rows = [row]
+        for op in self.stream_ops:
+            if len(rows) == 1:
+                rows = op.process(rows[0])
+            else:
+                nxt: list[Row] = []
+                for r in rows:
+                    nxt.extend(op.process(r))
+                rows = nxt
+            if not rows:
+                break
+        return rows
+
+    def in_range(self, ev: dict) -> bool:
+        lo, hi = self.rt.earliest, self.rt.latest
+        if lo is None and hi is None:
+            return True
+        t = ev.get("_time")
+        if t is None:
+            return False
+        return (lo is None or t >= lo) and (hi is None or t < hi)
+
+    def scan(self) -> Iterable[Row]:
+        pred = self.base_pred
+        lo, hi = self.rt.earliest, self.rt.latest
+        has_stream = bool(self.stream_ops)
+        for ev in self.rt.source():
+            if lo is not None or hi is not None:
+                t = ev.get("_time")
+                if t is None or (lo is not None and t < lo) or (hi is not None and t >= hi):
+                    continue
+            if not pred(ev):
+                continue
+            row = Row.from_event(ev)
+            if has_stream:
+                yield from self.stream(row)
+            else:
+                yield row
+
+    def finish(self, rows: Iterable[Row], ordered: bool = False) -> list[Row]:
+        """Run the tail over the rows that left the streaming prefix."""
+        tail = self.tail_ops
+        if tail and isinstance(tail[0], StatsOp) and tail[0].order_free:
+            out = tail[0].consume(rows)
+            tail = tail[1:]
+        else:
+            out = list(rows)
+            if not ordered:
+                search_order(out)
+        for op in tail:
+            out = op.apply(out)
+        return out
+
+    def execute(self) -> list[Row]:
+        if self.generator is not None:
+            gen_rows = generate_rows(self.generator, self.rt)
+            rows: list[Row] = []
+            for r in gen_rows:
+                rows.extend(self.stream(r))
+            return self.finish(rows, ordered=True)
+        return self.finish(self.scan())
+
+
+def generate_rows(c: A.Command, rt: Runtime) -> list[Row]:
+    if isinstance(c, A.MakeresultsCmd):
+        return [Row({"_time": rt.now}, (), True) for _ in range(c.count)]
+    assert isinstance(c, A.InputlookupCmd)
+    lk = find_lookup(rt.ctx, c.table, c.pos, rt.text)
+    pred = compile_search(c.where, None, rt.text) if c.where is not None else None
+    return [Row(r, (), True) for r in table_rows(lk) if pred is None or pred(r)]
+
+
+def rows_to_search(rows: list[Row]) -> A.SearchExpr:
+    """What Splunk's implicit ``format`` makes of subsearch results: OR of ANDs."""
+    ors: list[A.SearchExpr] = []
+    for r in rows:
+        ands: list[A.SearchExpr] = []
+        for k, v in r.f.items():
+            if k.startswith("_") or v is None:
+                continue
+            if k in ("search", "query"):
+                raise UnsupportedError(f"subsearch field '{k}' (raw search text) is not supported")
+            vals = v if isinstance(v, list) else [to_str(v) or ""]
+            terms = tuple(A.SCompare(k, "=", x) for x in vals)
+            ands.append(terms[0] if len(terms) == 1 else A.SOr(terms))
+        if ands:
+            ors.append(ands[0] if len(ands) == 1 else A.SAnd(tuple(ands)))
+    if len(ors) == 1:
+        return ors[0]
+    return A.SOr(tuple(ors))  # empty OR matches nothing, like Splunk's "NOT ()"
+
+
+class JoinOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.JoinCmd, rt: Runtime):
+        self.cmd = cmd
+        self.rt = rt
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        c = self.cmd
+        sub = CompiledSearch(c.subsearch, self.rt).execute()[:JOIN_MAXOUT]
+        index: dict[tuple, list[Row]] = {}
+        for r in sub:
+            key = tuple(to_str(r.f.get(k)) for k in c.fields)
+            if any(k is None for k in key):
+                continue
+            index.setdefault(key, []).append(r)
+        out: list[Row] = []
+        for r in rows:
+            key = tuple(to_str(r.f.get(k)) for k in c.fields)
+            matches = index.get(key) if all(k is not None for k in key) else None
+            if not matches:
+                if c.type == "left":
+                    out.append(r)
+                continue
+            for m in matches[: c.max] if c.max > 0 else matches:
+                f = dict(r.f)
+                for k, v in m.f.items():
+                    if c.overwrite or f.get(k) is None:
+                        f[k] = v
+                out.append(Row(f, merge_ids([r.ids, m.ids]), True, r.t))
+        return out
+
+
+class AppendOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.AppendCmd, rt: Runtime):
+        self.cmd = cmd
+        self.rt = rt
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        sub = CompiledSearch(self.cmd.subsearch, self.rt).execute()[:SUBSEARCH_MAXOUT * 5]
+        return rows + sub
+
+
+class InputlookupAppendOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.InputlookupCmd, rt: Runtime):
+        self.cmd = cmd
+        self.rt = rt
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        return rows + generate_rows(self.cmd, self.rt)
+
+
+class OutputlookupOp(Op):
+    """Offline, outputlookup writes nothing: results pass through unchanged."""
+
+    streaming = False
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        return rows
+
+
+# ------------------------------------------------------------------ analysis helpers
+
+
+def walk_commands(p: A.Pipeline) -> Iterable[A.Command]:
+    for c in p.commands:
+        yield c
+        if isinstance(c, A.JoinCmd | A.AppendCmd):
+            yield from walk_commands(c.subsearch)
+        if isinstance(c, A.SearchCmd) and c.expr is not None:
+            for ss in _subsearches(c.expr):
+                yield from walk_commands(ss.pipeline)
+
+
+def _subsearches(e: A.SearchExpr) -> Iterable[A.SSubsearch]:
+    if isinstance(e, A.SSubsearch):
+        yield e
+    elif isinstance(e, A.SAnd | A.SOr):
+        for x in e.items:
+            yield from _subsearches(x)
+    elif isinstance(e, A.SNot):
+        yield from _subsearches(e.item)
+
+
+def needs_rescan(p: A.Pipeline) -> bool:
+    """True when running the pipeline reads the events more than once (subsearches)."""
+    for c in walk_commands(p):
+        if isinstance(c, A.JoinCmd | A.AppendCmd):
+            return True
+        if isinstance(c, A.SearchCmd) and c.expr is not None and any(True for _ in _subsearches(c.expr)):
+            return True
+    return False
+
+
+def _expr_calls(e: object) -> Iterable[str]:
+    if isinstance(e, A.Call):
+        yield e.name
+        for a in e.args:
+            yield from _expr_calls(a)
+    elif isinstance(e, A.BinOp):
+        yield from _expr_calls(e.left)
+        yield from _expr_calls(e.right)
+    elif isinstance(e, A.UnaryOp):
+        yield from _expr_calls(e.operand)
+
+
+def uses_now(p: A.Pipeline) -> bool:
+    """Does any eval/where in the pipeline call now() or time()?"""
+    for c in walk_commands(p):
+        exprs: list[object] = []
+        if isinstance(c, A.EvalCmd):
+            exprs = [e for _, e in c.assignments]
+        elif isinstance(c, A.WhereCmd):
+            exprs = [c.expr]
+        elif isinstance(c, A.StatsCmd):
+            exprs = [a.eval_expr for a in c.aggs if a.eval_expr is not None]
+        for e in exprs:
+            if any(n in ("now", "time") for n in _expr_calls(e)):
+                return True
+        if isinstance(c, A.MakeresultsCmd):
+            return True
+    return False

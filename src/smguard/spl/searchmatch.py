@@ -1,0 +1,219 @@
+"""The ``search`` command's matcher: search expressions compiled to predicates.
+
+Search semantics differ from eval on purpose (Splunk's index-oriented matching):
+values match case-insensitively with ``*`` wildcards, a multivalue field matches if
+any value does, ``f!=v`` needs ``f`` to exist while ``NOT f=v`` does not, and a bare
+term looks for a whole token in ``_raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from smguard.spl import ast as A
+from smguard.spl.errors import SplError, UnsupportedError
+from smguard.spl.evalfuncs import date_field
+from smguard.spl.values import Value, compare, fmt_number
+
+Pred = Callable[[dict], bool]
+StrMatch = Callable[[str], bool]
+
+
+@lru_cache(maxsize=4096)
+def value_matcher(pattern: str, case_sensitive: bool = False) -> StrMatch:
+    """A predicate on one string value for a search value with optional ``*``."""
+    if "*" not in pattern:
+        if case_sensitive:
+            return lambda s: s == pattern
+        p = pattern.lower()
+        return lambda s: s.lower() == p
+    if pattern.strip("*") == "":
+        return lambda s: True
+    body = pattern.strip("*")
+    if "*" not in body and not case_sensitive:
+        b = body.lower()
+        if pattern.startswith("*") and pattern.endswith("*"):
+            return lambda s: b in s.lower()
+        if pattern.endswith("*"):
+            return lambda s: s.lower().startswith(b)
+        if pattern.startswith("*"):
+            return lambda s: s.lower().endswith(b)
+    rx = re.compile(".*".join(re.escape(x) for x in pattern.split("*")) + r"\Z", 0 if case_sensitive else re.I | re.S)
+    return lambda s: rx.match(s) is not None
+
+
+def _strings(v: Value) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return v
+    if isinstance(v, bool):
+        return ["true" if v else "false"]
+    return [fmt_number(v)]
+
+
+@lru_cache(maxsize=1024)
+def _term_regex(term: str, case_sensitive: bool) -> re.Pattern[str]:
+    # A term matches a token of _raw: not preceded/followed by a letter or digit.
+    parts = [re.escape(p) for p in term.split("*")]
+    body = r"[^\s]*".join(parts)
+    return re.compile(r"(?<![A-Za-z0-9])" + body + r"(?![A-Za-z0-9])", 0 if case_sensitive else re.I)
+
+
+def _getter(name: str) -> Callable[[dict], Value]:
+    if "*" in name:
+        rx = re.compile(".*".join(re.escape(x) for x in name.split("*")) + r"\Z", re.S)
+
+        def get_wild(f: dict) -> Value:
+            out: list[str] = []
+            for k, v in f.items():
+                if rx.match(k) and v is not None:
+                    out.extend(_strings(v))
+            return out or None
+        return get_wild
+    if name.startswith("date_"):
+        return lambda f: f.get(name) if f.get(name) is not None else date_field(f, name)
+    return lambda f: f.get(name)
+
+
+SubsearchResolver = Callable[[A.SSubsearch], A.SearchExpr]
+
+
+def compile_search(expr: A.SearchExpr | None, resolve: SubsearchResolver | None = None, text: str = "") -> Pred:
+    """Compile a search expression; subsearches are resolved (run) through ``resolve``."""
+    if expr is None:
+        return lambda f: True
+    if isinstance(expr, A.SAnd):
+        preds = [compile_search(x, resolve, text) for x in expr.items]
+        if len(preds) == 2:
+            p0, p1 = preds
+            return lambda f: p0(f) and p1(f)
+        return lambda f: all(p(f) for p in preds)
+    if isinstance(expr, A.SOr):
+        preds = [compile_search(x, resolve, text) for x in expr.items]
+        return lambda f: any(p(f) for p in preds)
+    if isinstance(expr, A.SNot):
+        inner = compile_search(expr.item, resolve, text)
+        return lambda f: not inner(f)
+    if isinstance(expr, A.SSubsearch):
+        if resolve is None:
+            raise SplError("subsearch not allowed here", expr.pos, text)
+        return compile_search(resolve(expr), None, text)
+    if isinstance(expr, A.STerm):
+        if expr.value.strip("*") == "":
+            return lambda f: True
+        rx = _term_regex(expr.value, expr.case_sensitive)
+
+        def term(f: dict) -> bool:
+            raw = f.get("_raw")
+            if raw is None:
+                return False
+            return any(rx.search(s) for s in _strings(raw))
+        return term
+    if isinstance(expr, A.SIn):
+        get = _getter(expr.field)
+        ms = [value_matcher(v) for v in expr.values]
+
+        def in_(f: dict) -> bool:
+            v = get(f)
+            if v is None:
+                return False
+            return any(m(s) for s in _strings(v) for m in ms)
+        return in_
+    if isinstance(expr, A.SCompare):
+        return _compile_compare(expr, text)
+    raise SplError(f"cannot compile search expression {expr!r}")
+
+
+_TIME_MODIFIERS = {"earliest", "latest", "_index_earliest", "_index_latest", "starttime", "endtime"}
+
+
+def _compile_compare(c: A.SCompare, text: str) -> Pred:
+    if c.field.lower() in _TIME_MODIFIERS:
+        raise UnsupportedError(
+            f"time modifier '{c.field}' inside the search is not supported (pass earliest/latest to run())", c.pos, text
+        )
+    get = _getter(c.field)
+    op = c.op
+    if op in ("=", "!="):
+        m = value_matcher(c.value, c.case_sensitive)
+        if op == "=":
+            def eq(f: dict) -> bool:
+                v = get(f)
+                if v is None:
+                    return False
+                if isinstance(v, str):
+                    return m(v)
+                return any(m(s) for s in _strings(v))
+            return eq
+
+        def ne(f: dict) -> bool:
+            v = get(f)
+            if v is None:
+                return False
+            return not any(m(s) for s in _strings(v))
+        return ne
+    val = c.value
+
+    def rel(f: dict) -> bool:
+        v = get(f)
+        if v is None:
+            return False
+        for s in _strings(v):
+            r = compare(s, val)
+            if r is None:
+                continue
+            if (op == "<" and r < 0) or (op == ">" and r > 0) or (op == "<=" and r <= 0) or (op == ">=" and r >= 0):
+                return True
+        return False
+    return rel
+
+
+# ------------------------------------------------------------------ indexed terms
+
+
+def indexed_terms(expr: A.SearchExpr | None, fields: tuple[str, ...] = ("eventName", "eventSource")) -> dict[str, tuple[str, ...]]:
+    """Field values a search *requires*, for cheap prefiltering before extraction.
+
+    Returns ``{field: patterns}`` for each of ``fields`` constrained at the top level
+    of the base search (ANDed): an event can match only if its value of that field
+    matches one of the patterns (case-insensitive, ``*`` wildcards). A field absent
+    from the result is unconstrained. Only sound constraints are reported: terms under
+    NOT, or ORs mixing other fields, are ignored.
+    """
+    out: dict[str, tuple[str, ...]] = {}
+    items = expr.items if isinstance(expr, A.SAnd) else ((expr,) if expr is not None else ())
+    for it in items:
+        for fname in fields:
+            vals = _required_values(it, fname)
+            if vals is not None:
+                if fname in out:
+                    # two constraints on one field: keep the smaller (both must hold)
+                    if len(vals) < len(out[fname]):
+                        out[fname] = vals
+                else:
+                    out[fname] = vals
+    return out
+
+
+def _required_values(e: A.SearchExpr, fname: str) -> tuple[str, ...] | None:
+    if isinstance(e, A.SCompare) and e.field == fname and e.op == "=":
+        return (e.value,)
+    if isinstance(e, A.SIn) and e.field == fname:
+        return e.values
+    if isinstance(e, A.SOr):
+        acc: list[str] = []
+        for x in e.items:
+            v = _required_values(x, fname)
+            if v is None:
+                return None
+            acc.extend(v)
+        return tuple(acc)
+    if isinstance(e, A.SAnd):
+        for x in e.items:
+            v = _required_values(x, fname)
+            if v is not None:
+                return v
+    return None

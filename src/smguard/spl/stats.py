@@ -1,0 +1,299 @@
+"""Aggregation functions for stats, eventstats and streamstats.
+
+Each aggregator sees values in the order rows arrive. ``first``/``last``/``list``/
+``mode`` depend on that order, which is search order (newest event first) because the
+executor sorts events by descending ``_time`` before any order-dependent command.
+``earliest``/``latest`` instead pick by ``_time``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from smguard.spl import ast as A
+from smguard.spl.values import Value, mv, num
+
+LIST_LIMIT = 100  # Splunk's list() keeps the first 100 values
+
+
+class Agg:
+    __slots__ = ()
+
+    def add(self, vals: list[str] | Value, t: float | None) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def result(self) -> Value:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Count(Agg):
+    __slots__ = ("n",)
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def add(self, vals, t):
+        self.n += len(vals)
+
+    def result(self):
+        return self.n
+
+
+class DistinctCount(Agg):
+    __slots__ = ("s",)
+
+    def __init__(self) -> None:
+        self.s: set[str] = set()
+
+    def add(self, vals, t):
+        self.s.update(vals)
+
+    def result(self):
+        return len(self.s)
+
+
+class Values(Agg):
+    __slots__ = ("s",)
+
+    def __init__(self) -> None:
+        self.s: set[str] = set()
+
+    def add(self, vals, t):
+        self.s.update(vals)
+
+    def result(self):
+        if not self.s:
+            return None
+        out = sorted(self.s)
+        return out if len(out) > 1 else out[0]
+
+
+class ListAgg(Agg):
+    __slots__ = ("v",)
+
+    def __init__(self) -> None:
+        self.v: list[str] = []
+
+    def add(self, vals, t):
+        room = LIST_LIMIT - len(self.v)
+        if room > 0:
+            self.v.extend(vals[:room])
+
+    def result(self):
+        if not self.v:
+            return None
+        return list(self.v) if len(self.v) > 1 else self.v[0]
+
+
+class MinMax(Agg):
+    """Numeric min/max when any value is numeric, else lexicographic."""
+
+    __slots__ = ("is_max", "n", "s")
+
+    def __init__(self, is_max: bool) -> None:
+        self.is_max = is_max
+        self.n: float | None = None
+        self.s: str | None = None
+
+    def add(self, vals, t):
+        for x in vals:
+            n = num(x)
+            if n is not None:
+                if self.n is None or (n > self.n if self.is_max else n < self.n):
+                    self.n = n
+            elif self.s is None or (x > self.s if self.is_max else x < self.s):
+                self.s = x
+
+    def result(self):
+        return self.n if self.n is not None else self.s
+
+
+class Numeric(Agg):
+    """sum, avg, stdev(p), var(p), sumsq, range, perc: collect the numeric values."""
+
+    __slots__ = ("func", "param", "vals")
+
+    def __init__(self, func: str, param: float | None = None) -> None:
+        self.func = func
+        self.param = param
+        self.vals: list[float] = []
+
+    def add(self, vals, t):
+        for x in vals:
+            n = num(x)
+            if n is not None:
+                self.vals.append(n)
+
+    def result(self):
+        v = self.vals
+        if not v:
+            return None
+        f = self.func
+        if f == "sum":
+            return sum(v)
+        if f == "avg":
+            return sum(v) / len(v)
+        if f == "sumsq":
+            return sum(x * x for x in v)
+        if f == "range":
+            return max(v) - min(v)
+        if f in ("stdev", "var", "stdevp", "varp"):
+            n = len(v)
+            mean = sum(v) / n
+            ss = sum((x - mean) ** 2 for x in v)
+            if f in ("stdev", "var"):
+                var = ss / (n - 1) if n > 1 else 0.0
+            else:
+                var = ss / n
+            return math.sqrt(var) if f.startswith("stdev") else var
+        if f == "perc":
+            s = sorted(v)
+            p = (self.param or 0) / 100.0
+            k = (len(s) - 1) * p
+            lo = math.floor(k)
+            hi = math.ceil(k)
+            if lo == hi:
+                return s[int(k)]
+            return s[lo] + (s[hi] - s[lo]) * (k - lo)
+        raise ValueError(f)
+
+
+class FirstLast(Agg):
+    __slots__ = ("last", "v")
+
+    def __init__(self, last: bool) -> None:
+        self.last = last
+        self.v: Value = None
+
+    def add(self, vals, t):
+        if not vals:
+            return
+        if self.v is None or self.last:
+            self.v = vals if len(vals) > 1 else vals[0]
+
+    def result(self):
+        return self.v
+
+
+class EarliestLatest(Agg):
+    """earliest/latest (value at min/max _time) and earliest_time/latest_time."""
+
+    __slots__ = ("is_latest", "t", "time_only", "v")
+
+    def __init__(self, is_latest: bool, time_only: bool) -> None:
+        self.is_latest = is_latest
+        self.time_only = time_only
+        self.t: float | None = None
+        self.v: Value = None
+
+    def add(self, vals, t):
+        if not vals or t is None:
+            return
+        if self.t is None or (t > self.t if self.is_latest else t < self.t):
+            self.t = t
+            self.v = vals if len(vals) > 1 else vals[0]
+
+    def result(self):
+        return self.t if self.time_only else self.v
+
+
+class Mode(Agg):
+    __slots__ = ("c",)
+
+    def __init__(self) -> None:
+        self.c: dict[str, int] = {}
+
+    def add(self, vals, t):
+        for x in vals:
+            self.c[x] = self.c.get(x, 0) + 1
+
+    def result(self):
+        if not self.c:
+            return None
+        best = max(self.c.values())
+        for k, n in self.c.items():  # first seen wins ties
+            if n == best:
+                return k
+        return None
+
+
+def make_agg(func: str, param: float | None) -> Agg:
+    if func == "count":
+        return Count()
+    if func == "dc":
+        return DistinctCount()
+    if func == "values":
+        return Values()
+    if func == "list":
+        return ListAgg()
+    if func in ("min", "max"):
+        return MinMax(func == "max")
+    if func in ("first", "last"):
+        return FirstLast(func == "last")
+    if func in ("earliest", "latest"):
+        return EarliestLatest(func == "latest", False)
+    if func in ("earliest_time", "latest_time"):
+        return EarliestLatest(func == "latest_time", True)
+    if func == "mode":
+        return Mode()
+    return Numeric(func, param)
+
+
+ORDER_DEPENDENT = {"first", "last", "list", "mode"}
+
+
+def wildcard_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile("(" + ")(".join(".*" if p == "" else re.escape(p) for p in _split_keep(pattern)) + r")\Z")
+
+
+def _split_keep(pattern: str) -> list[str]:
+    # 'a.*' -> ['a.', ''] where '' marks the star
+    out: list[str] = []
+    for i, part in enumerate(pattern.split("*")):
+        if i:
+            out.append("")
+        if part:
+            out.append(part)
+    return out
+
+
+def wildcard_rename(src_pat: str, dst_pat: str, name: str) -> str | None:
+    """Map ``name`` matching ``src_pat`` (with ``*``) onto ``dst_pat``; None if no match."""
+    parts = src_pat.split("*")
+    rx = re.compile("(.*?)".join(re.escape(p) for p in parts) + r"\Z", re.S)
+    if len(parts) > 1:
+        rx = re.compile("".join(re.escape(p) + ("(.*)" if i < len(parts) - 1 else "") for i, p in enumerate(parts)) + r"\Z", re.S)
+    m = rx.match(name)
+    if not m:
+        return None
+    caps = list(m.groups())
+    out = []
+    for i, p in enumerate(dst_pat.split("*")):
+        if i:
+            out.append(caps.pop(0) if caps else "")
+        out.append(p)
+    return "".join(out)
+
+
+class AggSpec:
+    """A compiled ``func(arg) as name``: how to pull values from a row."""
+
+    def __init__(self, agg: A.Agg, value_of: Callable[[dict], Value] | None):
+        self.agg = agg
+        self.func = agg.func
+        self.param = agg.param
+        self.value_of = value_of  # for eval(...) args
+        self.wild = agg.arg is not None and "*" in agg.arg
+        self.name = agg.out_name
+
+    def values(self, f: dict) -> list[str]:
+        if self.value_of is not None:
+            v = self.value_of(f)
+            if self.func == "count":
+                return ["1"] if v is not None and v is not False else []
+            return mv(v)
+        if self.agg.arg is None:
+            return ["1"]
+        return mv(f.get(self.agg.arg))

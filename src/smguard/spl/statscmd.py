@@ -1,0 +1,255 @@
+"""stats, eventstats and streamstats.
+
+``stats`` can consume rows as they stream when none of its functions depends on
+order, so ``stats count by x`` over a big log holds only its groups in memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterable
+
+from smguard.spl import ast as A
+from smguard.spl import timeutil
+from smguard.spl.commands import Op
+from smguard.spl.errors import UnsupportedError
+from smguard.spl.evalfuncs import EvalEnv, compile_expr
+from smguard.spl.rows import Row, merge_ids
+from smguard.spl.stats import ORDER_DEPENDENT, Agg, AggSpec, make_agg, wildcard_rename
+from smguard.spl.values import mv, num, to_str
+
+
+def _time_of(f: dict) -> float | None:
+    t = f.get("_time")
+    n = num(t) if t is not None else None
+    return None if n is None else float(n)
+
+
+def _specs(cmd: A.StatsCmd, env: EvalEnv) -> list[AggSpec]:
+    return [AggSpec(a, compile_expr(a.eval_expr, env) if a.eval_expr is not None else None) for a in cmd.aggs]
+
+
+def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
+    """Every BY combination of a row (multivalue BY fields fan out); None if any is null."""
+    if not by:
+        return [()]
+    parts: list[list] = []
+    for b in by:
+        v = f.get(b)
+        if v is None:
+            return None
+        if isinstance(v, list):
+            if not v:
+                return None
+            parts.append(list(dict.fromkeys(v)))
+        else:
+            parts.append([v])
+    if all(len(p) == 1 for p in parts):
+        return [tuple(p[0] for p in parts)]
+    return list(itertools.product(*parts))
+
+
+class _Group:
+    __slots__ = ("aggs", "ids", "key", "wild")
+
+    def __init__(self, key: tuple, specs: list[AggSpec]):
+        self.key = key
+        self.aggs: list[Agg | None] = [None if s.wild else make_agg(s.func, s.param) for s in specs]
+        self.wild: list[dict[str, Agg]] = [{} for _ in specs]
+        self.ids: list[tuple[str, ...]] = []
+
+    def add(self, f: dict, specs: list[AggSpec], by: list[str], t: float | None) -> None:
+        for i, s in enumerate(specs):
+            if s.wild:
+                pat = s.agg.arg or "*"
+                wd = self.wild[i]
+                for k, v in f.items():
+                    if v is None or k in by or (k.startswith("_") and not pat.startswith("_")):
+                        continue
+                    if wildcard_rename(pat, pat, k) is None:
+                        continue
+                    a = wd.get(k)
+                    if a is None:
+                        a = wd[k] = make_agg(s.func, s.param)
+                    a.add(mv(v), t)
+            else:
+                self.aggs[i].add(s.values(f), t)  # type: ignore[union-attr]
+
+    def results(self, specs: list[AggSpec]) -> dict:
+        out: dict = {}
+        for i, s in enumerate(specs):
+            if s.wild:
+                pat = s.agg.arg or "*"
+                for k in sorted(self.wild[i]):
+                    name = wildcard_rename(pat, s.name, k) if "*" in s.name else s.name
+                    v = self.wild[i][k].result()
+                    if v is not None and name:
+                        out[name] = v
+            else:
+                v = self.aggs[i].result()  # type: ignore[union-attr]
+                if v is not None:
+                    out[s.name] = v
+        return out
+
+
+def _key_sort(key: tuple) -> tuple:
+    return tuple(to_str(k) or "" for k in key)
+
+
+class StatsOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.StatsCmd, env: EvalEnv):
+        self.cmd = cmd
+        self.specs = _specs(cmd, env)
+        self.by = cmd.by
+        self.order_free = not any(a.func in ORDER_DEPENDENT for a in cmd.aggs)
+
+    def consume(self, rows: Iterable[Row]) -> list[Row]:
+        groups: dict[tuple, _Group] = {}
+        specs, by = self.specs, self.by
+        for r in rows:
+            keys = _group_keys(r.f, by)
+            if keys is None:
+                continue
+            t = _time_of(r.f)
+            for key in keys:
+                hk = tuple(to_str(k) for k in key)
+                g = groups.get(hk)
+                if g is None:
+                    g = groups[hk] = _Group(key, specs)
+                g.add(r.f, specs, by, t)
+                g.ids.append(r.ids)
+        if not by and not groups:
+            groups[()] = _Group((), specs)
+        out: list[Row] = []
+        for hk in sorted(groups, key=_key_sort):
+            g = groups[hk]
+            f = dict(zip(by, g.key, strict=True))
+            for k, v in g.results(specs).items():
+                if k not in f:
+                    f[k] = v
+            out.append(Row(f, merge_ids(g.ids), True))
+        return out
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        return self.consume(rows)
+
+
+class EventstatsOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.StatsCmd, env: EvalEnv):
+        self.specs = _specs(cmd, env)
+        self.by = cmd.by
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        groups: dict[tuple, _Group] = {}
+        row_keys: list[tuple | None] = []
+        for r in rows:
+            keys = _group_keys(r.f, self.by)
+            if keys is None:
+                row_keys.append(None)
+                continue
+            t = _time_of(r.f)
+            for key in keys:
+                hk = tuple(to_str(k) for k in key)
+                g = groups.get(hk)
+                if g is None:
+                    g = groups[hk] = _Group(key, self.specs)
+                g.add(r.f, self.specs, self.by, t)
+            row_keys.append(tuple(to_str(k) for k in keys[0]))
+        cache: dict[tuple, dict] = {}
+        for r, hk in zip(rows, row_keys, strict=True):
+            if hk is None:
+                continue
+            res = cache.get(hk)
+            if res is None:
+                res = cache[hk] = groups[hk].results(self.specs)
+            f = r.w()
+            for s in self.specs:
+                if not s.wild:
+                    f.pop(s.name, None)
+            f.update(res)
+        return rows
+
+
+class StreamstatsOp(Op):
+    streaming = False
+
+    def __init__(self, cmd: A.StatsCmd, env: EvalEnv):
+        self.specs = _specs(cmd, env)
+        self.by = cmd.by
+        o = cmd.options
+        if "reset_on_change" in o:
+            raise UnsupportedError("streamstats reset_on_change is not supported", cmd.pos)
+        self.window = int(o.get("window", 0))
+        self.time_window = timeutil.parse_span(o["time_window"])[0] if "time_window" in o else None
+        self.current = o.get("current", "t").lower() in ("t", "true", "1")
+        self.global_ = o.get("global", "t").lower() in ("t", "true", "1")
+        if any(s.wild for s in self.specs):
+            raise UnsupportedError("wildcard functions in streamstats are not supported", cmd.pos)
+
+    def _compute(self, items: list[tuple[dict, float | None]]) -> dict:
+        out: dict = {}
+        for s in self.specs:
+            a = make_agg(s.func, s.param)
+            for f, t in items:
+                a.add(s.values(f), t)
+            v = a.result()
+            if v is not None:
+                out[s.name] = v
+        return out
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        windowed = self.window > 0 or self.time_window is not None
+        running: dict[tuple, list[Agg]] = {}
+        per_group: dict[tuple, deque] = {}
+        global_win: deque = deque()
+        for r in rows:
+            keys = _group_keys(r.f, self.by)
+            if keys is None:
+                continue
+            hk = tuple(to_str(k) for k in keys[0])
+            t = _time_of(r.f)
+            snap = (dict(r.f), t)
+            if not windowed:
+                aggs = running.get(hk)
+                if aggs is None:
+                    aggs = running[hk] = [make_agg(s.func, s.param) for s in self.specs]
+                if self.current:
+                    for s, a in zip(self.specs, aggs, strict=True):
+                        a.add(s.values(r.f), t)
+                res = {s.name: a.result() for s, a in zip(self.specs, aggs, strict=True)}
+                if not self.current:
+                    for s, a in zip(self.specs, aggs, strict=True):
+                        a.add(s.values(r.f), t)
+            else:
+                if self.window > 0 and self.global_ and self.by:
+                    win = global_win
+                    entry = (hk, snap)
+                else:
+                    win = per_group.setdefault(hk, deque())
+                    entry = (hk, snap)
+                if self.time_window is not None and t is not None:
+                    while win and win[0][1][1] is not None and abs(t - win[0][1][1]) >= self.time_window:
+                        win.popleft()
+                items = [e[1] for e in win if e[0] == hk]
+                if self.current:
+                    items = items + [snap]
+                if self.window > 0:
+                    items = items[-self.window :] if self.current else items[-self.window :]
+                res = self._compute(items)
+                win.append(entry)
+                if self.window > 0:
+                    limit = self.window if self.current else self.window
+                    while len(win) > limit:
+                        win.popleft()
+            f = r.w()
+            for k, v in res.items():
+                if v is None:
+                    f.pop(k, None)
+                else:
+                    f[k] = v
+        return rows
