@@ -1,0 +1,355 @@
+"""The few SPL eval functions the Splunk Add-on for AWS's calculated fields use, as data.
+
+Each constructor returns a small closure ``expr(get) -> value`` where ``get(name)`` reads a
+field of the event *as it was before any calculated field ran* (Splunk evaluates every
+``EVAL-`` of a sourcetype against the same input, so one cannot see another's output).
+Values follow the event contract: ``str``, ``list[str]`` (multivalue) or ``None`` (null).
+
+This keeps :mod:`smguard.cloudtrail.addon` a table that reads like the add-on's
+``props.conf`` lines, instead of hand-written ``if`` chains that drift from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Value = str | list[str] | None
+Getter = Callable[[str], Value]
+Expr = Callable[[Getter], Value]
+Cond = Callable[[Getter], bool]
+
+
+def _values(v: Value) -> list[str]:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def _pack(values: list[str]) -> Value:
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else values
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def F(name: str) -> Expr:  # noqa: N802 - reads like the SPL 'field' reference it stands for
+    """A field reference: ``'userIdentity.arn'``."""
+
+    def field(get: Getter) -> Value:
+        return get(name)
+
+    field.field_name = name  # type: ignore[attr-defined]
+    return field
+
+
+def C(text: str) -> Expr:  # noqa: N802
+    """A string literal."""
+    return lambda get: text
+
+
+NULL: Expr = lambda get: None  # noqa: E731 - null()
+
+
+def coalesce(*exprs: Expr) -> Expr:
+    """``coalesce(a, b, ...)``: the first argument that is not null."""
+    names = [getattr(e, "field_name", None) for e in exprs]
+    if all(n is not None for n in names):
+        fields = tuple(names)
+
+        def run_fields(get: Getter) -> Value:  # the common case: coalesce of plain fields
+            for n in fields:
+                v = get(n)
+                if v is not None:
+                    return v
+            return None
+
+        return run_fields
+
+    def run(get: Getter) -> Value:
+        for e in exprs:
+            v = e(get)
+            if v is not None:
+                return v
+        return None
+
+    return run
+
+
+class _If:
+    """``if(cond, then, else)``; a null comparison counts as false."""
+
+    def __init__(self, cond: Cond, then: Expr, other: Expr):
+        self.cond, self.then, self.other = cond, then, other
+
+    def __call__(self, get: Getter) -> Value:
+        return self.then(get) if self.cond(get) else self.other(get)
+
+    def specialize(self, event_name: str | None) -> Expr:
+        known = on_name(self.cond, event_name)
+        if known is None:
+            return self
+        return specialize(self.then if known else self.other, event_name)
+
+
+def if_(cond: Cond, then: Expr, other: Expr) -> Expr:
+    return _If(cond, then, other)
+
+
+class _Case:
+    """``case(c1, v1, c2, v2, ...)``: the value of the first true branch, else null."""
+
+    def __init__(self, branches: tuple[tuple[Cond, Expr], ...]):
+        self.branches = branches
+
+    def __call__(self, get: Getter) -> Value:
+        for cond, expr in self.branches:
+            if cond(get):
+                return expr(get)
+        return None
+
+    def specialize(self, event_name: str | None) -> Expr:
+        """Drop the branches that this eventName rules out, stop at one it makes certain."""
+        kept: list[tuple[Cond, Expr]] = []
+        for cond, expr in self.branches:
+            known = on_name(cond, event_name)
+            if known is False:
+                continue
+            if known is True:
+                if not kept:
+                    return specialize(expr, event_name)
+                kept.append((TRUE, specialize(expr, event_name)))
+                break
+            kept.append((cond, specialize(expr, event_name)))
+        return _Case(tuple(kept)) if kept else NULL
+
+
+def case(*branches: tuple[Cond, Expr]) -> Expr:
+    return _Case(tuple(branches))
+
+
+def specialize(expr: Expr, event_name: str | None) -> Expr:
+    """``expr`` simplified for events whose eventName is ``event_name`` (same results, fewer tests).
+
+    Most branches of the add-on's ``case()`` expressions test only eventName, so a scan
+    resolves them once per distinct eventName instead of once per record.
+    """
+    method = getattr(expr, "specialize", None)
+    return method(event_name) if method is not None else expr
+
+
+def split_index(expr: Expr, sep: str, index: int) -> Expr:
+    """``mvindex(split(x, sep), index)`` (index may be negative, from the end)."""
+
+    def run(get: Getter) -> Value:
+        parts: list[str] = []
+        for v in _values(expr(get)):
+            parts.extend(v.split(sep))
+        if not parts or not -len(parts) <= index < len(parts):
+            return None
+        return parts[index]
+
+    return run
+
+
+def mvjoin(expr: Expr, sep: str) -> Expr:
+    """``mvjoin(x, sep)``."""
+
+    def run(get: Getter) -> Value:
+        values = _values(expr(get))
+        return sep.join(values) if values else None
+
+    return run
+
+
+def mvappend(*exprs: Expr) -> Expr:
+    """``mvappend(a, b, ...)``: all values of all arguments, nulls skipped."""
+
+    def run(get: Getter) -> Value:
+        out: list[str] = []
+        for e in exprs:
+            out.extend(_values(e(get)))
+        return _pack(out)
+
+    return run
+
+
+def replace(expr: Expr, pattern: str, replacement: str) -> Expr:
+    """``replace(x, regex, repl)`` with ``\\1`` back-references, on every value."""
+    rx = re.compile(pattern)
+    repl = re.sub(r"\\(\d)", r"\\\1", replacement)
+
+    def run(get: Getter) -> Value:
+        v = expr(get)
+        if v is None:
+            return None
+        return _pack([rx.sub(repl, x) for x in _values(v)])
+
+    return run
+
+
+def concat(*exprs: Expr) -> Expr:
+    """``a . b . c``: string concatenation; null if any part is null (as in SPL)."""
+
+    def run(get: Getter) -> Value:
+        parts = []
+        for e in exprs:
+            v = e(get)
+            if v is None:
+                return None
+            parts.append(v if isinstance(v, str) else v[0])
+        return "".join(parts)
+
+    return run
+
+
+# -- conditions ---------------------------------------------------------------------------
+# A condition is callable on a getter and may also answer ``on_name(event_name)``: True or
+# False when eventName alone decides it, None when other fields matter.
+
+
+class _Cond:
+    name_only = False  # decided by eventName alone
+
+    def __call__(self, get: Getter) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        return None
+
+
+def on_name(cond: Cond, event_name: str | None) -> bool | None:
+    method = getattr(cond, "by_name", None)
+    return method(event_name) if method is not None else None
+
+
+class _Eq(_Cond):
+    def __init__(self, name: str, value: str, negate: bool = False):
+        self.name, self.value, self.negate = name, value, negate
+
+    def __call__(self, get: Getter) -> bool:
+        v = get(self.name)
+        if v is None:
+            return False  # a comparison with null is not true, either way
+        hit = v == self.value if isinstance(v, str) else self.value in v
+        return hit != self.negate
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        if self.name != "eventName":
+            return None
+        return self({"eventName": event_name}.get)
+
+
+def eq(name: str, value: str) -> Cond:
+    """``'field'="value"`` in eval: exact, case-sensitive; any value of a multivalue field."""
+    return _Eq(name, value)
+
+
+def ne(name: str, value: str) -> Cond:
+    """``'field'!="value"``: false when the field is null (a null comparison is not true)."""
+    return _Eq(name, value, negate=True)
+
+
+class _EventIn(_Cond):
+    def __init__(self, names: tuple[str, ...]):
+        self.wanted = frozenset(names)
+
+    def __call__(self, get: Getter) -> bool:
+        v = get("eventName")
+        return isinstance(v, str) and v in self.wanted
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        return event_name in self.wanted if isinstance(event_name, str) else False
+
+
+def event_in(*names: str) -> Cond:
+    """``eventName IN ("A", "B")`` or a chain of ``eventName="A" OR ...``."""
+    return _EventIn(names)
+
+
+class _Like(_Cond):
+    def __init__(self, name: str, pattern: str):
+        self.name = name
+        rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+        self.rx = re.compile(rx + r"\Z", re.S)
+
+    def __call__(self, get: Getter) -> bool:
+        return any(self.rx.match(v) for v in _values(get(self.name)))
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        if self.name != "eventName":
+            return None
+        return self({"eventName": event_name}.get)
+
+
+def like(name: str, pattern: str) -> Cond:
+    """``like(field, "Put%")``: SQL LIKE with ``%`` and ``_``, case-sensitive, anchored."""
+    return _Like(name, pattern)
+
+
+class _Null(_Cond):
+    def __init__(self, name: str, want_null: bool):
+        self.name, self.want_null = name, want_null
+
+    def __call__(self, get: Getter) -> bool:
+        return (get(self.name) is None) == self.want_null
+
+
+def isnull(name: str) -> Cond:
+    return _Null(name, True)
+
+
+def isnotnull(name: str) -> Cond:
+    return _Null(name, False)
+
+
+class _All(_Cond):
+    def __init__(self, conds: tuple[Cond, ...]):
+        self.conds = conds
+
+    def __call__(self, get: Getter) -> bool:
+        return all(c(get) for c in self.conds)
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        known = [on_name(c, event_name) for c in self.conds]
+        if False in known:
+            return False
+        return True if all(k is True for k in known) else None
+
+
+class _Any(_Cond):
+    def __init__(self, conds: tuple[Cond, ...]):
+        self.conds = conds
+
+    def __call__(self, get: Getter) -> bool:
+        return any(c(get) for c in self.conds)
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        known = [on_name(c, event_name) for c in self.conds]
+        if True in known:
+            return True
+        return False if all(k is False for k in known) else None
+
+
+def all_(*conds: Cond) -> Cond:
+    """``a AND b AND ...``."""
+    return _All(conds)
+
+
+def any_(*conds: Cond) -> Cond:
+    """``a OR b OR ...``."""
+    return _Any(conds)
+
+
+class _True(_Cond):
+    def __call__(self, get: Getter) -> bool:
+        return True
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        return True
+
+
+TRUE: Cond = _True()
+"""SPL's ``true()``."""
