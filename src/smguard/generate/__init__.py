@@ -1,0 +1,133 @@
+"""Synthetic CloudTrail for proving detections: a baseline organisation plus injected scenarios.
+
+Public API (everything else in this package is internal):
+
+- :func:`load_baseline` / :func:`load_scenario`: validate YAML inputs; every problem is a
+  located ``path:line: message`` raised as one :class:`~smguard.errors.SmguardError`
+  before anything is written.
+- :func:`iter_baseline`: baseline records (dicts) in time order.
+- :func:`render_scenario`: the records of one scenario instance.
+- :func:`generate`: baseline + scenarios merged in time order, written as NDJSON or in
+  CloudTrail's S3 layout, with a ground-truth sidecar.
+- :func:`scenario_records` / :func:`baseline_records`: conveniences for tests elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from smguard.errors import SmguardError
+from smguard.generate import output, stream
+from smguard.generate.model import Baseline, load_baseline
+from smguard.generate.output import Injection, Summary, place_scenarios
+from smguard.generate.scenario import Scenario, load_scenario, render_scenario
+
+__all__ = [
+    "Baseline",
+    "Scenario",
+    "Summary",
+    "baseline_records",
+    "default_start",
+    "generate",
+    "iter_baseline",
+    "list_scenarios",
+    "load_baseline",
+    "load_scenario",
+    "render_scenario",
+    "scenario_records",
+]
+
+BASELINE_PATH = "generators/baseline.yml"
+SCENARIO_DIR = "generators/scenarios"
+
+
+def default_start() -> dt.datetime:
+    """A fixed Monday 00:00 UTC, so runs without ``--start`` are reproducible."""
+    return dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+
+
+def _utc(t: dt.datetime | str | None) -> dt.datetime:
+    if t is None:
+        return default_start()
+    if isinstance(t, str):
+        t = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def iter_baseline(baseline: Baseline, start: dt.datetime | str | None, hours: int, seed: int) -> Iterator[dict[str, Any]]:
+    """Baseline records as dicts, in time order, generated one hour at a time."""
+    for hour in stream.iter_lines(baseline, _utc(start), hours, seed):
+        for _, line, _ in hour:
+            yield json.loads(line)
+
+
+def list_scenarios(pack_root: str | Path = ".") -> list[str]:
+    """Names of the scenarios shipped in ``generators/scenarios``."""
+    return sorted(p.stem for p in (Path(pack_root) / SCENARIO_DIR).glob("*.yml"))
+
+
+def _scenario_path(name: str, pack_root: str | Path) -> Path:
+    path = Path(pack_root) / SCENARIO_DIR / f"{name}.yml"
+    if not path.exists():
+        known = ", ".join(list_scenarios(pack_root)) or "none"
+        raise SmguardError(f"no scenario named {name!r} in {Path(pack_root) / SCENARIO_DIR} (known: {known})")
+    return path
+
+
+def generate(
+    *,
+    baseline: Baseline | str | Path = BASELINE_PATH,
+    start: dt.datetime | str | None = None,
+    hours: int = 24,
+    seed: int = 1,
+    scenarios: Sequence[str | tuple[str, dt.datetime | str | None]] = (),
+    fmt: str = "ndjson",
+    out: str | Path | None = None,
+    pack_root: str | Path = ".",
+    progress: bool = False,
+) -> Summary:
+    """Write ``hours`` of baseline with scenarios injected; always writes the ground truth.
+
+    ``scenarios`` holds names (placed at a seeded random time) or ``(name, time)`` pairs.
+    Every scenario file is loaded and checked before the first record is written.
+    """
+    b = baseline if isinstance(baseline, Baseline) else load_baseline(Path(pack_root) / baseline)
+    loaded: list[tuple[Scenario, dt.datetime | None]] = []
+    problems = []
+    cache: dict[str, Scenario] = {}
+    for item in scenarios:
+        name, at = (item, None) if isinstance(item, str) else item
+        try:
+            if name not in cache:
+                cache[name] = load_scenario(_scenario_path(name, pack_root), b)
+            loaded.append((cache[name], _utc(at) if at is not None else None))
+        except SmguardError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SmguardError(problems)
+    start_t = _utc(start)
+    injections = place_scenarios(loaded, start_t, hours, seed)
+    return output.write(b, start=start_t, hours=hours, seed=seed, injections=injections, fmt=fmt, out=out, progress=progress)
+
+
+def scenario_records(name: str, *, seed: int = 1, at: dt.datetime | str | None = None,
+                     pack_root: str | Path = ".") -> list[dict[str, Any]]:
+    """The records of one instance of scenario ``name`` (default time: Tuesday 10:00 UTC)."""
+    b = load_baseline(Path(pack_root) / BASELINE_PATH)
+    sc = load_scenario(_scenario_path(name, pack_root), b)
+    when = _utc(at) if at is not None else default_start() + dt.timedelta(days=1, hours=10)
+    return render_scenario(b, sc, when, seed)
+
+
+def baseline_records(hours: int, *, seed: int = 1, start: dt.datetime | str | None = None,
+                     pack_root: str | Path = ".") -> list[dict[str, Any]]:
+    """``hours`` of baseline records as a list (for tests; use :func:`generate` for volume)."""
+    b = load_baseline(Path(pack_root) / BASELINE_PATH)
+    return list(iter_baseline(b, start, hours, seed))
+
+
+__all__ += ["Injection"]

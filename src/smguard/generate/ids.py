@@ -1,0 +1,43 @@
+"""Identifiers that look like AWS's, drawn from a seeded ``random.Random``.
+
+Every id in the output comes from here so that one seed gives byte-identical files;
+``uuid.uuid4()`` or ``os.urandom`` would break that.
+"""
+
+from __future__ import annotations
+
+import random
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_ALNUM_UP = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def uuid4(rng: random.Random) -> str:
+    """A version-4 UUID string from ``rng`` (fast: one getrandbits, one format)."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+def hexstr(rng: random.Random, n: int) -> str:
+    return f"{rng.getrandbits(4 * n):0{n}x}"
+
+
+def key_id(rng: random.Random, prefix: str, length: int = 16) -> str:
+    """Access key / unique ids: ``AKIA``/``ASIA`` + 16, ``AROA``/``AIDA`` + 17 characters."""
+    return prefix + "".join(rng.choice(_B32) for _ in range(length))
+
+
+def s3_request_id(rng: random.Random) -> str:
+    """S3 request ids are 16 upper-case alphanumerics."""
+    return "".join(rng.choice(_ALNUM_UP) for _ in range(16))
+
+
+def amz_id2(rng: random.Random) -> str:
+    import base64
+
+    return base64.b64encode(rng.getrandbits(8 * 57).to_bytes(57, "big")).decode()
+
+
+def token(rng: random.Random, n: int = 16) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(rng.choice(alphabet) for _ in range(n))

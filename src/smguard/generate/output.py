@@ -1,0 +1,244 @@
+"""Writing generated CloudTrail: NDJSON or CloudTrail's S3 delivery layout, plus ground truth.
+
+Output is streamed hour by hour: the baseline for one hour is produced, merged with the
+scenario records that fall in it, and written before the next hour is generated, so
+memory does not grow with the length of the run. Every byte depends only on the inputs
+and the seed (fixed gzip mtime, seeded file-name ids), so a run can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import heapq
+import io
+import json
+import os
+import random
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from smguard.errors import SmguardError
+from smguard.generate import stream
+from smguard.generate.model import Baseline
+from smguard.generate.scenario import Scenario, render_events
+
+FILE_WINDOW = 300  # CloudTrail delivers a file per account and region about every 5 minutes
+_NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def dumps(rec: dict[str, Any]) -> str:
+    """The one JSON form of a record in every output (compact, key order kept)."""
+    return json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class Injection:
+    """A scenario instance to inject: which scenario, when, and its instance number."""
+
+    scenario: Scenario
+    at: dt.datetime
+    instance: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario.name}#{self.instance}"
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    baseline_records: int = 0
+    scenario_records: int = 0
+    files: int = 0
+    paths: list[str] = field(default_factory=list)
+    truth_path: str = ""
+
+
+class NdjsonSink:
+    def __init__(self, out: str | Path | None):
+        self.path = str(out) if out not in (None, "-") else None
+        self.fh: IO[str] = sys.stdout
+        if self.path:
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                self.fh = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+            except OSError as exc:
+                raise SmguardError(f"{self.path}: cannot write: {exc.strerror}") from None
+        self.files = 1
+
+    def write(self, epoch: int, line: str, account: str, region: str) -> None:
+        self.fh.write(line)
+        self.fh.write("\n")
+
+    def write_many(self, rows: list[tuple[int, str, str, str]]) -> None:
+        if rows:
+            self.fh.write("\n".join(r[1] for r in rows))
+            self.fh.write("\n")
+
+    def close(self) -> None:
+        if self.path:
+            self.fh.close()
+        else:
+            self.fh.flush()
+
+
+class S3Sink:
+    """``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz``."""
+
+    def __init__(self, out: str | Path, seed: int):
+        self.root = Path(out)
+        self.rng = random.Random(f"s3names:{seed}")
+        self.open: dict[tuple[str, str], tuple[int, list[str]]] = {}
+        self.files = 0
+        self.paths: list[str] = []
+
+    def write(self, epoch: int, line: str, account: str, region: str) -> None:
+        window = epoch // FILE_WINDOW
+        key = (account, region)
+        cur = self.open.get(key)
+        if cur is not None and cur[0] != window:
+            self._flush(key, *cur)
+            cur = None
+        if cur is None:
+            cur = (window, [])
+            self.open[key] = cur
+        cur[1].append(line)
+
+    def write_many(self, rows: list[tuple[int, str, str, str]]) -> None:
+        for epoch, line, account, region in rows:
+            self.write(epoch, line, account, region)
+
+    def _flush(self, key: tuple[str, str], window: int, lines: list[str]) -> None:
+        account, region = key
+        delivered = dt.datetime.fromtimestamp((window + 1) * FILE_WINDOW + self.rng.randrange(60, 600), dt.UTC)
+        uid = "".join(self.rng.choice(_NAME_CHARS) for _ in range(16))
+        rel = (f"AWSLogs/{account}/CloudTrail/{region}/{delivered:%Y/%m/%d}/"
+               f"{account}_CloudTrail_{region}_{delivered:%Y%m%dT%H%MZ}_{uid}.json.gz")
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = ('{"Records":[' + ",".join(lines) + "]}").encode("utf-8")
+        buf = io.BytesIO()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
+            gz.write(body)
+        path.write_bytes(buf.getvalue())
+        self.files += 1
+        self.paths.append(rel)
+
+    def close(self) -> None:
+        for key in sorted(self.open):
+            self._flush(key, *self.open[key])
+        self.open.clear()
+
+
+def place_scenarios(scenarios: list[tuple[Scenario, dt.datetime | None]], start: dt.datetime, hours: int,
+                    seed: int) -> list[Injection]:
+    """Times for scenario instances: the given one, or a seeded random time inside the window."""
+    rng = random.Random(f"placement:{seed}")
+    counts: dict[str, int] = {}
+    out = []
+    window = hours * 3600
+    for sc, at in scenarios:
+        counts[sc.name] = counts.get(sc.name, 0) + 1
+        if at is None:
+            room = max(0.0, window - sc.duration() - 60)
+            at = start + dt.timedelta(seconds=int(rng.uniform(0, room)))
+        out.append(Injection(sc, at, counts[sc.name]))
+    return out
+
+
+def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
+                   truth: dict[str, Any]) -> list[tuple[int, int, str, str, str]]:
+    rows = []
+    seq = 0
+    for inj in injections:
+        events = render_events(baseline, inj.scenario, inj.at, seed, inj.instance)
+        ids_ = []
+        for ev in events:
+            eid = ev.record["eventID"]
+            if eid in truth["events"]:
+                raise SmguardError(f"duplicate eventID {eid} across scenario instances")
+            truth["events"][eid] = {"scenario": inj.scenario.name, "instance": inj.label, "step": ev.step}
+            ids_.append(eid)
+            rows.append((int(ev.epoch), seq, dumps(ev.record), ev.record["recipientAccountId"], ev.record["awsRegion"]))
+            seq += 1
+        truth["instances"].append({
+            "scenario": inj.scenario.name, "instance": inj.label, "at": inj.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "description": inj.scenario.description, "kind": inj.scenario.data.get("kind", "attack"), "eventIDs": ids_,
+        })
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
+def merged_rows(baseline: Baseline, start: dt.datetime, hours: int, seed: int, injections: list[Injection],
+                truth: dict[str, Any], progress: bool = False) -> Iterator[list[tuple[int, str, str, str]]]:
+    """Hour-sized batches of ``(epoch, line, account, region)``: baseline and scenarios in time order."""
+    start = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    scen = _scenario_rows(baseline, injections, seed, truth)
+    si = 0
+    hours_iter: Iterable[Any] = stream.iter_lines(baseline, start, hours, seed)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=hours, unit="h", desc="generate", file=sys.stderr, leave=False)
+    end_of = int(start.timestamp())
+    for hour in hours_iter:
+        end_of += 3600
+        take = []
+        while si < len(scen) and scen[si][0] < end_of:
+            take.append(scen[si])
+            si += 1
+        base_rows = [(e, line, p.account, p.region) for e, line, p in hour]
+        if take:
+            extra = [(r[0], r[2], r[3], r[4]) for r in take]
+            batch = list(heapq.merge(base_rows, extra, key=lambda r: r[0]))
+        else:
+            batch = base_rows
+        if bar is not None:
+            bar.update(1)
+        yield batch
+    if si < len(scen):  # scenario records past the end of the window still go out, in order
+        yield [(r[0], r[2], r[3], r[4]) for r in scen[si:]]
+    if bar is not None:
+        bar.close()
+
+
+def write(baseline: Baseline, *, start: dt.datetime, hours: int, seed: int, injections: list[Injection],
+          fmt: str = "ndjson", out: str | Path | None = None, progress: bool = False) -> Summary:
+    """Generate and write records plus the ground-truth sidecar; returns counts and paths."""
+    if fmt not in ("ndjson", "s3"):
+        raise SmguardError(f"unknown output format {fmt!r} (use ndjson or s3)")
+    truth: dict[str, Any] = {
+        "seed": seed, "start": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "hours": hours,
+        "baseline": baseline.path, "format": fmt, "instances": [], "events": {},
+    }
+    if fmt == "s3":
+        if out in (None, "-"):
+            raise SmguardError("--format s3 needs --out DIR")
+        sink: NdjsonSink | S3Sink = S3Sink(out, seed)  # type: ignore[arg-type]
+        truth_path = Path(out) / "ground_truth.json"  # type: ignore[arg-type]
+    else:
+        sink = NdjsonSink(out)
+        truth_path = Path(f"{out}.truth.json") if out not in (None, "-") else Path("ground_truth.json")
+    summary = Summary()
+    try:
+        for batch in merged_rows(baseline, start, hours, seed, injections, truth, progress):
+            sink.write_many(batch)
+            summary.records += len(batch)
+    finally:
+        sink.close()
+    summary.scenario_records = len(truth["events"])
+    summary.baseline_records = summary.records - summary.scenario_records
+    summary.files = sink.files
+    summary.paths = getattr(sink, "paths", [str(out)])
+    truth["records"] = summary.records
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = truth_path.with_suffix(truth_path.suffix + ".tmp")
+    tmp.write_text(json.dumps(truth, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, truth_path)
+    summary.truth_path = str(truth_path)
+    return summary
