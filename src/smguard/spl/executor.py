@@ -227,7 +227,7 @@ class CompiledSearch:
         """Run the tail over the rows that left the streaming prefix."""
         tail = self.tail_ops
         if tail and isinstance(tail[0], StatsOp) and tail[0].order_free:
-            out = tail[0].consume(rows)
+            out = tail[0].consume(rows, ordered=ordered)
             tail = tail[1:]
         else:
             out = list(rows)

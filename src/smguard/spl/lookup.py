@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 
 from smguard.spl import ast as A
+from smguard.spl.commands import Op
 from smguard.spl.context import LookupDef, SearchContext
 from smguard.spl.errors import SplError
 from smguard.spl.rows import Row
@@ -33,7 +34,7 @@ def table_rows(lk: LookupDef) -> list[dict]:
     return [{k: v for k, v in r.items() if v not in (None, "")} for r in lk.rows]
 
 
-class LookupOp:
+class LookupOp(Op):
     def __init__(self, cmd: A.LookupCmd, ctx: SearchContext, text: str):
         lk = find_lookup(ctx, cmd.table, cmd.pos, text)
         self.lk = lk

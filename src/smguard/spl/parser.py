@@ -192,6 +192,13 @@ def _search_primary(cur: Cursor) -> A.SearchExpr:
             if v.kind not in (WORD, STRING):
                 raise cur.error(f"expected a value after {t.value}{nxt.value}", v)
             cur.next()
+            if v.kind == WORD and v.value.upper() in ("CASE", "TERM") and cur.peek().kind == LPAREN:
+                cur.next()
+                inner = cur.next()
+                if inner.kind not in (WORD, STRING):
+                    raise cur.error(f"expected a value inside {v.value}()", inner)
+                cur.expect(RPAREN, "')'")
+                return A.SCompare(t.value, nxt.value, inner.value, case_sensitive=v.value.upper() == "CASE", pos=t.pos)
             return A.SCompare(t.value, nxt.value, v.value, pos=t.pos)
         if nxt.kind == WORD and nxt.value.upper() == "IN" and cur.peek(1).kind == LPAREN:
             cur.next()

@@ -51,13 +51,14 @@ def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
 
 
 class _Group:
-    __slots__ = ("aggs", "ids", "key", "wild")
+    __slots__ = ("aggs", "ids", "key", "times", "wild")
 
     def __init__(self, key: tuple, specs: list[AggSpec]):
         self.key = key
         self.aggs: list[Agg | None] = [None if s.wild else make_agg(s.func, s.param) for s in specs]
         self.wild: list[dict[str, Agg]] = [{} for _ in specs]
         self.ids: list[tuple[str, ...]] = []
+        self.times: list[float] = []
 
     def add(self, f: dict, specs: list[AggSpec], by: list[str], t: float | None) -> None:
         for i, s in enumerate(specs):
@@ -106,7 +107,8 @@ class StatsOp(Op):
         self.by = cmd.by
         self.order_free = not any(a.func in ORDER_DEPENDENT for a in cmd.aggs)
 
-    def consume(self, rows: Iterable[Row]) -> list[Row]:
+    def consume(self, rows: Iterable[Row], ordered: bool = True) -> list[Row]:
+        """Aggregate ``rows``; ``ordered=False`` means they arrive in log order, not search order."""
         groups: dict[tuple, _Group] = {}
         specs, by = self.specs, self.by
         for r in rows:
@@ -121,6 +123,8 @@ class StatsOp(Op):
                     g = groups[hk] = _Group(key, specs)
                 g.add(r.f, specs, by, t)
                 g.ids.append(r.ids)
+                if not ordered:
+                    g.times.append(r.t if r.t is not None else (t if t is not None else float("-inf")))
         if not by and not groups:
             groups[()] = _Group((), specs)
         out: list[Row] = []
@@ -130,7 +134,12 @@ class StatsOp(Op):
             for k, v in g.results(specs).items():
                 if k not in f:
                     f[k] = v
-            out.append(Row(f, merge_ids(g.ids), True))
+            id_groups = g.ids
+            if not ordered:
+                # provenance in search order (newest first), as if the rows had been sorted
+                order = sorted(range(len(id_groups)), key=lambda i: g.times[i], reverse=True)
+                id_groups = [id_groups[i] for i in order]
+            out.append(Row(f, merge_ids(id_groups), True))
         return out
 
     def apply(self, rows: list[Row]) -> list[Row]:
