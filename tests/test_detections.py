@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from smguard.model import load_pack, snake
+from smguard.model import snake, usable_pack
 from smguard.testing.expect import check
 from smguard.testing.mutate import silenced, without_clause
 from smguard.testing.runner import case_records, required_fields, run_case, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
-PACK = load_pack(ROOT)
+PACK, PROBLEMS = usable_pack(ROOT)
 CASES = [(det, case) for det in sorted(PACK.detections, key=lambda d: d.name) for case in det.tests]
 IDS = [f"{snake(det.name)}::{case['name']}" for det, case in CASES]
 
@@ -52,3 +52,7 @@ def test_every_detection_has_a_positive_and_a_negative_case():
     for det in PACK.detections:
         kinds = {c["expect"]["results"] == 0 for c in det.tests}
         assert kinds == {True, False}, det.path
+
+
+def test_pack_has_no_problems():
+    assert [str(p) for p in PROBLEMS] == []

@@ -16,10 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smguard.model import load_pack
+    from smguard.model import usable_pack
     from smguard.testing.runner import run_detection
 
-    pack = load_pack(args.pack)
+    pack, problems = usable_pack(args.pack)
+    for problem in problems:
+        print(problem, file=sys.stderr)
     dets = [pack.detection(n) for n in args.names] if args.names else pack.detections
     results = []
     failed = 0
@@ -36,4 +38,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([{"detection": r.detection.name, "id": r.detection.id, "case": r.name, "ok": r.ok,
                            "results": len(r.rows), "failures": r.failures} for r in results], indent=2))
     print(f"{len(results) - failed} passed, {failed} failed", file=sys.stderr if args.format == "json" else sys.stdout)
-    return 1 if failed else 0
+    if problems:
+        print(f"{len(problems)} pack problem(s): detections with problems were not run", file=sys.stderr)
+    return 1 if failed or problems else 0

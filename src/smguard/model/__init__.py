@@ -17,7 +17,7 @@ from smguard.model.loader import load_detections, load_lookups, load_macros, loa
 from smguard.model.stories import Story, load_stories
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
 
-__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake"]
+__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake", "usable_pack"]
 
 MITRE_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
 TOKEN_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.{}]*)\$")
@@ -109,6 +109,20 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
     problems.extend(_check_catalog(pack))
     problems.extend(_check_stories(pack))
     return pack, sorted(set(problems))
+
+
+def usable_pack(root: str | Path = ".") -> tuple[Pack, list[Problem]]:
+    """The pack with only the detections that have no problems of their own.
+
+    Lets ``smguard test`` and the pytest suite run every sound detection while one file is
+    broken; the problems are still returned (and make the run fail).
+    """
+    pack, problems = check_pack(root)
+    if pack is None:
+        raise SmguardError(problems)
+    broken = {p.path for p in problems}
+    pack.detections = [d for d in pack.detections if d.path not in broken]
+    return pack, problems
 
 
 def load_pack(root: str | Path = ".") -> Pack:
