@@ -28,7 +28,6 @@ reported as ``too large``: Splunk would truncate it and its JSON would no longer
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -148,16 +147,54 @@ def iter_records(
             sink.bad(source, 0, f"unreadable: {exc.strerror or exc}")
 
 
+class _Gunzip(io.RawIOBase):
+    """Streaming gunzip that, unlike :class:`gzip.GzipFile`, hands over everything it could
+    decompress from a cut-short file (then sets ``truncated``) instead of raising first.
+    Concatenated gzip members are read one after another, as ``gzip`` does."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh = fh
+        self.inflater = zlib.decompressobj(wbits=31)
+        self.compressed = b""
+        self.pending = b""
+        self.truncated = False
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending and not self.done:
+            if not self.compressed:
+                self.compressed = self.fh.read(1 << 16)
+                if not self.compressed:
+                    self.truncated = not self.inflater.eof
+                    self.done = True
+                    break
+            if self.inflater.eof:  # the next gzip member
+                self.inflater = zlib.decompressobj(wbits=31)
+            # Bounded output: a highly compressed file must not inflate into memory at once.
+            self.pending = self.inflater.decompress(self.compressed, 1 << 20)
+            self.compressed = self.inflater.unused_data if self.inflater.eof else self.inflater.unconsumed_tail
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
 def _read_stream(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
     head = fh.read(2)
     fh.seek(0)
     if head == _GZIP_MAGIC:
-        gz = gzip.GzipFile(fileobj=fh, mode="rb")
-        stream: BinaryIO = io.BufferedReader(gz, buffer_size=1 << 20)  # type: ignore[arg-type]
+        raw = _Gunzip(fh)
+        stream: BinaryIO = io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
         try:
             yield from _read_plain(stream, source, sink, report, gz=True)
         except (OSError, EOFError, zlib.error) as exc:
             sink.bad(source, 0, f"corrupt gzip: {exc}")
+            return
+        if raw.truncated:
+            sink.bad(source, 0, "truncated gzip: the file ends before the compressed stream does")
     else:
         yield from _read_plain(fh, source, sink, report, gz=False)
 
@@ -188,14 +225,12 @@ def _read_plain(
 
 
 def _is_binary(head: bytes) -> bool:
-    """NUL bytes, or bytes that are not UTF-8 (a multi-byte character cut at the end is fine)."""
+    """NUL bytes, or more than 10% of the head not decodable as UTF-8 (like Splunk, which
+    skips files that look binary). A stray bad byte in a text file only costs its line."""
     if b"\x00" in head:
         return True
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start < len(head) - 4
-    return False
+    bad = head.decode("utf-8", errors="replace").count("\ufffd")
+    return bad > max(8, len(head) // 10)
 
 
 def _looks_like_records_file(fh: BinaryIO) -> bool:
