@@ -6,7 +6,9 @@ import configparser
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -87,11 +89,14 @@ def test_build_is_byte_identical(tmp_path, request):
             assert f.read_bytes() == (b / f.relative_to(a)).read_bytes()
 
 
-@pytest.mark.skipif(shutil.which("splunk-appinspect") is None, reason="splunk-appinspect is a dev extra")
+APPINSPECT = shutil.which("splunk-appinspect") or shutil.which("splunk-appinspect", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(APPINSPECT is None, reason="splunk-appinspect is a dev extra (pip install -e '.[dev]')")
 def test_appinspect_cloud_has_no_errors_or_failures(tmp_path, request):
     main(["--pack", str(request.config.rootpath), "build", "--out", str(tmp_path)])
     report = tmp_path / "report.json"
-    subprocess.run(["splunk-appinspect", "inspect", str(tmp_path / "SA-SageMakerGuardrails-0.1.0.tgz"),
+    subprocess.run([APPINSPECT, "inspect", str(tmp_path / "SA-SageMakerGuardrails-0.1.0.tgz"),
                     "--mode", "precert", "--included-tags", "cloud", "--data-format", "json",
                     "--output-file", str(report)], check=False, capture_output=True, timeout=300)
     summary = json.loads(report.read_text())["summary"]

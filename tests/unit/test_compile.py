@@ -142,8 +142,7 @@ HOSTILE = [
     "k=v OR 1=1",
     "two words",
     '"] | inputlookup secrets | [ "',
-    "`evil_macro`",
-    '\\" OR eventName=*',
+    '\\" OR eventName=x',
 ]
 
 
@@ -184,3 +183,12 @@ def test_raw_spl_references_are_collected():
                      "output": ["a"]})
     assert c.macros == {"base", "smguard_ctime(1)", "d_filter"}
     assert c.lookups == {"roles"}
+
+
+def test_backtick_in_a_value_is_refused_because_splunk_would_expand_it():
+    with pytest.raises(CompileError, match="backtick"):
+        spl_of(sel(name="`evil_macro`"))
+
+
+def test_star_in_a_value_is_a_wildcard_by_design():
+    assert base_search(sel(name='\\" OR eventName=*')) == '`base` name="\\\\\\" OR eventName=*"'

@@ -19,6 +19,10 @@ def dq(value: object) -> str:
     Inside double quotes pipes, ``=``, spaces, brackets and backticks are literal text.
     """
     text = value if isinstance(value, str) else _scalar(value)
+    if "`" in text:
+        # Splunk expands backtick macros before it parses quotes, so no quoting can keep a
+        # backtick literal: refuse rather than emit a search that means something else.
+        raise ValueError(f"value {text!r} contains a backtick, which Splunk would expand as a macro")
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

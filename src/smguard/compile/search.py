@@ -141,6 +141,15 @@ def _as(name: str) -> str:
 
 def compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str) -> CompiledSearch:
     """Compile the ``search`` mapping of a structured detection."""
+    try:
+        return _compile_structured(s, base_macro=base_macro, filter_macro=filter_macro)
+    except ValueError as exc:
+        if isinstance(exc, CompileError):
+            raise
+        raise CompileError(("search",), str(exc)) from None
+
+
+def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str) -> CompiledSearch:
     sels = {name: _selection_matchers(sel) for name, sel in s["selections"].items()}
     text = s.get("condition") or " and ".join(sels)
     try:
