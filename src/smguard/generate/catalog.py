@@ -575,6 +575,7 @@ _E: dict[str, dict[str, Any]] = {
     "detective:DeleteGraph": dict(ro=False, request={"graphArn": "$graph_arn"}, required=("graphArn",)),
     # ---------------------------------------------------------------- CloudWatch Logs
     "logs:DeleteLogGroup": dict(ro=False, request={"logGroupName": "$log_group"}, required=("logGroupName",)),
+    "logs:DeleteLogStream": dict(ro=False, request={"logGroupName": "$log_group", "logStreamName": "$log_stream"}, required=("logGroupName", "logStreamName")),
     "logs:PutRetentionPolicy": dict(ro=False, request={"logGroupName": "$log_group", "retentionInDays": 365}, required=("logGroupName", "retentionInDays")),
     "logs:CreateLogStream": dict(ro=False, request={"logGroupName": "$log_group", "logStreamName": "$log_stream"}, required=("logGroupName", "logStreamName")),
     "logs:DescribeLogGroups": dict(ro=True, request={"logGroupNamePrefix": "/aws/sagemaker/"}),

@@ -18,6 +18,7 @@ import json
 import random
 import re
 import urllib.parse
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -84,8 +85,14 @@ def _policy(actions: list[str], resources: list[str]) -> dict[str, Any]:
 
 
 def urlencoded_json(obj: Any) -> str:
-    """IAM writes policy documents in CloudTrail as URL-encoded JSON strings."""
+    """URL-encoded JSON, the form IAM *API responses* use (GetRolePolicy and friends)."""
     return urllib.parse.quote(json.dumps(obj, separators=(",", ":")), safe="")
+
+
+def policy_json(obj: Any) -> str:
+    """A policy document as CloudTrail records it in IAM requestParameters: the JSON text the
+    caller sent, as a string (public parsers and Splunk's ESCU ``spath`` it directly)."""
+    return json.dumps(obj, indent=4)
 
 
 def _exec_role(c: Ctx, key: str) -> str:
@@ -193,10 +200,10 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "policy_name": lambda c: "s3-scoped-access",
     "policy_arn": lambda c: f"arn:aws:iam::{c['account']}:policy/sagemaker-{c['project']}-access",
     "policy_version": lambda c: c.rng.randrange(2, 6),
-    "policy_document": lambda c: urlencoded_json(
+    "policy_document": lambda c: policy_json(
         _policy(["s3:GetObject", "s3:ListBucket"], [f"arn:aws:s3:::{_bucket(c, 'training-data')}", f"arn:aws:s3:::{_bucket(c, 'training-data')}/*"])
     ),
-    "trust_document": lambda c: urlencoded_json(
+    "trust_document": lambda c: policy_json(
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     ),
     "key_policy": lambda c: json.dumps(
@@ -263,15 +270,25 @@ def cli_user_agent(spec: EventSpec, rng: random.Random, os_name: str = "linux#5.
             f"md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/prompt#off md/command#{svc}.{_kebab(spec.name)}")
 
 
+def _stable(principal: Principal, n: int) -> int:
+    """A per-principal choice that never changes: one person keeps one browser and one CLI."""
+    return zlib.crc32(principal.name.encode()) % n
+
+
 def user_agent(spec: EventSpec, principal: Principal, client: str, rng: random.Random) -> str:
     if client == "console":
         if spec.service == "s3":
             return "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.750 Linux/5.10.226-192.879.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.412-b09 java/1.8.0_412 vendor/Oracle_Corporation cfg/retry-mode/standard]"
-        return rng.choice(CONSOLE_UAS[1:] if spec.key == "signin:ConsoleLogin" else CONSOLE_UAS)
+        browser = CONSOLE_UAS[1 + _stable(principal, len(CONSOLE_UAS) - 1)]
+        if spec.key == "signin:ConsoleLogin":
+            return browser
+        return CONSOLE_UAS[0] if rng.random() < 0.3 else browser
     if client == "cli":
-        return cli_user_agent(spec, rng, "linux#6.5.0-1025-azure" if principal.kind == "pipelines" else "macos#23.6.0")
+        os_name = "linux#6.5.0-1025-azure" if principal.kind == "pipelines" else ("macos#23.6.0", "linux#6.8.0-48-generic")[_stable(principal, 2)]
+        return cli_user_agent(spec, random.Random(principal.name), os_name)
     if client in ("sdk", "vpc"):
-        return rng.choice(_SDK_BY_KIND.get(principal.kind, _SDK_BY_KIND["people"]))
+        agents = _SDK_BY_KIND.get(principal.kind, _SDK_BY_KIND["people"])
+        return agents[_stable(principal, len(agents))] if principal.kind != "execution_roles" else rng.choice(agents)
     return principal.service_host or "AWS Internal"
 
 

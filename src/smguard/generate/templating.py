@@ -15,9 +15,10 @@ Expressions (no arbitrary code, so a scenario file cannot run anything):
   of a list reached by a path.
 
 A string that is exactly one ``{{ … }}`` keeps the value's type (a list stays a list);
-otherwise values are interpolated as text. Mappings with a single key ``$json``,
-``$urlencoded_json`` or ``$base64`` encode their rendered value (IAM policy documents are
-URL-encoded JSON in CloudTrail; lifecycle scripts are base64).
+otherwise values are interpolated as text. Mappings with a single key encode their
+rendered value: ``$policy`` (indented JSON text, the way CloudTrail shows IAM
+``policyDocument`` and KMS ``policy``), ``$json`` (compact JSON text), ``$urlencoded_json``
+(the form of IAM API responses) and ``$base64`` (lifecycle-config scripts).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from smguard.generate.records import urlencoded_json
+from smguard.generate.records import policy_json, urlencoded_json
 
 EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _PATH = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)((?:\.[A-Za-z_][A-Za-z_0-9-]*|\[-?\d+\])*)$")
@@ -40,7 +41,7 @@ _CALL = re.compile(r"^([a-z_]+)\((.*)\)$")
 ROOTS = ("baseline", "vars", "actor", "faker", "rep", "rep1")
 FUNCS = ("hex", "int", "choice", "cycle")
 ACTOR_FIELDS = ("arn", "name", "account", "role_arn", "source_ip", "access_key", "user_agent")
-DIRECTIVES = ("$json", "$urlencoded_json", "$base64")
+DIRECTIVES = ("$policy", "$json", "$urlencoded_json", "$base64")
 
 
 class TemplateError(ValueError):
@@ -158,6 +159,8 @@ def render(value: Any, scope: Scope) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
             (k, v), = value.items()
+            if k == "$policy":
+                return policy_json(render(v, scope))
             if k == "$json":
                 return json.dumps(render(v, scope), separators=(",", ":"))
             if k == "$urlencoded_json":
