@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from smguard.cloudtrail.fields import to_event
@@ -47,23 +48,52 @@ class CaseResult:
 
 def case_records(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
     """The CloudTrail records a case runs on, in time order."""
-    from smguard.generate import baseline_records, scenario_records
-
     if "records" in case:
         return list(case["records"])
-    hours = case.get("baseline_hours", BASELINE_HOURS)
-    records = list(baseline_records(hours, seed=SEED, start=CASE_START, pack_root=pack.root))
-    if "scenario" in case:
-        records += scenario_records(case["scenario"], seed=SEED, at=CASE_START + timedelta(minutes=30),
-                                    pack_root=pack.root)
+    records = list(_baseline(str(pack.root), case.get("baseline_hours", BASELINE_HOURS)))
+    records += _scenario(pack, case)
     records.sort(key=lambda r: r["eventTime"])
     return records
 
 
+def case_events(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Splunk events a case runs on: cached baseline events plus the scenario's."""
+    if "records" in case:
+        return events_of(pack, case["records"])
+    base = _baseline_events(str(pack.root), case.get("baseline_hours", BASELINE_HOURS), pack.settings.index,
+                            pack.settings.sourcetype)
+    # The engine must not see another case's mutations: give it fresh dicts.
+    return [dict(e) for e in base] + events_of(pack, _scenario(pack, case))
+
+
+def _scenario(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
+    from smguard.generate import scenario_records
+
+    if "scenario" not in case:
+        return []
+    return scenario_records(case["scenario"], seed=SEED, at=CASE_START + timedelta(minutes=30), pack_root=pack.root)
+
+
+@lru_cache(maxsize=4)
+def _baseline(root: str, hours: int) -> tuple[dict[str, Any], ...]:
+    """Baseline records are the same for every case: generate them once per run."""
+    from smguard.generate import baseline_records
+
+    return tuple(baseline_records(hours, seed=SEED, start=CASE_START, pack_root=root))
+
+
+@lru_cache(maxsize=4)
+def _baseline_events(root: str, hours: int, index: str, sourcetype: str) -> tuple[dict[str, Any], ...]:
+    return tuple(_event(r, index, sourcetype) for r in _baseline(root, hours))
+
+
+def _event(record: dict[str, Any], index: str, sourcetype: str) -> dict[str, Any]:
+    return to_event(record, raw=json.dumps(record, separators=(",", ":")), index=index, sourcetype=sourcetype,
+                    source="smguard-test")
+
+
 def events_of(pack: Pack, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    s = pack.settings
-    return [to_event(r, raw=json.dumps(r, separators=(",", ":")), index=s.index, sourcetype=s.sourcetype,
-                     source="smguard-test") for r in records]
+    return [_event(r, pack.settings.index, pack.settings.sourcetype) for r in records]
 
 
 def required_fields(det: Detection) -> list[str]:
@@ -71,20 +101,19 @@ def required_fields(det: Detection) -> list[str]:
     return [r["field"] for r in rba["risk_objects"]] + [t["field"] for t in rba.get("threat_objects", [])]
 
 
-def run_search(pack: Pack, spl: str, records: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[str]]]:
-    """Run SPL over records all-time; ``now`` is just after the last record."""
-    events = events_of(pack, records)
+def run_search(pack: Pack, spl: str, events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """Run SPL over events all-time; ``now`` is an hour after the last event."""
     last = max((e["_time"] for e in events), default=CASE_START.timestamp())
-    result = run(spl, events, pack.context(), now=float(last) + 3600)
+    result = run(spl, list(events), pack.context(), now=float(last) + 3600)
     return result.rows, result.event_ids
 
 
 def run_case(pack: Pack, det: Detection, case: dict[str, Any], spl: str | None = None) -> CaseResult:
     """Run one case; ``spl`` overrides the compiled search (used to prove tests can fail)."""
     out = CaseResult(det, case)
-    records = case_records(pack, case)
-    out.records = len(records)
-    out.rows, out.event_ids = run_search(pack, spl or pack.compiled(det).spl, records)
+    events = case_events(pack, case)
+    out.records = len(events)
+    out.rows, out.event_ids = run_search(pack, spl or pack.compiled(det).spl, events)
     out.failures = check(out.rows, case["expect"], required_fields(det))
     return out
 
