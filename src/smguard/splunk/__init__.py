@@ -1,0 +1,16 @@
+"""Live Splunk: push the pack to a real server and prove its detections there.
+
+Everything offline (``compile``, ``package``, ``spl``, ``testing``) stays the source of
+truth; this package only moves what those produce onto a server through splunk-sdk:
+
+- :mod:`.connection` turns a URL plus credentials (flags or ``SPLUNK_*`` env) into a
+  logged-in ``splunklib.client.Service`` bound to the target app namespace;
+- :mod:`.deploy` plans the app's knowledge objects (macros, lookup files, transforms,
+  correlation searches) from the same conf writers the packaged app uses, and applies
+  the plan idempotently (update when the object exists, create otherwise);
+- :mod:`.hec` sends CloudTrail records to the HTTP Event Collector;
+- :mod:`.live` runs each detection test case on the server: its records go to HEC under a
+  per-run ``source``, and the detection's compiled search runs restricted to that source.
+
+splunklib is imported lazily inside functions so ``smguard --help`` stays fast.
+"""
