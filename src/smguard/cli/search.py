@@ -95,7 +95,7 @@ def report_problems(report: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from smguard.cloudtrail.reader import ReadReport
-    from smguard.scan.logs import Prefilter, read_events
+    from smguard.scan.logs import Prefilter, prefilterable, read_events
     from smguard.spl import expand_macros, required_terms
     from smguard.spl import run as spl_run
     from smguard.spl.timeutil import parse_time_arg
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     earliest = parse_time_arg(args.earliest, now) if args.earliest else None
     latest = parse_time_arg(args.latest, now) if args.latest else None
     expand_macros(args.spl, ctx)  # fail fast on unknown macros, before reading logs
-    pre = Prefilter([required_terms(args.spl, ctx, fields=_keys())])
+    pre = Prefilter([required_terms(args.spl, ctx, fields=prefilterable)])
     reports: list[ReadReport] = []
 
     def source():  # re-iterable: subsearches read the logs again
@@ -120,9 +120,3 @@ def run(args: argparse.Namespace) -> int:
         report_problems(reports[0])
     print_rows(result.rows, args.format)
     return 0
-
-
-def _keys() -> tuple[str, ...]:
-    from smguard.scan.logs import PREFILTER_KEYS
-
-    return PREFILTER_KEYS

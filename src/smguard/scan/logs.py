@@ -3,8 +3,16 @@
 Built on :mod:`smguard.cloudtrail.reader` (streaming NDJSON / Records / gzip / dirs with
 located bad-input reporting) and :mod:`smguard.cloudtrail.fields` (Splunk's view of a
 record). ``Prefilter`` answers "could any of these searches match this record?" from
-``prefilter_values`` (a handful of top-level fields, no flattening), the way Splunk's
-index lets a search skip events that lack its literal terms.
+the parsed record itself (no flattening, no add-on fields), the way Splunk's index lets
+a search skip events that lack its literal terms.
+
+Which fields the prefilter may read off the raw record, soundly (same value as the
+extracted event would have): the top-level fields of
+``smguard.cloudtrail.fields.PREFILTER_FIELDS`` and their aliases, ``errorCode`` (the
+add-on's calculated value, via ``prefilter_values``), ``readOnly``, and any dotted JSON
+path without ``{}`` (``userIdentity.type``), since only JSON extraction makes such names.
+A field the record does not have at all fails an ``=`` term; anything not a plain
+scalar is left to the full search.
 """
 
 from __future__ import annotations
@@ -16,7 +24,50 @@ from smguard.cloudtrail.fields import PREFILTER_FIELDS, prefilter_values, to_eve
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.spl.searchmatch import value_matcher
 
-PREFILTER_KEYS: tuple[str, ...] = (*PREFILTER_FIELDS, "errorCode")
+_TOP = dict(PREFILTER_FIELDS)
+_TOP["readOnly"] = "readOnly"
+_UNKNOWN = object()
+
+
+def prefilterable(field: str) -> bool:
+    """Can the prefilter read ``field`` off a raw record with the extracted value?"""
+    if field in _TOP or field == "errorCode":
+        return True
+    return "." in field and "{" not in field and "}" not in field and "*" not in field
+
+
+def _scalar(v: Any) -> Any:
+    t = type(v)
+    if t is str:
+        return v
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return str(v)
+    if t is float:
+        return repr(v)
+    if v is None:
+        return None
+    return _UNKNOWN
+
+
+def raw_value(rec: Any, field: str) -> Any:
+    """The field's value from the raw record: str, None (absent) or _UNKNOWN."""
+    record = rec.record if hasattr(rec, "record") else rec
+    key = _TOP.get(field)
+    if key is not None:
+        v = record.get(key)
+        return _scalar(v) if v is not None else (None if key in ("eventName", "eventSource") else _UNKNOWN)
+    if field == "errorCode":
+        return prefilter_values(rec).get("errorCode", _UNKNOWN)
+    node: Any = record
+    for part in field.split("."):
+        if type(node) is not dict:
+            return _UNKNOWN if isinstance(node, list) else None
+        node = node.get(part)
+        if node is None:
+            return None
+    return _scalar(node)
 
 
 class Prefilter:
@@ -24,38 +75,54 @@ class Prefilter:
 
     Terms are ``{field: patterns}`` (see :func:`smguard.spl.required_terms`); exact
     ``eventName`` values go through a dict (one lookup per record however many
-    detections there are), everything else through compiled wildcard matchers.
+    detections there are), everything else through compiled wildcard matchers, read
+    lazily from the raw record.
     """
 
     def __init__(self, terms: Sequence[dict[str, tuple[str, ...]]]):
         self.n = len(terms)
         self.by_name: dict[str, list[int]] = {}
-        self.generic: list[int] = []  # searches not indexed by exact eventName
+        generic: list[int] = []
         self.checks: list[list[tuple[str, list[Callable[[str], bool]]]]] = []
         for i, t in enumerate(terms):
             names = t.get("eventName")
-            if names and all("*" not in v for v in names):
+            indexed = bool(names) and all("*" not in v for v in names)
+            if indexed:
                 for v in names:
                     self.by_name.setdefault(v.lower(), []).append(i)
+            elif names == ():
+                pass  # needs no events at all (generating search)
             else:
-                self.generic.append(i)
-            self.checks.append([(f, [value_matcher(p) for p in pats]) for f, pats in t.items() if f != "eventName" or i in self.generic])
-        self.all_unconstrained = all(not t for t in terms)
+                generic.append(i)
+            self.checks.append([(f, [value_matcher(p) for p in pats]) for f, pats in t.items()
+                                if not (indexed and f == "eventName") and prefilterable(f) and pats])
+        self.generic = generic
+        self.everything = list(range(self.n))
 
     def candidates(self, rec: Any) -> list[int]:
         """Indexes of the searches that may match ``rec``."""
-        vals = prefilter_values(rec)
-        name = vals.get("eventName")
-        if name is None:
-            cand = list(range(self.n))
+        record = rec.record if hasattr(rec, "record") else rec
+        name = record.get("eventName")
+        if type(name) is str:
+            hit = self.by_name.get(name.lower())
+            cand = hit + self.generic if hit else self.generic
         else:
-            cand = self.by_name.get(name.lower(), []) + self.generic
+            cand = self.everything
+        if not cand:
+            return cand
+        checks = self.checks
         out: list[int] = []
+        cache: dict[str, Any] = {}
         for i in cand:
             ok = True
-            for f, ms in self.checks[i]:
-                v = vals.get(f)
-                if v is not None and not any(m(v) for m in ms):
+            for f, ms in checks[i]:
+                if f in cache:
+                    v = cache[f]
+                else:
+                    v = cache[f] = raw_value(rec, f)
+                if v is _UNKNOWN:
+                    continue
+                if v is None or not any(m(v) for m in ms):
                     ok = False
                     break
             if ok:

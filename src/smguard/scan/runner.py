@@ -24,7 +24,7 @@ from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport
 from smguard.scan.cron import Cron
-from smguard.scan.logs import PREFILTER_KEYS, Prefilter, read_events
+from smguard.scan.logs import Prefilter, prefilterable, read_events
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now, walk_commands
@@ -113,7 +113,7 @@ class _Plan:
         if self.rescan:
             self.terms = _union_terms(self.pipeline)
         elif isinstance(first, A.SearchCmd):
-            self.terms = indexed_terms(first.expr, PREFILTER_KEYS)
+            self.terms = indexed_terms(first.expr, prefilterable)
         else:
             self.terms = {"eventName": ()}  # generating search: needs no events
 
@@ -199,27 +199,27 @@ def scan(
         from smguard.scan.logs import _progress
 
         records = _progress(records)
+    tmin_s: str | None = None
+    tmax_s: str | None = None
+    plans_feed = [p.feed for p in plans]
     for rec in records:
         n += 1
         t_raw = rec.record.get("eventTime")
+        # ISO-8601 UTC strings order like the times they spell (to the second)
+        if tmin_s is None or t_raw < tmin_s:
+            tmin_s = t_raw
+        if tmax_s is None or t_raw > tmax_s:
+            tmax_s = t_raw
         cands = pre.candidates(rec)
         if cands:
             ev = to_event(rec, index=index, sourcetype=sourcetype)
-            t = ev.get("_time")
             for i in cands:
-                plans[i].feed(ev)
-        else:
-            t = None
-        if t is None and isinstance(t_raw, str):
-            from smguard.cloudtrail.fields import time_fields
+                plans_feed[i](ev)
+    if tmin_s is not None and tmax_s is not None:
+        from smguard.cloudtrail.fields import time_fields
 
-            try:
-                t = time_fields(t_raw)["_time"]
-            except (ValueError, IndexError):
-                t = None
-        if t is not None:
-            tmin = t if tmin is None or t < tmin else tmin
-            tmax = t if tmax is None or t > tmax else tmax
+        tmin = float(time_fields(tmin_s)["_time"])
+        tmax = float(time_fields(tmax_s)["_time"]) + 1.0
 
     alerts: list[Alert] = []
     for p in plans:

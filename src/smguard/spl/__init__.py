@@ -113,7 +113,9 @@ def run(spl: str, events: Events, ctx: SearchContext, *, now: float,
     return rows_to_result(cs.execute())
 
 
-def required_terms(spl: str, ctx: SearchContext, fields: tuple[str, ...] = ("eventName", "eventSource")) -> dict[str, tuple[str, ...]]:
+def required_terms(
+    spl: str, ctx: SearchContext, fields: tuple[str, ...] | Callable[[str], bool] = ("eventName", "eventSource")
+) -> dict[str, tuple[str, ...]]:
     """Field value patterns the base search requires (for prefiltering raw records)."""
     pipeline = parse(expand_macros(spl, ctx))
     first = pipeline.commands[0]

@@ -174,7 +174,9 @@ def _compile_compare(c: A.SCompare, text: str) -> Pred:
 # ------------------------------------------------------------------ indexed terms
 
 
-def indexed_terms(expr: A.SearchExpr | None, fields: tuple[str, ...] = ("eventName", "eventSource")) -> dict[str, tuple[str, ...]]:
+def indexed_terms(
+    expr: A.SearchExpr | None, fields: tuple[str, ...] | Callable[[str], bool] = ("eventName", "eventSource")
+) -> dict[str, tuple[str, ...]]:
     """Field values a search *requires*, for cheap prefiltering before extraction.
 
     Returns ``{field: patterns}`` for each of ``fields`` constrained at the top level
@@ -185,8 +187,11 @@ def indexed_terms(expr: A.SearchExpr | None, fields: tuple[str, ...] = ("eventNa
     """
     out: dict[str, tuple[str, ...]] = {}
     items = expr.items if isinstance(expr, A.SAnd) else ((expr,) if expr is not None else ())
+    wanted = fields if callable(fields) else (lambda f: f in fields)
     for it in items:
-        for fname in fields:
+        for fname in _fields_of(it):
+            if not wanted(fname):
+                continue
             vals = _required_values(it, fname)
             if vals is not None:
                 if fname in out:
@@ -217,3 +222,16 @@ def _required_values(e: A.SearchExpr, fname: str) -> tuple[str, ...] | None:
             if v is not None:
                 return v
     return None
+
+
+def _fields_of(e: A.SearchExpr) -> list[str]:
+    if isinstance(e, A.SCompare | A.SIn):
+        return [e.field]
+    if isinstance(e, A.SAnd | A.SOr):
+        out: list[str] = []
+        for x in e.items:
+            for f in _fields_of(x):
+                if f not in out:
+                    out.append(f)
+        return out
+    return []

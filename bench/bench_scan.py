@@ -1,0 +1,172 @@
+"""Benchmark: full-pack scan vs. the floor of just reading and parsing the logs.
+
+    .venv/bin/python bench/bench_scan.py [--records 1000000] [--logs FILE] [--all-time]
+
+(a) floor: read the NDJSON file and ``json.loads`` every line, nothing else;
+(b) ``smguard scan`` of the whole pack over the same file (schedule replay by default),
+    through the real reader, prefilter, field extraction and engine.
+
+Each phase runs in its own process so its peak RSS (``ru_maxrss``) is its own. A third
+run scans the first quarter of the file: if peak memory does not grow with file size,
+the quarter and the full scan peak at about the same RSS.
+
+The logs come from ``smguard generate`` (baseline organisation + every scenario), cached
+under ``$TMPDIR/smguard-bench``; when the generator is unavailable, synthetic
+CloudTrail-like records are written instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS_PER_DAY = 66_000  # what the default baseline produces, roughly
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def phase_floor(path: str) -> dict:
+    t0 = time.perf_counter()
+    n = 0
+    loads = json.loads
+    with open(path, "rb", buffering=1 << 20) as fh:
+        for line in fh:
+            if line.strip():
+                loads(line)
+                n += 1
+    return {"records": n, "seconds": time.perf_counter() - t0, "maxrss_mb": _maxrss_mb()}
+
+
+def phase_scan(path: str, all_time: bool) -> dict:
+    sys.path.insert(0, str(ROOT / "src"))
+    from smguard.model import load_pack
+    from smguard.scan import scan, specs_from_pack
+
+    try:
+        pack = load_pack(ROOT)
+    except Exception:  # a pack mid-edit: scan what is sound
+        from smguard.model import usable_pack
+
+        pack, _ = usable_pack(ROOT)
+    specs = specs_from_pack(pack)
+    t0 = time.perf_counter()
+    res = scan(specs, [path], pack.context(), index=pack.settings.index, sourcetype=pack.settings.sourcetype,
+               all_time=all_time, now=time.time())
+    secs = time.perf_counter() - t0
+    return {"records": res.events, "seconds": secs, "maxrss_mb": _maxrss_mb(), "detections": len(specs),
+            "alerts": sum(len(a.results) for a in res.alerts), "bad": res.report.bad}
+
+
+def _synthesize(path: Path, n: int) -> None:
+    rnd = random.Random(1)
+    names = ["DescribeTrainingJob", "ListNotebookInstances", "CreateTrainingJob", "GetObject", "AssumeRole",
+             "CreateNotebookInstance", "DescribeEndpoint", "PutObject", "StopLogging", "CreateModel"]
+    t = 1_795_000_000
+    with open(path, "w") as fh:
+        for i in range(n):
+            t += rnd.randint(0, 2)
+            name = rnd.choice(names)
+            rec = {
+                "eventVersion": "1.11", "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
+                "eventSource": "sagemaker.amazonaws.com", "eventName": name, "awsRegion": "eu-west-1",
+                "sourceIPAddress": f"10.0.{i % 250}.{i % 200}", "userAgent": "Boto3/1.35.60",
+                "userIdentity": {"type": "AssumedRole", "principalId": f"AROA:{i % 50}",
+                                 "arn": f"arn:aws:sts::111122223333:assumed-role/Role{i % 50}/s",
+                                 "accountId": "111122223333"},
+                "requestParameters": {"notebookInstanceName": f"nb-{i % 300}", "instanceType": "ml.t3.medium"},
+                "responseElements": None, "requestID": str(uuid.UUID(int=rnd.getrandbits(128))),
+                "eventID": str(uuid.UUID(int=rnd.getrandbits(128))), "readOnly": name.startswith(("Describe", "List")),
+                "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": "111122223333",
+                "eventCategory": "Management",
+            }
+            fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+
+def ensure_logs(n: int) -> Path:
+    cache = Path(tempfile.gettempdir()) / "smguard-bench"
+    cache.mkdir(exist_ok=True)
+    out = cache / f"cloudtrail-{n}.ndjson"
+    if out.exists():
+        return out
+    full = cache / f"generated-{n}.ndjson"
+    days = max(1, math.ceil(n / RECORDS_PER_DAY * 1.05))
+    cmd = [sys.executable, "-m", "smguard", "--pack", str(ROOT), "generate", "--days", str(days), "--all-scenarios",
+           "--out", str(full), "--no-progress"]
+    print(f"generating ~{n:,} records: {' '.join(cmd[2:])}", file=sys.stderr)
+    ok = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}).returncode == 0
+    if ok and full.exists():
+        with open(full, "rb") as src, open(out, "wb") as dst:
+            for i, line in enumerate(src):
+                if i >= n:
+                    break
+                dst.write(line)
+        full.unlink()
+    else:
+        print("generator unavailable: synthesizing records", file=sys.stderr)
+        _synthesize(out, n)
+    return out
+
+
+def quarter(path: Path) -> Path:
+    q = path.with_suffix(".quarter.ndjson")
+    if not q.exists():
+        lines = sum(1 for _ in open(path, "rb"))
+        with open(path, "rb") as src, open(q, "wb") as dst:
+            for i, line in enumerate(src):
+                if i >= lines // 4:
+                    break
+                dst.write(line)
+    return q
+
+
+def _child(phase: str, path: Path, all_time: bool) -> dict:
+    cmd = [sys.executable, __file__, "--phase", phase, "--logs", str(path)] + (["--all-time"] if all_time else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--logs", help="use this NDJSON file instead of generating one")
+    ap.add_argument("--all-time", action="store_true", help="scan with --all-time instead of schedule replay")
+    ap.add_argument("--phase", choices=["floor", "scan"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.phase:
+        res = phase_floor(args.logs) if args.phase == "floor" else phase_scan(args.logs, args.all_time)
+        print(json.dumps(res))
+        return 0
+    path = Path(args.logs) if args.logs else ensure_logs(args.records)
+    size_mb = path.stat().st_size / 1e6
+    a = _child("floor", path, args.all_time)
+    b = _child("scan", path, args.all_time)
+    qb = _child("scan", quarter(path), args.all_time)
+    mode = "all-time" if args.all_time else "schedule replay"
+    print(f"logs: {path} ({a['records']:,} records, {size_mb:,.0f} MB)")
+    print(f"(a) floor, read + json.loads:  {a['seconds']:7.2f} s  {a['records'] / a['seconds']:>10,.0f} records/s  "
+          f"peak RSS {a['maxrss_mb']:,.0f} MB")
+    print(f"(b) full-pack scan ({b['detections']} detections, {mode}): {b['seconds']:7.2f} s  "
+          f"{b['records'] / b['seconds']:>10,.0f} records/s  peak RSS {b['maxrss_mb']:,.0f} MB  "
+          f"({b['alerts']} alert results, {b['bad']} bad records)")
+    print(f"ratio b/a: {b['seconds'] / a['seconds']:.2f}  (goal <= 3)")
+    print(f"memory vs size: quarter file peak RSS {qb['maxrss_mb']:,.0f} MB, full file {b['maxrss_mb']:,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
