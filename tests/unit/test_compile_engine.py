@@ -50,3 +50,11 @@ def test_list_match_in_where_keeps_hostile_value_literal(value):
 
 def test_equality_is_case_insensitive_and_wildcards_work():
     assert matched({"selections": {"s": {"name": "AB*"}}, "group_by": ["user_arn"]}, ["abc", "xab", "AB"]) == ["u0", "u2"]
+
+
+def test_where_with_parenthesised_or_branches_runs():
+    # Regression: the engine took `OR (` for a function call named OR.
+    s = {"selections": {"a": {"name": "x", "src": {"cidr": "10.0.0.0/8"}},
+                        "b": {"name": "plain", "src": {"cidr": "10.0.0.0/8"}}},
+         "condition": "a or b", "group_by": ["user_arn"]}
+    assert matched(s, ["x", "plain", "other"]) == ["u0", "u1"]

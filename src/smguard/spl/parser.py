@@ -234,7 +234,11 @@ class EvalParser:
 
     def _kw(self, word: str) -> bool:
         t = self.cur.peek()
-        return t.kind == WORD and t.value.upper() == word and self.cur.peek(1).kind != LPAREN
+        if t.kind != WORD or t.value.upper() != word:
+            return False
+        # Boolean operators are never functions: `(a) OR (b)` is an OR. Only LIKE doubles
+        # as a function name (like(x, pattern)).
+        return word != "LIKE" or self.cur.peek(1).kind != LPAREN
 
     def or_(self) -> A.Expr:
         left = self.and_()
