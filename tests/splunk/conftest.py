@@ -27,8 +27,15 @@ def record(event_id: str, name: str = "CreateNotebookInstance", minute: int = 30
 
 @pytest.fixture
 def live_pack(pack_copy: Path) -> Path:
-    """The repo's pack with each detection's tests replaced by two inline-record cases."""
-    for n, path in enumerate(sorted((pack_copy / "detections").rglob("*.yml"))):
+    """The repo's pack cut to three detections, each with two inline-record cases.
+
+    Three keep the runs short and the tests independent of detections being written in
+    parallel; every kind of object (macros, lookups, transforms, searches) is still there.
+    """
+    paths = sorted((pack_copy / "detections").rglob("*.yml"))
+    for path in paths[3:]:
+        path.unlink()
+    for n, path in enumerate(paths[:3]):
         data = yaml.safe_load(path.read_text())
         data["tests"] = [
             {"name": "fires", "records": [record(f"e{n}-1"), record(f"e{n}-2", minute=31)],
