@@ -1,0 +1,150 @@
+"""scan: cron, prefilter soundness, schedule replay with windows and throttling, CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from smguard.cloudtrail.fields import to_event
+from smguard.errors import SmguardError
+from smguard.scan import DetectionSpec, scan
+from smguard.scan.cron import Cron
+from smguard.scan.logs import Prefilter, prefilterable
+from smguard.spl import MacroDef, SearchContext, required_terms, run
+
+CTX = SearchContext(macros={"ct": MacroDef("ct", "index=aws sourcetype=aws:cloudtrail")})
+
+
+def ts(s: str) -> float:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def rec(i: int, when: str, name: str = "StopLogging", source: str = "cloudtrail.amazonaws.com", user: str = "alice",
+        **extra) -> dict:
+    r = {
+        "eventVersion": "1.11", "eventTime": when, "eventSource": source, "eventName": name,
+        "awsRegion": "eu-west-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2",
+        "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::111122223333:user/{user}",
+                         "accountId": "111122223333", "userName": user, "principalId": "AIDA1"},
+        "eventID": f"id-{i}", "readOnly": False, "eventType": "AwsApiCall", "recipientAccountId": "111122223333",
+        "requestParameters": {"name": "trail"}, "responseElements": None,
+    }
+    r.update(extra)
+    return r
+
+
+def write(path: Path, records: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def test_cron_parsing_and_times():
+    c = Cron("0 * * * *")
+    got = list(c.times(ts("2026-11-23T00:30:00Z"), ts("2026-11-23T03:00:00Z")))
+    assert got == [ts("2026-11-23T01:00:00Z"), ts("2026-11-23T02:00:00Z"), ts("2026-11-23T03:00:00Z")]
+    c = Cron("*/20 9-10 * * mon-fri")  # 2026-11-23 is a Monday
+    got = list(c.times(ts("2026-11-23T00:00:00Z"), ts("2026-11-24T00:00:00Z")))
+    assert len(got) == 6 and got[0] == ts("2026-11-23T09:00:00Z")
+    assert list(Cron("0 0 * * sun").times(ts("2026-11-23T00:00:00Z"), ts("2026-11-29T23:00:00Z"))) == [
+        ts("2026-11-29T00:00:00Z")]
+    with pytest.raises(SmguardError):
+        Cron("0 * *")
+
+
+def test_prefilter_never_rejects_a_record_the_search_matches():
+    records = [rec(1, "2026-11-23T10:00:00Z"), rec(2, "2026-11-23T10:00:00Z", name="DeleteTrail"),
+               rec(3, "2026-11-23T10:00:00Z", name="GetObject", source="s3.amazonaws.com"),
+               rec(4, "2026-11-23T10:00:00Z", errorCode="AccessDenied"),
+               rec(5, "2026-11-23T10:00:00Z", readOnly=True)]
+    searches = [
+        "`ct` eventName IN (StopLogging, deletetrail) errorCode=success",
+        "`ct` eventSource=s3.amazonaws.com",
+        "`ct` readOnly=false userIdentity.type=IAMUser",
+        "`ct` eventName=Stop*",
+        "`ct` errorCode=AccessDenied",
+        "`ct` userIdentity.type=Root",
+    ]
+    pre = Prefilter([required_terms(s, CTX, fields=prefilterable) for s in searches])
+    events = [to_event(r) for r in records]
+    for j, s in enumerate(searches):
+        matched = {e["eventID"] for e in events if run(s, [e], CTX, now=0).rows}
+        allowed = {r["eventID"] for r in records if j in pre.candidates(r)}
+        assert matched <= allowed, s
+    # and it does reject
+    assert pre.candidates(records[2]) == [1, 2]
+    assert 5 not in pre.candidates(records[0])
+
+
+def test_schedule_replay_windows_and_throttling(tmp_path):
+    # hourly runs, window [-70m@m, -10m@m): an event at 10:05 is seen by the 11:00 run only
+    records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T10:40:00Z"), rec(3, "2026-11-23T11:30:00Z"),
+               rec(4, "2026-11-23T13:30:00Z", user="bob")]
+    path = write(tmp_path / "a.ndjson", records)
+    spec = DetectionSpec("d1", "Stop", "monitoring", "`ct` eventName=StopLogging | stats count by user_arn",
+                         throttle_fields=("user_arn",), throttle_period=3 * 3600)
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    a = res.alerts[0]
+    assert res.events == 4
+    # 11:00 run: events 1,2 -> alerts; 12:00 run: event 3 -> alice suppressed (within 3h); 14:00: bob
+    assert [(r["user_arn"].rsplit("/", 1)[1], r["count"], r["_run_time"]) for r in a.results] == [
+        ("alice", "2", "2026-11-23T11:00:00Z"), ("bob", "1", "2026-11-23T14:00:00Z")]
+    assert a.results[0]["_event_ids"] == ["id-2", "id-1"]
+    assert a.suppressed == 1
+    no_throttle = DetectionSpec("d2", "Stop", "monitoring", spec.spl)
+    res = scan([no_throttle], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    assert [r["count"] for r in res.alerts[0].results] == ["2", "1", "1"]
+
+
+def test_all_time_and_now_dependent_search(tmp_path):
+    records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T12:40:00Z")]
+    path = write(tmp_path / "a.ndjson", records)
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging | where _time >= relative_time(now(), \"-30m\") | table eventID")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, now=ts("2026-11-23T13:00:00Z"))
+    assert [r["eventID"] for r in res.alerts[0].results] == ["id-2"]
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    # scheduled: now() is each run's time; the 11:00 run sees 10:05 (55 min before) -> filtered by -30m
+    assert [(r["eventID"], r["_run_time"]) for r in res.alerts[0].results] == [("id-2", "2026-11-23T13:00:00Z")]
+
+
+def test_subsearch_detection_in_scan(tmp_path):
+    records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T10:06:00Z", name="DeleteTrail"),
+               rec(3, "2026-11-23T10:07:00Z", user="bob")]
+    path = write(tmp_path / "a.ndjson", records)
+    spl = "`ct` eventName=StopLogging | join user_arn [search `ct` eventName=DeleteTrail | eval deleted=1 | table user_arn deleted] | table eventID deleted"
+    res = scan([DetectionSpec("d", "j", "x", spl)], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert res.alerts[0].results == [{"eventID": "id-1", "deleted": "1", "_event_ids": ["id-1", "id-2"]}]
+
+
+def test_bad_lines_counted_and_strict(tmp_path):
+    p = tmp_path / "b.ndjson.gz"
+    with gzip.open(p, "wt") as fh:
+        fh.write(json.dumps(rec(1, "2026-11-23T10:05:00Z")) + "\n{not json\n")
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging")
+    res = scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert res.events == 1 and res.report.bad == 1
+    assert res.report.problems[0].line == 2
+    with pytest.raises(SmguardError):
+        scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, strict=True)
+
+
+def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
+    from smguard.cli import main
+
+    path = write(tmp_path / "a.ndjson", [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T10:06:00Z", user="bob")])
+    rc = main(["--pack", str(repo_root), "search", "sourcetype=aws:cloudtrail eventName=StopLogging | stats count by user_arn",
+               path, "--format", "json", "--now", "2026-11-23T12:00:00Z"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert [r["count"] for r in out] == ["1", "1"]
+    rc = main(["--pack", str(repo_root), "scan", path, "--format", "json", "--all-time"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["events"] == 2
+    names = {a["name"] for a in data["alerts"]}
+    assert "CloudTrail Logging Stopped Or Trail Deleted" in names
+    assert rc == 1  # findings
+    hit = next(a for a in data["alerts"] if a["name"] == "CloudTrail Logging Stopped Or Trail Deleted")
+    assert sorted(i for r in hit["results"] for i in r["_event_ids"]) == ["id-1", "id-2"]
