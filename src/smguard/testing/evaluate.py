@@ -6,9 +6,11 @@ through the ground-truth sidecar by the eventIDs it was computed from:
 
 - **TP**: it contains records of an instance of a scenario the detection's own positive
   tests name (the instance counts as detected);
-- **other attack**: only records of other attack scenarios (a legitimate second opinion,
-  reported but not counted against the detection);
-- **FP near-miss**: records of a benign near-miss scenario;
+- **FP near-miss**: records of one of the detection's own near-miss scenarios (the
+  benign look-alikes its negative tests name);
+- **other scenario**: records of other scenarios only (another detection's attack or
+  look-alike can legitimately break this detection's guardrail too): reported, not
+  counted against the detection;
 - **FP baseline**: no scenario records at all: noise the SOC would see on normal activity.
 """
 
@@ -32,7 +34,7 @@ class DetectionScore:
     expected: list[str] = field(default_factory=list)  # instance ids of its own attack scenarios
     detected: set[str] = field(default_factory=set)
     tp: int = 0
-    other_attack: int = 0
+    other_scenario: int = 0
     fp_near_miss: int = 0
     fp_baseline: int = 0
 
@@ -68,7 +70,7 @@ class Evaluation:
             "detections": [
                 {"id": s.detection.id, "name": s.detection.name, "area": s.detection.area,
                  "expected": len(s.expected), "detected": len(s.detected), "missed": s.missed,
-                 "tp_alerts": s.tp, "other_attack_alerts": s.other_attack,
+                 "tp_alerts": s.tp, "other_scenario_alerts": s.other_scenario,
                  "fp_near_miss_alerts": s.fp_near_miss, "fp_baseline_alerts": s.fp_baseline,
                  "baseline_alerts_per_day": round(s.fp_baseline / self.days, 3)}
                 for s in self.scores
@@ -84,10 +86,14 @@ def positive_scenarios(det: Detection) -> set[str]:
     return {c["scenario"] for c in det.tests if "scenario" in c and c["expect"]["results"] != 0}
 
 
+def near_miss_scenarios(det: Detection) -> set[str]:
+    return {c["scenario"] for c in det.tests if "scenario" in c and c["expect"]["results"] == 0}
+
+
 def classify(pack: Pack, alerts: list[dict[str, Any]], truth: dict[str, Any], days: float, records: int) -> Evaluation:
     """Score scan alerts (``ScanResult.to_json()['alerts']``) against the ground truth."""
     events = truth["events"]
-    kind = {i["instance"]: i["kind"] for i in truth["instances"]}
+    scenario_of = {i["instance"]: i["scenario"] for i in truth["instances"]}
     by_scenario: dict[str, list[str]] = {}
     for inst in truth["instances"]:
         by_scenario.setdefault(inst["scenario"], []).append(inst["instance"])
@@ -100,16 +106,17 @@ def classify(pack: Pack, alerts: list[dict[str, Any]], truth: dict[str, Any], da
         if score is None:
             continue
         own = set(score.expected)
+        look_alikes = near_miss_scenarios(score.detection)
         for row in alert["results"]:
             insts = {events[e]["instance"] for e in row.get("_event_ids", []) if e in events}
             hit = insts & own
             if hit:
                 score.tp += 1
                 score.detected |= hit
-            elif any(kind[i] in ("near_miss", "benign") for i in insts):
+            elif any(scenario_of[i] in look_alikes for i in insts):
                 score.fp_near_miss += 1
             elif insts:
-                score.other_attack += 1
+                score.other_scenario += 1
             else:
                 score.fp_baseline += 1
     claimed = set().union(*(positive_scenarios(d) for d in pack.detections)) if pack.detections else set()
@@ -140,12 +147,12 @@ def evaluate(pack: Pack, *, days: float = 7, seed: int = 1, start: str | None = 
 
 def table(ev: Evaluation) -> str:
     lines = [
-        "| area | detection | expected | detected | missed | TP alerts | other-attack alerts | near-miss FP | baseline FP/day |",
+        "| area | detection | expected | detected | missed | TP alerts | other-scenario alerts | near-miss FP | baseline FP/day |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in ev.scores:
         lines.append(f"| {s.detection.area} | {s.detection.name} | {len(s.expected)} | {len(s.detected)} | "
-                     f"{len(s.missed)} | {s.tp} | {s.other_attack} | {s.fp_near_miss} | {s.fp_baseline / ev.days:.2f} |")
+                     f"{len(s.missed)} | {s.tp} | {s.other_scenario} | {s.fp_near_miss} | {s.fp_baseline / ev.days:.2f} |")
     j = ev.to_json()
     totals = Counter(expected=sum(len(s.expected) for s in ev.scores), detected=sum(len(s.detected) for s in ev.scores))
     lines.append("")
