@@ -134,3 +134,11 @@ def test_malformed_search_raises(bad):
 
 def test_col_helper_reads_fields():
     assert col(q("user=alice", EVENTS), "src") == ["10.0.0.1"]
+
+
+def test_time_modifiers_in_base_search_narrow_the_range():
+    # NOW-relative: events at 100..400 with now=450: earliest=-200s keeps t >= 250
+    assert ids(q("earliest=-200s eventName=*", EVENTS, now=450)) == ["e4", "e3"]
+    assert ids(q("eventName=* latest=300", EVENTS, now=450)) == ["e2", "e1"]
+    # the tighter of the run's range and the search's modifier wins
+    assert ids(q("earliest=100 eventName=*", EVENTS, now=450, earliest=300)) == ["e4", "e3"]

@@ -121,7 +121,7 @@ class _Plan:
         if self.rescan:
             self.events.append(ev)
             return
-        if not self.cs.base_pred(ev):
+        if not self.cs.base_pred(ev) or not self.cs.in_range(ev):
             return
         if self.whole:
             self.events.append(ev)

@@ -102,8 +102,8 @@ class CompiledSearch:
         self.generator: A.Command | None = None
         self.base_expr: A.SearchExpr | None = None
         if isinstance(first, A.SearchCmd):
-            self.base_expr = first.expr
-            self.base_pred = compile_search(first.expr, self._resolve, rt.text)
+            self.base_expr = self._time_modifiers(first.expr)
+            self.base_pred = compile_search(self.base_expr, self._resolve, rt.text)
         elif isinstance(first, A.InputlookupCmd | A.MakeresultsCmd):
             self.generator = first
             self.base_pred = lambda f: True
@@ -117,6 +117,32 @@ class CompiledSearch:
         self.tail_ops = ops[i:]
 
     # -------------------------------------------------------------- building
+
+    def _time_modifiers(self, expr: A.SearchExpr | None) -> A.SearchExpr | None:
+        """Top-level ``earliest=``/``latest=`` in the base search narrow the time range."""
+        items = list(expr.items) if isinstance(expr, A.SAnd) else ([expr] if expr is not None else [])
+        keep: list[A.SearchExpr] = []
+        rt = Runtime(self.rt.ctx, self.rt.source, self.rt.now, self.rt.earliest, self.rt.latest, self.rt.text)
+        for it in items:
+            if isinstance(it, A.SCompare) and it.op == "=" and it.field.lower() in ("earliest", "latest"):
+                from smguard.spl.timeutil import parse_time_arg
+
+                try:
+                    t = parse_time_arg(it.value, rt.now)
+                except (SplError, ValueError) as exc:
+                    raise SplError(f"invalid {it.field}={it.value}", it.pos, rt.text) from exc
+                if it.field.lower() == "earliest":
+                    rt.earliest = t if rt.earliest is None else max(rt.earliest, t)
+                else:
+                    rt.latest = t if rt.latest is None else min(rt.latest, t)
+            else:
+                keep.append(it)
+        if len(keep) == len(items):
+            return expr
+        self.rt = rt  # a copy: subsearches and other runs keep their own range
+        if not keep:
+            return None
+        return keep[0] if len(keep) == 1 else A.SAnd(tuple(keep))
 
     def _op(self, c: A.Command) -> Op:
         env = self.rt.env
