@@ -159,3 +159,36 @@ def test_isolate_replaces_every_base_macro_call_and_refuses_searches_without_it(
                    '[search index="t" sourcetype="aws:cloudtrail" source="run:1" b=2] | `f`')
     with pytest.raises(SmguardError):
         isolate("index=aws | stats count", "base", index="t", sourcetype="s", source="r")
+
+
+def test_real_cases_pass_live_through_hec_and_the_isolated_search(fake: FakeSplunk, pack_copy: Path) -> None:
+    """End to end with a real detection: the fake evaluates searches with the offline engine over what HEC got.
+
+    This proves the pieces fit — records survive the HEC envelope and come back as the same
+    events, the isolated search is valid SPL that selects exactly one case's events (both
+    cases' ~9k records sit in the same index) — and that the live verdict is the offline one
+    (tests/test_detections.py proves these cases pass offline).
+    """
+    from smguard.cloudtrail.fields import to_event
+    from smguard.spl import run
+
+    for path in (pack_copy / "detections").rglob("*.yml"):  # one committed detection: others may be in flux
+        if path.name != "sagemaker_long_term_key_write.yml":
+            path.unlink()
+    pack = load_pack(pack_copy)
+    det = pack.detection("SageMaker Changed With Long-Term Access Key")
+
+    def evaluate(spl: str) -> list[dict[str, Any]]:
+        events = [to_event(e["event"], index=e["index"], sourcetype=e["sourcetype"], source=e["source"],
+                           host=e["host"]) for e in fake.hec_events]
+        now = max(e["_time"] for e in events) + 3600
+        return [{k: v for k, v in row.items() if v is not None} for row in run(spl, events, pack.context(), now=now).rows]
+
+    fake.search = evaluate
+    service = Target(parse_url(fake.url, 8089), APP, token=fake.token).connect()
+    hec = Hec(parse_url(fake.url, 8088), fake.hec_token)
+    cases = run_live(pack, service, hec, [det], index="smguard_test", timeout=5, poll=0.05, log=lambda m: None)
+    assert [c.name for c in cases] == [t["name"] for t in det.tests]
+    assert all(c.ok for c in cases), [c.failures for c in cases]
+    assert [bool(c.rows) for c in cases] == [True, False]  # the attack fires, the near-miss stays silent
+    assert len(fake.hec_events) == sum(c.records for c in cases) > 10_000

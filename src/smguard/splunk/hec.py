@@ -79,7 +79,7 @@ def event_json(record: dict[str, Any], *, index: str, sourcetype: str, source: s
     when = record.get("eventTime")
     if isinstance(when, str):
         try:
-            event["time"] = f"{time_fields(when)['_time']:.3f}"
+            event["time"] = round(time_fields(when)["_time"], 3)
         except (ValueError, IndexError):
             pass  # HEC then stamps receipt time; the case's counts will say if that matters
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
