@@ -90,7 +90,8 @@ class _If:
     def specialize(self, event_name: str | None) -> Expr:
         known = on_name(self.cond, event_name)
         if known is None:
-            return self
+            return _If(reduce_cond(self.cond, event_name), specialize(self.then, event_name),
+                       specialize(self.other, event_name))
         return specialize(self.then if known else self.other, event_name)
 
 
@@ -122,7 +123,7 @@ class _Case:
                     return specialize(expr, event_name)
                 kept.append((TRUE, specialize(expr, event_name)))
                 break
-            kept.append((cond, specialize(expr, event_name)))
+            kept.append((reduce_cond(cond, event_name), specialize(expr, event_name)))
         return _Case(tuple(kept)) if kept else NULL
 
 
@@ -225,6 +226,13 @@ def on_name(cond: Cond, event_name: str | None) -> bool | None:
     return method(event_name) if method is not None else None
 
 
+def reduce_cond(cond: Cond, event_name: str | None) -> Cond:
+    """``cond`` without the parts that eventName ``event_name`` already decides (call only
+    when :func:`on_name` is None, i.e. the condition as a whole is still open)."""
+    method = getattr(cond, "reduce", None)
+    return method(event_name) if method is not None else cond
+
+
 class _Eq(_Cond):
     def __init__(self, name: str, value: str, negate: bool = False):
         self.name, self.value, self.negate = name, value, negate
@@ -310,7 +318,14 @@ class _All(_Cond):
         self.conds = conds
 
     def __call__(self, get: Getter) -> bool:
-        return all(c(get) for c in self.conds)
+        for c in self.conds:
+            if not c(get):
+                return False
+        return True
+
+    def reduce(self, event_name: str | None) -> Cond:
+        kept = tuple(reduce_cond(c, event_name) for c in self.conds if on_name(c, event_name) is not True)
+        return kept[0] if len(kept) == 1 else _All(kept)
 
     def by_name(self, event_name: str | None) -> bool | None:
         known = [on_name(c, event_name) for c in self.conds]
@@ -324,7 +339,14 @@ class _Any(_Cond):
         self.conds = conds
 
     def __call__(self, get: Getter) -> bool:
-        return any(c(get) for c in self.conds)
+        for c in self.conds:
+            if c(get):
+                return True
+        return False
+
+    def reduce(self, event_name: str | None) -> Cond:
+        kept = tuple(reduce_cond(c, event_name) for c in self.conds if on_name(c, event_name) is not False)
+        return kept[0] if len(kept) == 1 else _Any(kept)
 
     def by_name(self, event_name: str | None) -> bool | None:
         known = [on_name(c, event_name) for c in self.conds]
@@ -338,8 +360,28 @@ def all_(*conds: Cond) -> Cond:
     return _All(conds)
 
 
+class _In(_Cond):
+    """``'f'="a" OR 'f'="b"``, folded into one read of the field."""
+
+    def __init__(self, name: str, values: tuple[str, ...]):
+        self.name, self.values = name, frozenset(values)
+
+    def __call__(self, get: Getter) -> bool:
+        v = get(self.name)
+        if v is None:
+            return False
+        return v in self.values if isinstance(v, str) else any(x in self.values for x in v)
+
+    def by_name(self, event_name: str | None) -> bool | None:
+        return self({"eventName": event_name}.get) if self.name == "eventName" else None
+
+
 def any_(*conds: Cond) -> Cond:
     """``a OR b OR ...``."""
+    if len(conds) > 1 and all(type(c) is _Eq and not c.negate for c in conds):
+        names = {c.name for c in conds}  # type: ignore[attr-defined]
+        if len(names) == 1:
+            return _In(names.pop(), tuple(c.value for c in conds))  # type: ignore[attr-defined]
     return _Any(conds)
 
 

@@ -48,7 +48,6 @@ _WDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "s
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_DAY_CACHE: dict[str, tuple[int, str, str, str, str]] = {}
 _INT_STR = tuple(str(i) for i in range(60))
 
 
@@ -113,52 +112,75 @@ def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:
     return out
 
 
+_MINUTE_CACHE: dict[str, tuple[int, dict[str, str]]] = {}
+
+
 def time_fields(event_time: str) -> dict[str, Any]:
     """``_time`` and Splunk's ``date_*`` fields for a ``YYYY-MM-DDTHH:MM:SS[.f]Z`` timestamp.
 
     ``date_*`` describe the time as written in the event (UTC for CloudTrail), with no zero
     padding and lower-case English names, as Splunk writes them (``date_wday=saturday``).
     Raises ValueError for any other shape (the reader has already rejected those).
+    Everything but the seconds is cached per minute: records come in time order.
     """
-    day = event_time[:10]
-    info = _DAY_CACHE.get(day)
-    if info is None:
-        if len(_DAY_CACHE) > 100_000:
-            _DAY_CACHE.clear()
-        d = date(int(day[0:4]), int(day[5:7]), int(day[8:10]))
-        info = ((d.toordinal() - _EPOCH_ORDINAL) * 86400, _WDAYS[d.weekday()], _MONTHS[d.month - 1],
-                str(d.day), str(d.year))
-        _DAY_CACHE[day] = info
-    if event_time[10] != "T" or event_time[-1] != "Z" or event_time[13] != ":" or event_time[16] != ":":
+    minute_key = event_time[:16]
+    cached = _MINUTE_CACHE.get(minute_key)
+    if cached is None:
+        cached = _minute_fields(event_time)
+        if len(_MINUTE_CACHE) > 100_000:
+            _MINUTE_CACHE.clear()
+        _MINUTE_CACHE[minute_key] = cached
+    if event_time[-1] != "Z" or event_time[16] != ":" or len(event_time) < 20:
         raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
-    hour, minute, second = int(event_time[11:13]), int(event_time[14:16]), int(event_time[17:19])
-    if hour > 23 or minute > 59 or second > 60:
+    second = int(event_time[17:19])
+    if second > 60:
         raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
-    when = float(info[0] + hour * 3600 + minute * 60 + second)
-    if len(event_time) > 20:
-        when += float("0" + event_time[19:-1])
-    return {
-        "_time": when,
-        "date_year": info[4],
-        "date_month": info[2],
-        "date_mday": info[3],
-        "date_wday": info[1],
+    out: dict[str, Any] = cached[1].copy()
+    out["_time"] = float(cached[0] + second) + (float("0" + event_time[19:-1]) if len(event_time) > 20 else 0.0)
+    out["date_second"] = _INT_STR[second] if second < 60 else "60"
+    return out
+
+
+def _minute_fields(event_time: str) -> tuple[int, dict[str, str]]:
+    if event_time[4] != "-" or event_time[7] != "-" or event_time[10] != "T" or event_time[13] != ":":
+        raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
+    d = date(int(event_time[0:4]), int(event_time[5:7]), int(event_time[8:10]))
+    hour, minute = int(event_time[11:13]), int(event_time[14:16])
+    if hour > 23 or minute > 59:
+        raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
+    epoch = (d.toordinal() - _EPOCH_ORDINAL) * 86400 + hour * 3600 + minute * 60
+    return epoch, {
+        "date_year": str(d.year),
+        "date_month": _MONTHS[d.month - 1],
+        "date_mday": str(d.day),
+        "date_wday": _WDAYS[d.weekday()],
         "date_hour": _INT_STR[hour],
         "date_minute": _INT_STR[minute],
-        "date_second": _INT_STR[second] if second < 60 else "60",
         "date_zone": "0",
     }
 
 
+_CACHE_SOURCE: list[Any] = [None, None, None]
 _CALC_CACHE: dict[str | None, tuple[tuple[str, Any], ...]] = {}
-_CALC_TABLE: list[Any] = [None]
+_LOOKUP_CACHE: dict[tuple[Any, ...], tuple[tuple[str, str, bool], ...]] = {}
+_ALIASES: list[tuple[tuple[str, tuple[str, ...]], ...]] = [()]
+
+
+def _tables_changed() -> None:
+    """Drop what was derived from :mod:`addon` when its tables were replaced (e.g. by a test)."""
+    current = [addon.FIELD_ALIASES, addon.CALCULATED_FIELDS, addon.AUTOMATIC_LOOKUPS]
+    if _CACHE_SOURCE != current:
+        _CALC_CACHE.clear()
+        _LOOKUP_CACHE.clear()
+        by_source: dict[str, list[str]] = {}
+        for src, alias in addon.FIELD_ALIASES:
+            by_source.setdefault(src, []).append(alias)
+        _ALIASES[0] = tuple((src, tuple(aliases)) for src, aliases in by_source.items())
+        _CACHE_SOURCE[:] = current
 
 
 def _calculated_for(event_name: Any) -> tuple[tuple[str, Any], ...]:
     """The calculated-field table specialized for one eventName (cached per name)."""
-    if _CALC_TABLE[0] is not addon.CALCULATED_FIELDS:  # the table was replaced (e.g. by a test)
-        _CALC_CACHE.clear()
-        _CALC_TABLE[0] = addon.CALCULATED_FIELDS
     if event_name is not None and type(event_name) is not str:
         return addon.CALCULATED_FIELDS
     got = _CALC_CACHE.get(event_name)
@@ -170,30 +192,46 @@ def _calculated_for(event_name: Any) -> tuple[tuple[str, Any], ...]:
     return got
 
 
+def _lookup_outputs(key: tuple[Any, ...]) -> tuple[tuple[str, str, bool], ...]:
+    """(field, value, overwrite) for every automatic lookup, for one combination of inputs."""
+    values = dict(zip(_LOOKUP_INPUTS, key, strict=True))
+    out: list[tuple[str, str, bool]] = []
+    for _cls, inputs, outputs, mode, resolve in addon.AUTOMATIC_LOOKUPS:
+        found = resolve(*(values.get(f) for f in inputs))
+        if found is not None:
+            out.extend((f, v, mode == "OUTPUT") for f, v in zip(outputs, found, strict=True))
+    return tuple(out)
+
+
+_LOOKUP_INPUTS = ("eventName", "errorCode", "eventSource", "sourcetype")
+
+
 def _apply_addon(event: Event) -> None:
     """Aliases, then calculated fields (all from the same input), then automatic lookups."""
+    _tables_changed()
     get = event.get
-    for src, alias in addon.FIELD_ALIASES:
+    for src, aliases in _ALIASES[0]:
         value = get(src)
         if value is not None:
-            event[alias] = value.copy() if type(value) is list else value
+            for alias in aliases:
+                event[alias] = value.copy() if type(value) is list else value
     results = [(name, expr(get)) for name, expr in _calculated_for(get("eventName"))]
     for name, value in results:
         if value is None:
             event.pop(name, None)
         else:
             event[name] = value
-    for _cls, inputs, outputs, mode, resolve in addon.AUTOMATIC_LOOKUPS:
-        args = []
-        for field in inputs:
-            v = get(field)
-            args.append(v[0] if type(v) is list else v)
-        found = resolve(*args)
-        if found is None:
-            continue
-        for out_field, out_value in zip(outputs, found, strict=True):
-            if mode == "OUTPUT" or out_field not in event:
-                event[out_field] = out_value
+    key = tuple((v[0] if type(v) is list else v) for v in map(get, _LOOKUP_INPUTS))
+    outputs = _LOOKUP_CACHE.get(key)
+    if outputs is None:
+        if {f for _c, inputs, *_rest in addon.AUTOMATIC_LOOKUPS for f in inputs} - set(_LOOKUP_INPUTS):
+            raise ValueError(f"an automatic lookup reads a field outside {_LOOKUP_INPUTS}; add it there")
+        if len(_LOOKUP_CACHE) > 100_000:
+            _LOOKUP_CACHE.clear()
+        outputs = _LOOKUP_CACHE[key] = _lookup_outputs(key)
+    for field, value, overwrite in outputs:
+        if overwrite or field not in event:
+            event[field] = value
 
 
 def to_event(
