@@ -16,7 +16,7 @@ Why lookups are written with ``| outputlookup``: a CSV lookup table file can onl
 created over REST from a file already staged on the server
 (``data/lookup-table-files`` takes a server-side path in ``eai:data``). A oneshot search
 ``| makeresults | ... | outputlookup createinapp=true FILE`` run in the app namespace
-writes the rows remotely, needs only the ``output_file`` capability, and returns the rows it
+writes the rows remotely with nothing but write access to the app, and returns the rows it
 wrote, which doubles as verification.
 
 Objects go to owner ``nobody`` in the app (app-level, like ``default/``) and are then
