@@ -26,18 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from smguard.model import load_pack
-    from smguard.splunk.connection import target_from
+    from smguard.splunk.connection import DEFAULT_MGMT_PORT, parse_url, target_from
     from smguard.splunk.deploy import apply, plan
 
     pack = load_pack(args.pack)
     app = args.app or pack.settings.app_id
     changes = plan(pack, app, searches=not args.no_searches)
-    if args.dry_run:
-        import os
-
-        from smguard.splunk.connection import DEFAULT_MGMT_PORT, parse_url
-
+    if args.dry_run:  # no credentials needed: nothing leaves the machine
         url = args.url or os.environ.get("SPLUNK_URL")
         where = parse_url(url, DEFAULT_MGMT_PORT).url if url else "(no --url given)"
         print(f"dry run: would deploy to {where} app={app} (not connecting)")

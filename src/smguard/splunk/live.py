@@ -86,7 +86,8 @@ def wait_indexed(service: Any, cases: list[LiveCase], *, index: str, run_id: str
         if not missing:
             return
         if time.monotonic() >= deadline:
-            log(f"timed out after {timeout:.0f}s: {len(missing)} case(s) not fully indexed")
+            log(f"timed out after {timeout:.0f}s: {len(missing)} case(s) not fully indexed "
+                f"(can this user search index {index}? is the HEC token allowed to write to it?)")
             return
         time.sleep(poll)
 
