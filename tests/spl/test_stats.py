@@ -143,3 +143,17 @@ def test_stats_count_by_bin_time_and_dc_raw():
     # 1700000000 is 200s past a 5-minute boundary (1699999800)
     assert res.rows == [{"_time": "1699999800", "d": "2", "count": "2"}, {"_time": "1700000100", "d": "3", "count": "5"},
                         {"_time": "1700000400", "d": "3", "count": "3"}]
+
+
+def test_rows_are_pruned_to_the_fields_the_tail_reads():
+    from smguard.spl import SearchContext, compile_search
+
+    cs = compile_search("* | eval a=n+1 | where a > 1 | stats count values(src) as s by user", EVENTS, SearchContext(), now=0)
+    assert cs.keep_fields == {"_time", "src", "user"}
+    cs = compile_search("* | eval a=n+1 | sort a | table a user", EVENTS, SearchContext(), now=0)
+    assert cs.keep_fields == {"_time", "a", "user"}
+    # results as they are, or wildcard reads: nothing can be pruned
+    assert compile_search("* | head 2", EVENTS, SearchContext(), now=0).keep_fields is None
+    assert compile_search("* | stats values(*) as *", EVENTS, SearchContext(), now=0).keep_fields is None
+    # pruning does not change results
+    assert q("* | sort n | table n user", EVENTS).rows[0] == {"n": "1"}

@@ -126,7 +126,9 @@ class _Plan:
         if self.whole:
             self.events.append(ev)
         else:
-            self.rows.extend(self.cs.stream(Row.from_event(ev)))
+            prune = self.cs.prune
+            for r in self.cs.stream(Row.from_event(ev)):
+                self.rows.append(prune(r))
 
     # ---------------------------------------------------------------- running
 

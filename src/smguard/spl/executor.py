@@ -115,6 +115,8 @@ class CompiledSearch:
             i += 1
         self.stream_ops = ops[:i]
         self.tail_ops = ops[i:]
+        self.tail_cmds = cmds[1 + i :]
+        self.keep_fields = tail_fields(self.tail_cmds)
 
     # -------------------------------------------------------------- building
 
@@ -244,10 +246,17 @@ class CompiledSearch:
             if not pred(ev):
                 continue
             row = Row.from_event(ev)
-            if has_stream:
-                yield from self.stream(row)
-            else:
-                yield row
+            out = self.stream(row) if has_stream else (row,)
+            for r in out:
+                yield self.prune(r)
+
+    def prune(self, r: Row) -> Row:
+        """Keep only the fields the rest of the pipeline reads, before rows are held."""
+        keep = self.keep_fields
+        if keep is None:
+            return r
+        f = r.f
+        return Row({k: f[k] for k in keep if k in f}, r.ids, True, r.t)
 
     def finish(self, rows: Iterable[Row], ordered: bool = False) -> list[Row]:
         """Run the tail over the rows that left the streaming prefix."""
@@ -428,3 +437,112 @@ def uses_now(p: A.Pipeline) -> bool:
         if isinstance(c, A.MakeresultsCmd):
             return True
     return False
+
+
+# ------------------------------------------------------------------ field pruning
+
+
+def _expr_fields(e: object, out: set[str]) -> bool:
+    """Collect field names an eval expression reads; False if it may read any field."""
+    if isinstance(e, A.FieldRef):
+        out.add(e.name)
+        if e.name.startswith("date_"):
+            out.add("_time")
+    elif isinstance(e, A.BinOp):
+        return _expr_fields(e.left, out) and _expr_fields(e.right, out)
+    elif isinstance(e, A.UnaryOp):
+        return _expr_fields(e.operand, out)
+    elif isinstance(e, A.Call):
+        if e.name in ("searchmatch",):
+            return False
+        return all(_expr_fields(a, out) for a in e.args)
+    return True
+
+
+def _search_fields(e: A.SearchExpr | None, out: set[str]) -> bool:
+    if e is None:
+        return True
+    if isinstance(e, A.SAnd | A.SOr):
+        return all(_search_fields(x, out) for x in e.items)
+    if isinstance(e, A.SNot):
+        return _search_fields(e.item, out)
+    if isinstance(e, A.STerm):
+        out.add("_raw")
+        return True
+    if isinstance(e, A.SCompare | A.SIn):
+        if "*" in e.field:
+            return False
+        out.add(e.field)
+        if e.field.startswith("date_"):
+            out.add("_time")
+        return True
+    return False  # subsearch
+
+
+def _names(names: Iterable[str], out: set[str]) -> bool:
+    for n in names:
+        if "*" in n:
+            return False
+        out.add(n)
+    return True
+
+
+def tail_fields(cmds: list[A.Command]) -> set[str] | None:
+    """Fields the commands read before a command that fixes the output fields.
+
+    None means "all fields may matter" (the rows are results as they are, or a command
+    reads fields by wildcard); then nothing can be pruned.
+    """
+    need: set[str] = {"_time"}
+    for c in cmds:
+        ok = True
+        if isinstance(c, A.StatsCmd):
+            ok = _names(c.by, need)
+            for a in c.aggs:
+                if a.arg is not None:
+                    ok = ok and _names([a.arg], need)
+                if a.eval_expr is not None:
+                    ok = ok and _expr_fields(a.eval_expr, need)
+            if not ok:
+                return None
+            if c.kind == "stats":
+                return need
+            continue
+        if isinstance(c, A.WhereCmd):
+            ok = _expr_fields(c.expr, need)
+        elif isinstance(c, A.EvalCmd):
+            ok = all(_expr_fields(e, need) for _, e in c.assignments)
+        elif isinstance(c, A.SearchCmd):
+            ok = _search_fields(c.expr, need)
+        elif isinstance(c, A.TableCmd):
+            return need if _names(c.fields, need) else None
+        elif isinstance(c, A.FieldsCmd):
+            if not c.remove:
+                return None  # keeps internal fields too: results as they are
+        elif isinstance(c, A.RenameCmd):
+            ok = _names([src for src, _ in c.pairs], need)
+        elif isinstance(c, A.DedupCmd):
+            ok = _names(c.fields, need) and _names([k for k, _, _ in c.sortby], need)
+        elif isinstance(c, A.SortCmd):
+            ok = _names([k for k, _, _ in c.keys], need)
+        elif isinstance(c, A.FillnullCmd):
+            ok = bool(c.fields) and _names(c.fields, need)
+        elif isinstance(c, A.RexCmd | A.SpathCmd):
+            need.add(c.field if isinstance(c, A.RexCmd) else c.input)
+            ok = not (isinstance(c, A.SpathCmd) and c.path is None)
+        elif isinstance(c, A.MvexpandCmd | A.BinCmd):
+            need.add(c.field)
+        elif isinstance(c, A.ConvertCmd):
+            ok = _names([f for _, f, _ in c.conversions], need)
+        elif isinstance(c, A.LookupCmd):
+            need.update(f for _, f in c.inputs)
+            if c.outputs is None:
+                return None
+            need.update(f for _, f in c.outputs)
+        elif isinstance(c, A.HeadCmd | A.TailCmd | A.ReverseCmd):
+            pass
+        else:
+            return None  # join, append, inputlookup, outputlookup, ...
+        if not ok:
+            return None
+    return None
