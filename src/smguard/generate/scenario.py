@@ -151,8 +151,7 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
         params = st.get("params") or {}
         for req in spec.required:
             if params.get(req) is None:
-                where = key + ("params",) if "params" in st else key + ("call",)
-                problems.append(doc.problem(where, f"missing required parameter {req!r} for {spec.key}"))
+                problems.append(doc.problem(key + ("call",), f"missing required parameter {req!r} for {spec.key}"))
         template = spec.request if isinstance(spec.request, dict) else {}
         for pname, pval in params.items():
             default = template.get(pname)

@@ -1,0 +1,128 @@
+"""Output layouts, ground truth, determinism and the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from smguard.cli import main
+from smguard.generate import generate, iter_baseline
+
+from .conftest import OWNED
+
+S3_NAME = re.compile(
+    r"^AWSLogs/(\d{12})/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/"
+    r"\1_CloudTrail_\2_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$"
+)
+
+
+def _tree_digest(d: Path) -> dict[str, str]:
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_ndjson_same_seed_same_bytes(tmp_path, root):
+    picks = [x for name in OWNED for x in ("--scenario", name)]
+    args = ["--pack", str(root), "generate", "--hours", "6", "--seed", "5", *picks, "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "a.ndjson")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b.ndjson")]) == 0
+    a, b = (tmp_path / "a.ndjson").read_bytes(), (tmp_path / "b.ndjson").read_bytes()
+    assert a == b
+    ta = json.loads((tmp_path / "a.ndjson.truth.json").read_text())
+    tb = json.loads((tmp_path / "b.ndjson.truth.json").read_text())
+    assert ta["events"] == tb["events"]
+    args[6] = "6"
+    assert main([*args, "--out", str(tmp_path / "c.ndjson")]) == 0
+    assert (tmp_path / "c.ndjson").read_bytes() != a
+
+
+def test_ndjson_ground_truth_covers_every_injected_record(tmp_path, root):
+    out = tmp_path / "x.ndjson"
+    s = generate(hours=24, seed=3, scenarios=list(OWNED), out=out, pack_root=root)
+    lines = out.read_text().splitlines()
+    assert len(lines) == s.records
+    records = [json.loads(line) for line in lines]
+    assert [r["eventTime"] for r in records] == sorted(r["eventTime"] for r in records)
+    truth = json.loads(Path(s.truth_path).read_text())
+    assert truth["records"] == s.records
+    assert len(truth["instances"]) == len(OWNED)
+    ids = {r["eventID"] for r in records}
+    assert len(ids) == len(records)
+    assert set(truth["events"]) <= ids
+    assert len(truth["events"]) == s.scenario_records == sum(len(i["eventIDs"]) for i in truth["instances"])
+    for t in truth["events"].values():
+        assert set(t) == {"scenario", "instance", "step"}
+        assert t["instance"].startswith(t["scenario"] + "#")
+    by_id = {r["eventID"]: r for r in records}
+    inst = next(i for i in truth["instances"] if i["scenario"] == "manual_endpoint_deployment")
+    assert [by_id[e]["eventName"] for e in inst["eventIDs"]] == ["CreateModel", "CreateEndpointConfig", "CreateEndpoint"]
+    assert [truth["events"][e]["step"] for e in inst["eventIDs"]] == ["create_model", "create_endpoint_config", "create_endpoint"]
+
+
+def test_scenario_at_a_chosen_time(tmp_path, root):
+    out = tmp_path / "t.ndjson"
+    assert main(["--pack", str(root), "generate", "--hours", "3", "--start", "2026-11-24T08:00Z",
+                 "--scenario", "access_key_created@2026-11-24T09:17:05Z", "--no-progress", "--out", str(out)]) == 0
+    truth = json.loads(Path(f"{out}.truth.json").read_text())
+    (eid,) = truth["events"]
+    rec = next(json.loads(line) for line in out.read_text().splitlines() if eid in line)
+    assert rec["eventTime"] == "2026-11-24T09:17:05Z" and rec["eventName"] == "CreateAccessKey"
+
+
+def test_same_scenario_twice_gets_two_instances(tmp_path, root):
+    s = generate(hours=2, seed=1, scenarios=["access_key_created", "access_key_created"], out=tmp_path / "d.ndjson", pack_root=root)
+    truth = json.loads(Path(s.truth_path).read_text())
+    assert [i["instance"] for i in truth["instances"]] == ["access_key_created#1", "access_key_created#2"]
+
+
+def test_s3_layout(tmp_path, root):
+    out = tmp_path / "s3"
+    s = generate(hours=3, seed=2, scenarios=["cloudtrail_stop_logging", "bulk_s3_read"], fmt="s3", out=out, pack_root=root)
+    files = sorted(p for p in out.rglob("*.json.gz"))
+    assert len(files) == s.files > 10
+    total = 0
+    truth = json.loads((out / "ground_truth.json").read_text())
+    seen_truth = set()
+    for f in files:
+        rel = str(f.relative_to(out))
+        m = S3_NAME.match(rel)
+        assert m, rel
+        raw = f.read_bytes()
+        assert raw[:2] == b"\x1f\x8b" and raw[4:8] == b"\0\0\0\0"  # gzip, mtime 0
+        doc = json.loads(gzip.decompress(raw))
+        recs = doc["Records"]
+        assert set(doc) == {"Records"} and recs
+        total += len(recs)
+        accounts = {r["recipientAccountId"] for r in recs}
+        regions = {r["awsRegion"] for r in recs}
+        assert accounts == {m.group(1)} and regions == {m.group(2)}
+        times = sorted(r["eventTime"] for r in recs)
+        # one file holds at most a 5-minute window, delivered after its last record
+        assert times[0][:15] == times[-1][:15] or int(times[-1][14:16]) // 5 == int(times[0][14:16]) // 5
+        delivered = m.group(6)
+        assert delivered > times[-1].replace("-", "").replace(":", "")[:13]
+        seen_truth |= {r["eventID"] for r in recs} & set(truth["events"])
+    assert total == s.records
+    assert seen_truth == set(truth["events"])
+    again = tmp_path / "s3b"
+    generate(hours=3, seed=2, scenarios=["cloudtrail_stop_logging", "bulk_s3_read"], fmt="s3", out=again, pack_root=root)
+    assert _tree_digest(out) == _tree_digest(again)
+
+
+def test_iter_baseline_matches_written_ndjson(tmp_path, root, baseline):
+    out = tmp_path / "b.ndjson"
+    generate(baseline=baseline, hours=2, seed=9, out=out, pack_root=root)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert written == list(iter_baseline(baseline, None, 2, 9))
+
+
+def test_cli_list_and_days(tmp_path, root, capsys):
+    assert main(["--pack", str(root), "generate", "--list-scenarios"]) == 0
+    listed = capsys.readouterr().out
+    assert "manual_endpoint_deployment" in listed and "near_miss" in listed
+    out = tmp_path / "d.ndjson"
+    assert main(["--pack", str(root), "generate", "--days", "1", "--no-progress", "--out", str(out)]) == 0
+    assert "records" in capsys.readouterr().err
+    assert out.stat().st_size > 0
