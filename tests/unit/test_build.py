@@ -46,10 +46,18 @@ def test_one_correlation_search_per_detection_with_es_keys(files, request):
         assert ann["mitre_attack"] == det.data["tags"]["mitre_attack_id"]
         drill = json.loads(st["action.notable.param.drilldown_searches"])
         assert len(drill) >= 2 and any("eventID" in d["search"] for d in drill)
-        assert st["cron_schedule"] == "0 * * * *" and st["dispatch.earliest_time"] == "-70m@m"
+        sched = det.schedule
+        assert (st["cron_schedule"], st["dispatch.earliest_time"], st["dispatch.latest_time"]) == (
+            sched.cron, sched.earliest, sched.latest)
         assert st["alert.suppress"] == "1" and st["alert.suppress.fields"]
         assert st["search"].rstrip().endswith(f"`{det.filter_macro}`")
         assert list(st.keys())[-1] == "search"
+
+
+def test_schedule_defaults_follow_splunk_content():
+    from smguard.model.entities import Schedule
+
+    assert (Schedule().cron, Schedule().earliest, Schedule().latest) == ("0 * * * *", "-70m@m", "-10m@m")
 
 
 def test_macros_include_base_ctime_and_every_filter(files, request):
