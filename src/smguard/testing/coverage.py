@@ -87,3 +87,18 @@ def navigator_layer(pack: Pack) -> dict[str, Any]:
         "showTacticRowBackground": False,
         "selectTechniquesAcrossTactics": True,
     }
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"markers {start} / {end} not found")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def readme_block(text: str, name: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    return text.split(start, 1)[1].split(end, 1)[0].strip("\n")
