@@ -12,10 +12,13 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _ALNUM_UP = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def uuid4(rng: random.Random) -> str:
     """A version-4 UUID string from ``rng`` (fast: one getrandbits, one format)."""
     h = f"{rng.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
 def hexstr(rng: random.Random, n: int) -> str:

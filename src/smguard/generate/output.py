@@ -48,6 +48,14 @@ class Injection:
         return f"{self.scenario.name}#{self.instance}"
 
 
+@dataclass(frozen=True)
+class Where:
+    """Account and region of a scenario record (baseline rows carry their prototype)."""
+
+    account: str
+    region: str
+
+
 @dataclass
 class Summary:
     records: int = 0
@@ -70,13 +78,9 @@ class NdjsonSink:
                 raise SmguardError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.files = 1
 
-    def write(self, epoch: int, line: str, account: str, region: str) -> None:
-        self.fh.write(line)
-        self.fh.write("\n")
-
-    def write_many(self, rows: list[tuple[int, str, str, str]]) -> None:
+    def write_many(self, rows: list[tuple[int, str, Any]]) -> None:
         if rows:
-            self.fh.write("\n".join(r[1] for r in rows))
+            self.fh.write("\n".join([r[1] for r in rows]))
             self.fh.write("\n")
 
     def close(self) -> None:
@@ -108,9 +112,9 @@ class S3Sink:
             self.open[key] = cur
         cur[1].append(line)
 
-    def write_many(self, rows: list[tuple[int, str, str, str]]) -> None:
-        for epoch, line, account, region in rows:
-            self.write(epoch, line, account, region)
+    def write_many(self, rows: list[tuple[int, str, Any]]) -> None:
+        for epoch, line, where in rows:
+            self.write(epoch, line, where.account, where.region)
 
     def _flush(self, key: tuple[str, str], window: int, lines: list[str]) -> None:
         account, region = key
@@ -151,7 +155,7 @@ def place_scenarios(scenarios: list[tuple[Scenario, dt.datetime | None]], start:
 
 
 def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
-                   truth: dict[str, Any]) -> list[tuple[int, int, str, str, str]]:
+                   truth: dict[str, Any]) -> list[tuple[int, int, str, Where]]:
     rows = []
     seq = 0
     for inj in injections:
@@ -163,7 +167,7 @@ def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
                 raise SmguardError(f"duplicate eventID {eid} across scenario instances")
             truth["events"][eid] = {"scenario": inj.scenario.name, "instance": inj.label, "step": ev.step}
             ids_.append(eid)
-            rows.append((int(ev.epoch), seq, dumps(ev.record), ev.record["recipientAccountId"], ev.record["awsRegion"]))
+            rows.append((int(ev.epoch), seq, dumps(ev.record), Where(ev.record["recipientAccountId"], ev.record["awsRegion"])))
             seq += 1
         truth["instances"].append({
             "scenario": inj.scenario.name, "instance": inj.label, "at": inj.at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -174,8 +178,10 @@ def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
 
 
 def merged_rows(baseline: Baseline, start: dt.datetime, hours: int, seed: int, injections: list[Injection],
-                truth: dict[str, Any], progress: bool = False) -> Iterator[list[tuple[int, str, str, str]]]:
-    """Hour-sized batches of ``(epoch, line, account, region)``: baseline and scenarios in time order."""
+                truth: dict[str, Any], progress: bool = False) -> Iterator[list[tuple[int, str, Any]]]:
+    """Hour-sized batches of ``(epoch, line, where)``: baseline and scenarios in time order.
+
+    ``where`` has ``account`` and ``region`` (a prototype or a :class:`Where`)."""
     start = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
     scen = _scenario_rows(baseline, injections, seed, truth)
     si = 0
@@ -192,17 +198,16 @@ def merged_rows(baseline: Baseline, start: dt.datetime, hours: int, seed: int, i
         while si < len(scen) and scen[si][0] < end_of:
             take.append(scen[si])
             si += 1
-        base_rows = [(e, line, p.account, p.region) for e, line, p in hour]
         if take:
-            extra = [(r[0], r[2], r[3], r[4]) for r in take]
-            batch = list(heapq.merge(base_rows, extra, key=lambda r: r[0]))
+            extra = [(r[0], r[2], r[3]) for r in take]
+            batch = list(heapq.merge(hour, extra, key=lambda r: r[0]))
         else:
-            batch = base_rows
+            batch = hour
         if bar is not None:
             bar.update(1)
         yield batch
     if si < len(scen):  # scenario records past the end of the window still go out, in order
-        yield [(r[0], r[2], r[3], r[4]) for r in scen[si:]]
+        yield [(r[0], r[2], r[3]) for r in scen[si:]]
     if bar is not None:
         bar.close()
 

@@ -16,14 +16,14 @@ weighted by ``failure_rate``.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import datetime as dt
 import json
 import math
+import operator
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from smguard.generate import catalog, ids
@@ -36,9 +36,17 @@ VARIANTS = {"people": 3, "pipelines": 3, "execution_roles": 8, "services": 2, "b
 _MMSS = [f"{s // 60:02d}:{s % 60:02d}Z" for s in range(3600)]
 
 
+# Per-record values, in this order; a prototype picks the ones its JSON needs.
+SLOTS = ("time", "eid", "session", "rid", "ip", "exp", "mdy")
+
+
 @dataclass
 class Proto:
-    """One pre-serialised record shape with ``%(slot)s`` holes."""
+    """One pre-serialised record shape with positional ``%s`` holes.
+
+    ``pick`` takes the per-record values tuple (in :data:`SLOTS` order) to the tuple of
+    values ``fmt`` needs, in its order.
+    """
 
     fmt: str
     account: str
@@ -47,6 +55,7 @@ class Proto:
     s3_rid: bool
     needs_exp: bool
     kind: str
+    pick: Callable[[tuple[str, ...]], tuple[str, ...]]
 
 
 @dataclass
@@ -59,10 +68,13 @@ class Pool:
         return self.cum[-1] if self.cum else 0.0
 
 
-def _to_fmt(rec: dict) -> str:
-    text = json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
-    text = text.replace("%", "%%")
-    return _SLOT.sub(lambda m: f"%({m.group(1)})s", text)
+def _to_fmt(rec: dict) -> tuple[str, Callable[[tuple[str, ...]], tuple[str, ...]], set[str]]:
+    text = json.dumps(rec, separators=(",", ":"), ensure_ascii=False).replace("%", "%%")
+    order = [m.group(1) for m in _SLOT.finditer(text)]
+    fmt = _SLOT.sub("%s", text)
+    idx = [SLOTS.index(name) for name in order]
+    pick = operator.itemgetter(*idx) if len(idx) > 1 else (lambda v, i=idx[0]: (v[i],))
+    return fmt, pick, set(order)
 
 
 def _proto(baseline: Baseline, principal: Principal, call: str, client: str, account: str, region: str,
@@ -76,9 +88,9 @@ def _proto(baseline: Baseline, principal: Principal, call: str, client: str, acc
         event_time="@@time@@", event_id="@@eid@@", request_id="@@rid@@", session_time="@@session@@",
         ip="@@ip@@" if pooled else None, error=error,
     )
-    fmt = _to_fmt(rec)
+    fmt, pick, used = _to_fmt(rec)
     return Proto(fmt=fmt, account=account, region=rec["awsRegion"], ips=principal.ips if pooled else None,
-                 s3_rid=spec.request_id == "s3", needs_exp="%(exp)s" in fmt or "%(mdy)s" in fmt, kind=principal.kind)
+                 s3_rid=spec.request_id == "s3", needs_exp=bool(used & {"exp", "mdy"}), kind=principal.kind, pick=pick)
 
 
 def _choose(rng: random.Random, weights: dict[str, float]) -> str:
@@ -160,13 +172,12 @@ def hour_rate(baseline: Baseline, kind: str, hour_start: dt.datetime) -> float:
     return rate
 
 
-def _s3_rid(rng: random.Random) -> str:
-    return base64.b32encode(rng.getrandbits(80).to_bytes(10, "big")).decode()
-
-
 def hour_lines(baseline: Baseline, pools: dict[str, Pool], hour_start: dt.datetime,
                rng: random.Random) -> list[tuple[int, str, Proto]]:
-    """All baseline records of one hour as ``(epoch_second, json_line, proto)``, in time order."""
+    """All baseline records of one hour as ``(epoch_second, json_line, proto)``, in time order.
+
+    This is the hot loop: per record a few random draws, two ids and one ``fmt % values``.
+    """
     chosen: list[Proto] = []
     for kind, pool in pools.items():
         if not pool.protos:
@@ -177,24 +188,25 @@ def hour_lines(baseline: Baseline, pools: dict[str, Pool], hour_start: dt.dateti
     if not chosen:
         return []
     rng.shuffle(chosen)
-    secs = sorted(rng.randrange(3600) for _ in range(len(chosen)))
+    rand = rng.random
+    secs = sorted([int(rand() * 3600) for _ in range(len(chosen))])
     base = int(hour_start.timestamp())
     prefix = hour_start.strftime("%Y-%m-%dT%H:")
     session = hour_start.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
     uuid4 = ids.uuid4
-    rand = rng.random
+    bits = rng.getrandbits
+    mmss = _MMSS
     for s, proto in zip(secs, chosen, strict=True):
-        v = {"time": prefix + _MMSS[s], "eid": uuid4(rng), "session": session}
-        v["rid"] = _s3_rid(rng) if proto.s3_rid else uuid4(rng)
-        if proto.ips is not None:
-            ips = proto.ips
-            v["ip"] = ips[int(rand() * len(ips))]
+        rid = f"{bits(64):016X}" if proto.s3_rid else uuid4(rng)
+        ip = proto.ips[int(rand() * len(proto.ips))] if proto.ips is not None else ""
         if proto.needs_exp:
             t = hour_start + dt.timedelta(seconds=s)
-            v["exp"] = mdy(t + dt.timedelta(hours=1))
-            v["mdy"] = mdy(t)
-        out.append((base + s, proto.fmt % v, proto))
+            exp, when = mdy(t + dt.timedelta(hours=1)), mdy(t)
+        else:
+            exp = when = ""
+        values = (prefix + mmss[s], uuid4(rng), session, rid, ip, exp, when)
+        out.append((base + s, proto.fmt % proto.pick(values), proto))
     return out
 
 
