@@ -47,7 +47,12 @@ def F(name: str) -> Expr:  # noqa: N802 - reads like the SPL 'field' reference i
 
 def C(text: str) -> Expr:  # noqa: N802
     """A string literal."""
-    return lambda get: text
+
+    def const(get: Getter) -> Value:
+        return text
+
+    const.const_value = text  # type: ignore[attr-defined]
+    return const
 
 
 NULL: Expr = lambda get: None  # noqa: E731 - null()
@@ -56,6 +61,18 @@ NULL: Expr = lambda get: None  # noqa: E731 - null()
 def coalesce(*exprs: Expr) -> Expr:
     """``coalesce(a, b, ...)``: the first argument that is not null."""
     names = [getattr(e, "field_name", None) for e in exprs]
+    default = getattr(exprs[-1], "const_value", None) if exprs else None
+    if default is not None and all(n is not None for n in names[:-1]):
+        head = tuple(names[:-1])
+
+        def run_fields_default(get: Getter) -> Value:  # coalesce(fields..., "literal")
+            for n in head:
+                v = get(n)
+                if v is not None:
+                    return v
+            return default
+
+        return run_fields_default
     if all(n is not None for n in names):
         fields = tuple(names)
 
@@ -90,8 +107,9 @@ class _If:
     def specialize(self, event_name: str | None) -> Expr:
         known = on_name(self.cond, event_name)
         if known is None:
-            return _If(reduce_cond(self.cond, event_name), specialize(self.then, event_name),
-                       specialize(self.other, event_name))
+            cond = fast_cond(reduce_cond(self.cond, event_name))
+            then, other = specialize(self.then, event_name), specialize(self.other, event_name)
+            return lambda get: then(get) if cond(get) else other(get)
         return specialize(self.then if known else self.other, event_name)
 
 
@@ -123,8 +141,8 @@ class _Case:
                     return specialize(expr, event_name)
                 kept.append((TRUE, specialize(expr, event_name)))
                 break
-            kept.append((reduce_cond(cond, event_name), specialize(expr, event_name)))
-        return _Case(tuple(kept)) if kept else NULL
+            kept.append((fast_cond(reduce_cond(cond, event_name)), specialize(expr, event_name)))
+        return _compiled_case(tuple(kept)) if kept else NULL
 
 
 def case(*branches: tuple[Cond, Expr]) -> Expr:
@@ -145,10 +163,16 @@ def split_index(expr: Expr, sep: str, index: int) -> Expr:
     """``mvindex(split(x, sep), index)`` (index may be negative, from the end)."""
 
     def run(get: Getter) -> Value:
-        parts: list[str] = []
-        for v in _values(expr(get)):
-            parts.extend(v.split(sep))
-        if not parts or not -len(parts) <= index < len(parts):
+        v = expr(get)
+        if v is None:
+            return None
+        if type(v) is str:
+            if index == -1:
+                return v.rpartition(sep)[2]
+            parts = v.split(sep)
+        else:
+            parts = [p for x in v for p in x.split(sep)]
+        if not -len(parts) <= index < len(parts):
             return None
         return parts[index]
 
@@ -395,3 +419,95 @@ class _True(_Cond):
 
 TRUE: Cond = _True()
 """SPL's ``true()``."""
+
+
+# -- specialised forms: plain closures (cheaper to call than objects with __call__) -------------
+
+
+def _compiled_case(branches: tuple[tuple[Cond, Expr], ...]) -> Expr:
+    if branches[-1][0] is TRUE:
+        default = branches[-1][1]
+        rest = branches[:-1]
+        if len(rest) == 1:
+            (c1, e1), = rest
+            return lambda get: e1(get) if c1(get) else default(get)
+
+        def run_default(get: Getter) -> Value:
+            for cond, expr in rest:
+                if cond(get):
+                    return expr(get)
+            return default(get)
+
+        return run_default
+
+    def run(get: Getter) -> Value:
+        for cond, expr in branches:
+            if cond(get):
+                return expr(get)
+        return None
+
+    return run
+
+
+def fast_cond(cond: Cond) -> Cond:  # noqa: C901 - one branch per condition kind
+    """The same test as a closure, for conditions that no longer need specialising."""
+    t = type(cond)
+    if t is _Eq:
+        name, value = cond.name, cond.value  # type: ignore[attr-defined]
+        if cond.negate:  # type: ignore[attr-defined]
+
+            def ne_(get: Getter) -> bool:
+                v = get(name)
+                return v is not None and (v != value if type(v) is str else value not in v)
+
+            return ne_
+
+        def eq_(get: Getter) -> bool:
+            v = get(name)
+            return v == value if type(v) is str else (v is not None and value in v)
+
+        return eq_
+    if t is _In:
+        name, values = cond.name, cond.values  # type: ignore[attr-defined]
+
+        def in_(get: Getter) -> bool:
+            v = get(name)
+            if v is None:
+                return False
+            return v in values if type(v) is str else any(x in values for x in v)
+
+        return in_
+    if t is _EventIn:
+        wanted = cond.wanted  # type: ignore[attr-defined]
+
+        def event_in_(get: Getter) -> bool:
+            v = get("eventName")
+            return type(v) is str and v in wanted
+
+        return event_in_
+    if t is _Like:
+        name, rx = cond.name, cond.rx  # type: ignore[attr-defined]
+
+        def like_(get: Getter) -> bool:
+            v = get(name)
+            if v is None:
+                return False
+            if type(v) is str:
+                return rx.match(v) is not None
+            return any(rx.match(x) for x in v)
+
+        return like_
+    if t is _Null:
+        name, want_null = cond.name, cond.want_null  # type: ignore[attr-defined]
+        return lambda get: (get(name) is None) == want_null
+    if t is _All or t is _Any:
+        parts = tuple(fast_cond(c) for c in cond.conds)  # type: ignore[attr-defined]
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            a, b = parts
+            return (lambda get: a(get) and b(get)) if t is _All else (lambda get: a(get) or b(get))
+        if t is _All:
+            return lambda get: all(p(get) for p in parts)
+        return lambda get: any(p(get) for p in parts)
+    return cond
