@@ -24,7 +24,8 @@ Flattening rules (pinned by tests; see docs/cloudtrail.md):
 A field with one value is a ``str``; with several, a ``list[str]``; ``_time`` is a float.
 
 Speed matters (scans run over millions of records): one recursive pass, table-driven
-aliases, calculated fields as prebuilt closures, and a per-day cache for the dates.
+aliases, calculated fields as closures specialised once per eventName, lookups cached per
+input tuple, and a per-minute cache for the dates.
 A scanner should call :func:`prefilter_values` first and only build the full event for
 records that can match.
 """
@@ -249,6 +250,8 @@ def to_event(
     ``rec`` is a :class:`~smguard.cloudtrail.reader.LogRecord` (its ``raw`` and ``source``
     are used) or a plain record dict (``_raw`` is then its compact JSON, ``source`` empty
     unless given). ``index``/``sourcetype``/``host`` are what the pack's inputs would set.
+    A record without a string ``eventTime`` gets no ``_time``/``date_*``; a malformed one
+    raises ValueError (records from :func:`~smguard.cloudtrail.reader.iter_records` never do).
     """
     record = getattr(rec, "record", rec)
     if not isinstance(record, dict):
