@@ -14,7 +14,7 @@ import pytest
 from smguard.model import snake, usable_pack
 from smguard.testing.expect import check
 from smguard.testing.mutate import silenced, without_clause
-from smguard.testing.runner import case_events, required_fields, run_case, run_search
+from smguard.testing.runner import case_events, case_now, required_fields, run_case, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK, PROBLEMS = usable_pack(ROOT)
@@ -34,7 +34,7 @@ NEAR_MISS = [(d, c) for d, c in CASES if "near_miss_of" in c]
 
 @pytest.mark.parametrize("det,case", POSITIVE, ids=[f"{snake(d.name)}::{c['name']}" for d, c in POSITIVE])
 def test_positive_case_fails_when_search_returns_nothing(det, case):
-    rows, _ = run_search(PACK, silenced(PACK, det), case_events(PACK, case))
+    rows, _ = run_search(PACK, silenced(PACK, det), case_events(PACK, case), case_now(PACK, det, case))
     assert rows == []
     assert check(rows, case["expect"], required_fields(det)), "the case would pass with no results"
 
@@ -43,7 +43,7 @@ def test_positive_case_fails_when_search_returns_nothing(det, case):
 def test_near_miss_fails_without_its_clause(det, case):
     mutant = without_clause(PACK, det, case["near_miss_of"])
     assert mutant != PACK.compiled(det).spl
-    rows, _ = run_search(PACK, mutant, case_events(PACK, case))
+    rows, _ = run_search(PACK, mutant, case_events(PACK, case), case_now(PACK, det, case))
     assert check(rows, case["expect"], required_fields(det)), (
         f"{det.path}: near-miss {case['name']!r} stays silent even without {case['near_miss_of']}")
 

@@ -120,10 +120,10 @@ def test_aggregation_threshold_span_and_macros_last():
     s = sel(eventName="List*") | {"span": "10m", "distinct": ["eventName"], "sum": ["bytes"],
                                    "values": ["src"], "threshold": {"distinct_eventName": ">= 10"}}
     pipes = split_pipes(spl_of(s))
-    assert pipes[1] == "bin _time span=10m"
+    assert pipes[1] == "bin _time span=10m as time_window"
     assert pipes[2] == ("stats count min(_time) as firstTime max(_time) as lastTime values(src) as src "
                         "values(eventID) as eventID dc(eventName) as distinct_eventName "
-                        "sum(bytes) as total_bytes by _time user_arn")
+                        "sum(bytes) as total_bytes by time_window user_arn")
     assert pipes[3] == "where distinct_eventName>=10"
     assert pipes[-3:] == ["`smguard_ctime(firstTime)`", "`smguard_ctime(lastTime)`", "`det_filter`"]
 

@@ -58,3 +58,13 @@ def test_where_with_parenthesised_or_branches_runs():
                         "b": {"name": "plain", "src": {"cidr": "10.0.0.0/8"}}},
          "condition": "a or b", "group_by": ["user_arn"]}
     assert matched(s, ["x", "plain", "other"]) == ["u0", "u1"]
+
+
+def test_span_keeps_exact_first_and_last_times():
+    s = {"selections": {"s": {"name": "x"}}, "group_by": ["user_arn"], "span": "10m"}
+    spl = compile_structured(s, base_macro="base", filter_macro="det_filter").spl
+    evs = [{"index": "aws", "_time": 1_700_000_000.0 + 60 * i, "_raw": "{}", "eventID": f"e{i}",
+            "user_arn": "u", "name": "x"} for i in range(3)]
+    rows = run(spl, evs, CTX, now=1_800_000_000.0).rows
+    assert [(r["firstTime"], r["lastTime"], r["count"]) for r in rows] == [
+        ("2023-11-14T22:13:20", "2023-11-14T22:15:20", "3")]

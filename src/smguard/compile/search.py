@@ -8,7 +8,7 @@ The rules, in the order Splunk runs them:
 3. ``| eval`` for computed fields, then allow-/deny-lists through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
    (honours the lookup's WILDCARD/CIDR match types and case sensitivity);
    (computed fields from ``eval`` come first, so an allow-list can match them);
-4. optional ``| bin _time span=``;
+4. optional ``| bin _time span=… as time_window`` (a copy, so firstTime/lastTime stay exact);
 5. ``| stats count min(_time) as firstTime max(_time) as lastTime values(...) by ...``;
 6. ``| where`` thresholds, time formatting via macro, and the detection's filter macro.
 
@@ -199,8 +199,9 @@ def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str
     if not group_by:
         raise CompileError(("search",), "group_by is required: stats without BY returns a row even when nothing matched")
     if "span" in s:
-        pipe.append(f"bin _time span={s['span']}")
-        group_by = ["_time", *group_by]
+        # Bin into a copy so firstTime/lastTime keep the events' real times.
+        pipe.append(f"bin _time span={s['span']} as time_window")
+        group_by = ["time_window", *group_by]
     values = list(s.get("values") or [])
     if "eventID" not in values:
         values.append("eventID")  # the raw-events drilldown needs it

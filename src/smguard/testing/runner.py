@@ -101,11 +101,35 @@ def required_fields(det: Detection) -> list[str]:
     return [r["field"] for r in rba["risk_objects"]] + [t["field"] for t in rba.get("threat_objects", [])]
 
 
-def run_search(pack: Pack, spl: str, events: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[str]]]:
-    """Run SPL over events all-time; ``now`` is an hour after the last event."""
-    last = max((e["_time"] for e in events), default=CASE_START.timestamp())
-    result = run(spl, list(events), pack.context(), now=float(last) + 3600)
+def run_search(pack: Pack, spl: str, events: Sequence[dict[str, Any]], now: float | None = None,
+               ) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """Run SPL over events all-time; ``now`` defaults to an hour after the last event."""
+    if now is None:
+        now = max((e["_time"] for e in events), default=CASE_START.timestamp()) + 3600
+    result = run(spl, list(events), pack.context(), now=float(now))
     return result.rows, result.event_ids
+
+
+def case_now(pack: Pack, det: Detection, case: dict[str, Any]) -> float:
+    """``now()`` for a case: the detection's first scheduled run that sees the case's last record.
+
+    A first-seen or sequence search compares times with ``now()``; pinning it to the run
+    that would have caught the scenario in production keeps such searches testable, and
+    still leaves the rest of the baseline (before and after) in the search's view.
+    """
+    from smguard.scan.cron import Cron
+    from smguard.spl.timeutil import relative_time
+
+    own = case.get("records") or _scenario(pack, case)
+    if own:
+        last = max(_event(r, pack.settings.index, pack.settings.sourcetype)["_time"] for r in own)
+    else:
+        last = CASE_START.timestamp() + 3600 * case.get("baseline_hours", BASELINE_HOURS)
+    sched = det.schedule
+    for t in Cron(sched.cron).times(last, last + 8 * 86400):
+        if relative_time(t, sched.latest) > last:
+            return t
+    raise ValueError(f"{det.path}: schedule {sched.cron!r} never runs after the case's last record")
 
 
 def run_case(pack: Pack, det: Detection, case: dict[str, Any], spl: str | None = None) -> CaseResult:
@@ -113,7 +137,7 @@ def run_case(pack: Pack, det: Detection, case: dict[str, Any], spl: str | None =
     out = CaseResult(det, case)
     events = case_events(pack, case)
     out.records = len(events)
-    out.rows, out.event_ids = run_search(pack, spl or pack.compiled(det).spl, events)
+    out.rows, out.event_ids = run_search(pack, spl or pack.compiled(det).spl, events, case_now(pack, det, case))
     out.failures = check(out.rows, case["expect"], required_fields(det))
     return out
 
