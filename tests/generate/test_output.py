@@ -126,3 +126,24 @@ def test_cli_list_and_days(tmp_path, root, capsys):
     assert main(["--pack", str(root), "generate", "--days", "1", "--no-progress", "--out", str(out)]) == 0
     assert "records" in capsys.readouterr().err
     assert out.stat().st_size > 0
+
+
+def test_generate_streams_hour_by_hour(root, baseline):
+    from smguard.generate.output import merged_rows, place_scenarios
+    from smguard.generate.scenario import load_scenario
+
+    sc = load_scenario(root / "generators/scenarios/access_key_created.yml", baseline)
+    start = __import__("datetime").datetime(2026, 11, 24, tzinfo=__import__("datetime").UTC)
+    inj = place_scenarios([(sc, None)], start, 5, 1)
+    truth = {"events": {}, "instances": []}
+    batches = list(merged_rows(baseline, start, 5, 1, inj, truth))
+    assert len(batches) == 5  # one batch per hour: memory holds one hour
+    flat = [r for b in batches for r in b]
+    assert [r[0] for r in flat] == sorted(r[0] for r in flat)
+    assert len(truth["events"]) == 1
+
+
+def test_name_at_time_strings(tmp_path, root):
+    s = generate(hours=2, seed=1, scenarios=["access_key_created@2026-11-23T01:30:00Z"], out=tmp_path / "n.ndjson", pack_root=root)
+    truth = json.loads(Path(s.truth_path).read_text())
+    assert truth["instances"][0]["at"] == "2026-11-23T01:30:00Z"

@@ -70,6 +70,24 @@ def list_scenarios(pack_root: str | Path = ".") -> list[str]:
     return sorted(p.stem for p in (Path(pack_root) / SCENARIO_DIR).glob("*.yml"))
 
 
+_CACHE: dict[tuple[str, int, str], Any] = {}
+
+
+def _cached_baseline(path: Path) -> Baseline:
+    """Load a baseline once per (file, modification time): test suites call the conveniences often."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0, "baseline")
+    if key not in _CACHE:
+        _CACHE[key] = load_baseline(path)
+    return _CACHE[key]
+
+
+def _cached_scenario(path: Path, b: Baseline) -> Scenario:
+    key = (str(path.resolve()), path.stat().st_mtime_ns, str(id(b)))
+    if key not in _CACHE:
+        _CACHE[key] = load_scenario(path, b)
+    return _CACHE[key]
+
+
 def _scenario_path(name: str, pack_root: str | Path) -> Path:
     path = Path(pack_root) / SCENARIO_DIR / f"{name}.yml"
     if not path.exists():
@@ -92,7 +110,8 @@ def generate(
 ) -> Summary:
     """Write ``hours`` of baseline with scenarios injected; always writes the ground truth.
 
-    ``scenarios`` holds names (placed at a seeded random time) or ``(name, time)`` pairs.
+    ``scenarios`` holds names (placed at a seeded random time), ``"name@ISO"`` strings or
+    ``(name, time)`` pairs.
     Every scenario file is loaded and checked before the first record is written.
     """
     b = baseline if isinstance(baseline, Baseline) else load_baseline(Path(pack_root) / baseline)
@@ -100,7 +119,11 @@ def generate(
     problems = []
     cache: dict[str, Scenario] = {}
     for item in scenarios:
-        name, at = (item, None) if isinstance(item, str) else item
+        if isinstance(item, str):
+            name, _, when = item.partition("@")
+            at: dt.datetime | str | None = when or None
+        else:
+            name, at = item
         try:
             if name not in cache:
                 cache[name] = load_scenario(_scenario_path(name, pack_root), b)
@@ -117,8 +140,8 @@ def generate(
 def scenario_records(name: str, *, seed: int = 1, at: dt.datetime | str | None = None,
                      pack_root: str | Path = ".") -> list[dict[str, Any]]:
     """The records of one instance of scenario ``name`` (default time: Tuesday 10:00 UTC)."""
-    b = load_baseline(Path(pack_root) / BASELINE_PATH)
-    sc = load_scenario(_scenario_path(name, pack_root), b)
+    b = _cached_baseline(Path(pack_root) / BASELINE_PATH)
+    sc = _cached_scenario(_scenario_path(name, pack_root), b)
     when = _utc(at) if at is not None else default_start() + dt.timedelta(days=1, hours=10)
     return render_scenario(b, sc, when, seed)
 
@@ -126,7 +149,7 @@ def scenario_records(name: str, *, seed: int = 1, at: dt.datetime | str | None =
 def baseline_records(hours: int, *, seed: int = 1, start: dt.datetime | str | None = None,
                      pack_root: str | Path = ".") -> list[dict[str, Any]]:
     """``hours`` of baseline records as a list (for tests; use :func:`generate` for volume)."""
-    b = load_baseline(Path(pack_root) / BASELINE_PATH)
+    b = _cached_baseline(Path(pack_root) / BASELINE_PATH)
     return list(iter_baseline(b, start, hours, seed))
 
 
