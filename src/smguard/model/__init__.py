@@ -170,6 +170,9 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
     for token in TOKEN_RE.findall(rba["message"]):
         if token not in output:
             out.append(doc.problem(("rba", "message"), f"message token ${token}$ is not produced by the search"))
+    if not det.data.get("drilldown_searches") and "eventID" not in output:
+        out.append(doc.problem(("search",), "the default raw-events drilldown needs eventID in the search output "
+                                            "(add it, or write drilldown_searches)"))
     for i, dd in enumerate(det.data.get("drilldown_searches", [])):
         for token in TOKEN_RE.findall(dd["search"]):
             if token not in output and token not in ("info_min_time", "info_max_time"):
