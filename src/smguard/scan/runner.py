@@ -32,6 +32,7 @@ from smguard.spl.macros import expand_macros
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
+from smguard.spl.statscmd import StatsAccumulator
 from smguard.spl.timeutil import parse_duration, relative_time
 from smguard.spl.values import out_value
 
@@ -108,7 +109,13 @@ class _Plan:
         self.whole = self.rescan or (uses_now(self.pipeline) and not all_time)
         self.events: list[dict] = []
         self.rows: list[Row] = []
+        # order-free stats first in the tail: aggregate per run window as rows arrive
+        self.windowed: dict[float, object] = {}
+        self.window_of: object = None  # set by scan(): t -> run times whose window holds t
         self.cs = CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
+        self.all_time = all_time
+        self.stats = None if self.whole else self.cs.stats_first()
+        self.acc_all = self.stats.accumulator(ordered=False) if self.stats is not None else None
         first = self.pipeline.commands[0]
         if self.rescan:
             self.terms = _union_terms(self.pipeline)
@@ -125,16 +132,36 @@ class _Plan:
             return
         if self.whole:
             self.events.append(ev)
-        else:
-            prune = self.cs.prune
-            for r in self.cs.stream(Row.from_event(ev)):
-                self.rows.append(prune(r))
+            return
+        rows = self.cs.stream(Row.from_event(ev))
+        if not rows:
+            return
+        st = self.stats
+        if st is not None:
+            if self.all_time:
+                for r in rows:
+                    self.acc_all.add(r)
+                return
+            accs = []
+            for run_t in self.window_of(ev.get("_time")):  # type: ignore[operator]
+                acc = self.windowed.get(run_t)
+                if acc is None:
+                    acc = self.windowed[run_t] = st.accumulator(ordered=False)
+                accs.append(acc)
+            for r in rows:
+                StatsAccumulator.add_to_all(accs, r)
+            return
+        prune = self.cs.prune
+        for r in rows:
+            self.rows.append(prune(r))
 
     # ---------------------------------------------------------------- running
 
     def run_all_time(self) -> list[Row]:
         if self.rescan or self.whole:
             return self.cs.execute()
+        if self.acc_all is not None:
+            return self.cs.finish_after_stats(self.acc_all.rows())
         return self.cs.finish(self.rows)
 
     def run_window(self, now: float, lo: float, hi: float) -> list[Row]:
@@ -142,6 +169,10 @@ class _Plan:
             evs = [e for e in self.events if lo <= e.get("_time", float("-inf")) < hi]
             rt = Runtime(self.ctx, lambda: evs, now, lo, hi, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
+        if self.stats is not None:
+            acc = self.windowed.pop(now, None)
+            rows = acc.rows() if acc is not None else self.stats.accumulator().rows()  # type: ignore[attr-defined]
+            return self.cs.finish_after_stats(rows)
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
@@ -153,6 +184,57 @@ class _Plan:
         if not self.whole:
             self._sorted = sorted(self.rows, key=lambda r: r.t if r.t is not None else float("-inf"))
             self._keys = [r.t if r.t is not None else float("-inf") for r in self._sorted]
+
+
+class _WindowIndex:
+    """Which scheduled runs' ``[earliest, latest)`` windows contain a time.
+
+    Runs are computed once each, lazily, over a growing span: ``(run, lo, hi)`` sorted by
+    run time, so a lookup is a bisect plus a short scan.
+    """
+
+    def __init__(self, spec: DetectionSpec):
+        self.cron = Cron(spec.cron)
+        self.earliest = spec.earliest
+        self.latest = spec.latest
+        # how far before/after a run its window reaches, measured at probes spread over
+        # weeks so snapping (@m, @h, @d, @w...) shows its extremes, plus a margin
+        probes = [1_700_000_000.0 + k * 86_413.0 + (k * 3_571) % 3_600 for k in range(40)]
+        self.back = max(max(0.0, p - relative_time(p, spec.earliest)) for p in probes) + 120.0
+        self.fwd = max(max(0.0, relative_time(p, spec.latest) - p) for p in probes) + 120.0
+        self.runs: list[tuple[float, float, float]] = []
+        self.times: list[float] = []
+        self.a: float | None = None  # runs computed for [a, b]
+        self.b: float | None = None
+
+    def _extend(self, a: float, b: float) -> None:
+        if self.a is None or self.b is None:
+            new = [(r, relative_time(r, self.earliest), relative_time(r, self.latest)) for r in self.cron.times(a, b)]
+            self.runs, self.a, self.b = new, a, b
+        else:
+            if a < self.a:
+                lo_part = [(r, relative_time(r, self.earliest), relative_time(r, self.latest))
+                           for r in self.cron.times(a, self.a) if r < self.a]
+                self.runs = lo_part + self.runs
+                self.a = a
+            if b > self.b:
+                hi_part = [(r, relative_time(r, self.earliest), relative_time(r, self.latest))
+                           for r in self.cron.times(self.b, b) if r > self.b]
+                self.runs = self.runs + hi_part
+                self.b = b
+        self.times = [r for r, _, _ in self.runs]
+
+    def __call__(self, t: float | None) -> list[float]:
+        if t is None:
+            return []
+        a, b = t - self.fwd, t + self.back
+        if self.a is None or a < self.a or b > self.b:  # type: ignore[operator]
+            # grow generously so sorted input extends the list rarely
+            self._extend(min(a, self.a if self.a is not None else a) - (0 if self.a is None else 7 * 86400),
+                         max(b, self.b if self.b is not None else b) + 7 * 86400)
+        i = bisect.bisect_left(self.times, a)
+        j = bisect.bisect_right(self.times, b)
+        return [r for r, lo, hi in self.runs[i:j] if lo <= t < hi]
 
 
 def _iso(t: float) -> str:
@@ -189,6 +271,8 @@ def scan(
     run_now = now if now is not None else time.time()
     plans = [_Plan(s, ctx, run_now, all_time) for s in specs]
     pre = Prefilter([p.terms for p in plans])
+    for p in plans:
+        p.window_of = _WindowIndex(p.spec)
     n = 0
     tmin: float | None = None
     tmax: float | None = None

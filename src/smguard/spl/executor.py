@@ -258,6 +258,19 @@ class CompiledSearch:
         f = r.f
         return Row({k: f[k] for k in keep if k in f}, r.ids, True, r.t)
 
+    def stats_first(self) -> StatsOp | None:
+        """The tail's first command when it is an order-independent stats (can stream)."""
+        t = self.tail_ops
+        if t and isinstance(t[0], StatsOp) and t[0].order_free:
+            return t[0]
+        return None
+
+    def finish_after_stats(self, rows: list[Row]) -> list[Row]:
+        """Run the tail after its leading stats, whose result rows are given."""
+        for op in self.tail_ops[1:]:
+            rows = op.apply(rows)
+        return rows
+
     def finish(self, rows: Iterable[Row], ordered: bool = False) -> list[Row]:
         """Run the tail over the rows that left the streaming prefix."""
         tail = self.tail_ops

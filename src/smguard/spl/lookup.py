@@ -63,6 +63,7 @@ class LookupOp(Op):
                 key = tuple(self._norm(r.get(c, "") or "") for c, _ in cmd.inputs)
                 self.index.setdefault(key, []).append(r)
         self._nets: dict[str, object] = {}
+        self._memo: dict[tuple, list[dict]] = {}
 
     def _norm(self, s: str) -> str:
         return s if self.cs else s.lower()
@@ -74,6 +75,15 @@ class LookupOp(Op):
             if not vals:
                 return None
             keyvals.append(vals)
+        if self.index is None:
+            # WILDCARD/CIDR tables are scanned; the same input values recur, so remember
+            memo_key = tuple(tuple(v) for v in keyvals)
+            got = self._memo.get(memo_key)
+            if got is None:
+                if len(self._memo) > 50_000:
+                    self._memo.clear()
+                got = self._memo[memo_key] = self._scan(keyvals)
+            return got
         out: list[dict] = []
         if self.index is not None:
             # all combinations of input values (normally one each)
@@ -86,10 +96,11 @@ class LookupOp(Op):
                     if id(r) not in seen:
                         seen.add(id(r))
                         out.append(r)
-        else:
-            for r in self.lk.rows:
-                if all(self._col_match(col, r.get(col, "") or "", vals) for (col, _), vals in zip(self.inputs, keyvals, strict=True)):
-                    out.append(r)
+        return out[: self.max]
+
+    def _scan(self, keyvals: list[list[str]]) -> list[dict]:
+        out = [r for r in self.lk.rows
+               if all(self._col_match(col, r.get(col, "") or "", vals) for (col, _), vals in zip(self.inputs, keyvals, strict=True))]
         return out[: self.max]
 
     def _col_match(self, col: str, cell: str, vals: list[str]) -> bool:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from smguard.spl import ast as A
-from smguard.spl.values import Value, mv, num
+from smguard.spl.values import Value, num, to_str
 
 LIST_LIMIT = 100  # Splunk's list() keeps the first 100 values
 
@@ -41,6 +41,10 @@ class Count(Agg):
         return self.n
 
 
+def _strs(vals) -> list[str]:
+    return [x if type(x) is str else (to_str(x) or "") for x in vals]
+
+
 class DistinctCount(Agg):
     __slots__ = ("s",)
 
@@ -48,7 +52,10 @@ class DistinctCount(Agg):
         self.s: set[str] = set()
 
     def add(self, vals, t):
-        self.s.update(vals)
+        if len(vals) == 1 and type(vals[0]) is str:
+            self.s.add(vals[0])
+        else:
+            self.s.update(_strs(vals))
 
     def result(self):
         return len(self.s)
@@ -61,7 +68,10 @@ class Values(Agg):
         self.s: set[str] = set()
 
     def add(self, vals, t):
-        self.s.update(vals)
+        if len(vals) == 1 and type(vals[0]) is str:
+            self.s.add(vals[0])
+        else:
+            self.s.update(_strs(vals))
 
     def result(self):
         if not self.s:
@@ -79,7 +89,7 @@ class ListAgg(Agg):
     def add(self, vals, t):
         room = LIST_LIMIT - len(self.v)
         if room > 0:
-            self.v.extend(vals[:room])
+            self.v.extend(_strs(vals[:room]))
 
     def result(self):
         if not self.v:
@@ -103,8 +113,10 @@ class MinMax(Agg):
             if n is not None:
                 if self.n is None or (n > self.n if self.is_max else n < self.n):
                     self.n = n
-            elif self.s is None or (x > self.s if self.is_max else x < self.s):
-                self.s = x
+            else:
+                x = x if type(x) is str else (to_str(x) or "")
+                if self.s is None or (x > self.s if self.is_max else x < self.s):
+                    self.s = x
 
     def result(self):
         return self.n if self.n is not None else self.s
@@ -171,7 +183,7 @@ class FirstLast(Agg):
         if not vals:
             return
         if self.v is None or self.last:
-            self.v = vals if len(vals) > 1 else vals[0]
+            self.v = list(vals) if len(vals) > 1 else vals[0]
 
     def result(self):
         return self.v
@@ -193,7 +205,7 @@ class EarliestLatest(Agg):
             return
         if self.t is None or (t > self.t if self.is_latest else t < self.t):
             self.t = t
-            self.v = vals if len(vals) > 1 else vals[0]
+            self.v = list(vals) if len(vals) > 1 else vals[0]
 
     def result(self):
         return self.t if self.time_only else self.v
@@ -206,7 +218,7 @@ class Mode(Agg):
         self.c: dict[str, int] = {}
 
     def add(self, vals, t):
-        for x in vals:
+        for x in _strs(vals):
             self.c[x] = self.c.get(x, 0) + 1
 
     def result(self):
@@ -277,8 +289,12 @@ def wildcard_rename(src_pat: str, dst_pat: str, name: str) -> str | None:
     return "".join(out)
 
 
+_ONE = ("1",)
+_NONE: tuple = ()
+
+
 class AggSpec:
-    """A compiled ``func(arg) as name``: how to pull values from a row."""
+    """A compiled ``func(arg) as name``: how to pull raw values from a row."""
 
     def __init__(self, agg: A.Agg, value_of: Callable[[dict], Value] | None):
         self.agg = agg
@@ -287,13 +303,28 @@ class AggSpec:
         self.value_of = value_of  # for eval(...) args
         self.wild = agg.arg is not None and "*" in agg.arg
         self.name = agg.out_name
+        self.values = self._compile()
 
-    def values(self, f: dict) -> list[str]:
+    def _compile(self) -> Callable[[dict], list | tuple]:
+        """Values of the row for this function: raw str/number items, never copied."""
         if self.value_of is not None:
-            v = self.value_of(f)
+            fn = self.value_of
             if self.func == "count":
-                return ["1"] if v is not None and v is not False else []
-            return mv(v)
+                return lambda f: _ONE if (v := fn(f)) is not None and v is not False else _NONE
+
+            def ev(f: dict) -> list | tuple:
+                v = fn(f)
+                if v is None or v is False:
+                    return _NONE
+                return v if type(v) is list else (v,)
+            return ev
         if self.agg.arg is None:
-            return ["1"]
-        return mv(f.get(self.agg.arg))
+            return lambda f: _ONE
+        arg = self.agg.arg
+
+        def get(f: dict) -> list | tuple:
+            v = f.get(arg)
+            if v is None:
+                return _NONE
+            return v if type(v) is list else (v,)
+        return get

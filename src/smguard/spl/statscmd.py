@@ -22,6 +22,8 @@ from smguard.spl.values import mv, num, to_str
 
 def _time_of(f: dict) -> float | None:
     t = f.get("_time")
+    if type(t) is float:
+        return t
     n = num(t) if t is not None else None
     return None if n is None else float(n)
 
@@ -51,16 +53,22 @@ def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
 
 
 class _Group:
-    __slots__ = ("aggs", "ids", "key", "times", "wild")
+    __slots__ = ("aggs", "any_wild", "ids", "key", "pairs", "times", "wild")
 
     def __init__(self, key: tuple, specs: list[AggSpec]):
         self.key = key
         self.aggs: list[Agg | None] = [None if s.wild else make_agg(s.func, s.param) for s in specs]
+        self.pairs = [(a, s.values) for a, s in zip(self.aggs, specs, strict=True) if a is not None]
+        self.any_wild = any(s.wild for s in specs)
         self.wild: list[dict[str, Agg]] = [{} for _ in specs]
         self.ids: list[tuple[str, ...]] = []
         self.times: list[float] = []
 
     def add(self, f: dict, specs: list[AggSpec], by: list[str], t: float | None) -> None:
+        for a, values in self.pairs:
+            a.add(values(f), t)
+        if not self.any_wild:
+            return
         for i, s in enumerate(specs):
             if s.wild:
                 pat = s.agg.arg or "*"
@@ -74,8 +82,6 @@ class _Group:
                     if a is None:
                         a = wd[k] = make_agg(s.func, s.param)
                     a.add(mv(v), t)
-            else:
-                self.aggs[i].add(s.values(f), t)  # type: ignore[union-attr]
 
     def results(self, specs: list[AggSpec]) -> dict:
         out: dict = {}
@@ -107,24 +113,84 @@ class StatsOp(Op):
         self.by = cmd.by
         self.order_free = not any(a.func in ORDER_DEPENDENT for a in cmd.aggs)
 
+    def accumulator(self, ordered: bool = True) -> StatsAccumulator:
+        """Incremental state: add rows as they come, read the result rows at the end."""
+        return StatsAccumulator(self, ordered)
+
     def consume(self, rows: Iterable[Row], ordered: bool = True) -> list[Row]:
         """Aggregate ``rows``; ``ordered=False`` means they arrive in log order, not search order."""
-        groups: dict[tuple, _Group] = {}
-        specs, by = self.specs, self.by
+        acc = StatsAccumulator(self, ordered)
         for r in rows:
-            keys = _group_keys(r.f, by)
-            if keys is None:
-                continue
-            t = _time_of(r.f)
-            for key in keys:
-                hk = tuple(to_str(k) for k in key)
-                g = groups.get(hk)
+            acc.add(r)
+        return acc.rows()
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        return self.consume(rows)
+
+
+class StatsAccumulator:
+    """The groups of one ``stats`` so far; memory is per group, not per row."""
+
+    def __init__(self, op: StatsOp, ordered: bool = True):
+        self.op = op
+        self.ordered = ordered
+        self.groups: dict[tuple, _Group] = {}
+
+    def add(self, r: Row) -> None:
+        op = self.op
+        specs, by = op.specs, op.by
+        keys = _group_keys(r.f, by)
+        if keys is None:
+            return
+        t = _time_of(r.f)
+        groups = self.groups
+        for key in keys:
+            hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
+            g = groups.get(hk)
+            if g is None:
+                g = groups[hk] = _Group(key, specs)
+            g.add(r.f, specs, by, t)
+            g.ids.append(r.ids)
+            if not self.ordered:
+                g.times.append(r.t if r.t is not None else (t if t is not None else float("-inf")))
+
+    @staticmethod
+    def add_to_all(accs: list[StatsAccumulator], r: Row) -> None:
+        """Add one row to several accumulators of the same stats (overlapping windows).
+
+        Group keys and function inputs are computed once, not once per window.
+        """
+        if not accs:
+            return
+        op = accs[0].op
+        specs, by = op.specs, op.by
+        if any(s.wild for s in specs):
+            for acc in accs:
+                acc.add(r)
+            return
+        f = r.f
+        keys = _group_keys(f, by)
+        if keys is None:
+            return
+        t = _time_of(f)
+        vals = [s.values(f) for s in specs]
+        ts = r.t if r.t is not None else (t if t is not None else float("-inf"))
+        for key in keys:
+            hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
+            for acc in accs:
+                g = acc.groups.get(hk)
                 if g is None:
-                    g = groups[hk] = _Group(key, specs)
-                g.add(r.f, specs, by, t)
+                    g = acc.groups[hk] = _Group(key, specs)
+                for (a, _), v in zip(g.pairs, vals, strict=True):
+                    a.add(v, t)
                 g.ids.append(r.ids)
-                if not ordered:
-                    g.times.append(r.t if r.t is not None else (t if t is not None else float("-inf")))
+                if not acc.ordered:
+                    g.times.append(ts)
+
+    def rows(self) -> list[Row]:
+        op = self.op
+        specs, by = op.specs, op.by
+        groups = dict(self.groups)
         if not by and not groups:
             groups[()] = _Group((), specs)
         out: list[Row] = []
@@ -135,15 +201,12 @@ class StatsOp(Op):
                 if k not in f:
                     f[k] = v
             id_groups = g.ids
-            if not ordered:
+            if not self.ordered:
                 # provenance in search order (newest first), as if the rows had been sorted
                 order = sorted(range(len(id_groups)), key=lambda i: g.times[i], reverse=True)
                 id_groups = [id_groups[i] for i in order]
             out.append(Row(f, merge_ids(id_groups), True))
         return out
-
-    def apply(self, rows: list[Row]) -> list[Row]:
-        return self.consume(rows)
 
 
 class EventstatsOp(Op):

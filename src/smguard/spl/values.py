@@ -19,21 +19,28 @@ Value = Any  # None | str | int | float | bool | list[str]
 
 def num(v: Value) -> int | float | None:
     """The number a value stands for, or None when it is not numeric."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
+    t = type(v)
+    if t is float or t is int:
         return v
-    if isinstance(v, str):
-        if _NUM_RE.match(v):
+    if t is str:
+        if v and (v[0] in _NUM_START) and _NUM_RE.match(v):
             try:
                 return int(v)
             except ValueError:
-                f = float(v)
-                return f
+                return float(v)
+        if v and v[0] in " \t" and _NUM_RE.match(v):
+            return float(v)
         return None
+    if t is bool or v is None:
+        return None
+    if isinstance(v, int | float):
+        return v
     if isinstance(v, list) and len(v) == 1:
         return num(v[0])
     return None
+
+
+_NUM_START = frozenset("0123456789+-.")
 
 
 def fmt_number(x: int | float) -> str:
@@ -52,23 +59,27 @@ def fmt_number(x: int | float) -> str:
 
 def to_str(v: Value) -> str | None:
     """A single string for a scalar value (first value of a multivalue)."""
+    t = type(v)
+    if t is str:
+        return v
     if v is None:
         return None
-    if isinstance(v, str):
-        return v
-    if isinstance(v, list):
+    if t is list:
         return to_str(v[0]) if v else None
-    if isinstance(v, bool):
+    if t is bool:
         return "true" if v else "false"
     return fmt_number(v)
 
 
 def mv(v: Value) -> list[str]:
     """All values as strings (empty for null)."""
+    t = type(v)
+    if t is str:
+        return [v]
     if v is None:
         return []
-    if isinstance(v, list):
-        return [x if isinstance(x, str) else (to_str(x) or "") for x in v]
+    if t is list:
+        return [x if type(x) is str else (to_str(x) or "") for x in v]
     s = to_str(v)
     return [] if s is None else [s]
 
