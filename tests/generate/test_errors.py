@@ -165,3 +165,17 @@ def test_cli_reports_problems_and_writes_nothing(pack, capsys):
     assert "broken.yml:" in err and "unknown event name 'sagemaker:Nope'" in err
     rc = main(["--pack", str(pack), "generate", "--hours", "1", "--scenario", "no_such_scenario", "--out", str(out)])
     assert rc == 1 and "no scenario named 'no_such_scenario'" in capsys.readouterr().err
+
+
+def test_account_not_in_baseline(pack):
+    p = _write(pack, 'account: "999999999999"\n' + GOOD)
+    (msg,) = _problems(p)
+    assert ":1: bad reference to the baseline: account '999999999999'" in msg
+
+
+def test_second_account_works(pack, baseline):
+    from smguard.generate.scenario import render_scenario
+
+    p = _write(pack, 'account: "{{ baseline.accounts[1].id }}"\n' + GOOD, "second")
+    recs = render_scenario(baseline, load_scenario(p, baseline), __import__("datetime").datetime(2026, 11, 24, 10, tzinfo=__import__("datetime").UTC), 1)
+    assert recs[0]["recipientAccountId"] == baseline.accounts[1] == recs[0]["userIdentity"]["accountId"]

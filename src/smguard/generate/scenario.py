@@ -139,6 +139,9 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
             why = templating.static_check(expr, b.view, var_names, scope)
             if why:
                 problems.append(doc.problem(ekey, why))
+    acct = d.get("account")
+    if isinstance(acct, str) and "{{" not in acct and acct not in b.accounts:
+        problems.append(doc.problem(("account",), f"bad reference to the baseline: account {acct!r} is not one of {', '.join(b.accounts)}"))
     problems += _check_actor(doc, d["actor"], ("actor",), b, var_names, scope)
     for i, st in enumerate(d["steps"]):
         key = ("steps", i)
@@ -258,6 +261,8 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
     for name, value in (d.get("vars") or {}).items():
         scope.vars[name] = templating.render(value, scope)
     account = str(templating.render(d.get("account"), scope) or baseline.accounts[0])
+    if account not in baseline.accounts:
+        raise SmguardError(scenario.located.problem(("account",), f"account {account!r} is not one of the baseline's ({', '.join(baseline.accounts)})"))
     region = str(templating.render(d.get("region"), scope) or baseline.regions[0])
     base_actor, base_client = _resolve_actor(d["actor"], baseline, scope, rng, account)
     t = at.astimezone(dt.UTC).timestamp()
