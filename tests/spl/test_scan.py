@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -148,3 +148,49 @@ def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
     assert rc == 1  # findings
     hit = next(a for a in data["alerts"] if a["name"] == "CloudTrail Logging Stopped Or Trail Deleted")
     assert sorted(i for r in hit["results"] for i in r["_event_ids"]) == ["id-1", "id-2"]
+
+
+def test_overlapping_windows_merge_equals_running_each_window(tmp_path):
+    """Segment accumulators merged per run give what running the search per window gives."""
+    import random
+
+    rnd = random.Random(3)
+    records = []
+    base = ts("2026-11-23T00:00:00Z")
+    for i in range(300):
+        t = base + rnd.randint(0, 10 * 3600)
+        when = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        records.append(rec(i, when, user=rnd.choice(["a", "b", "c"]), requestParameters={"name": str(rnd.randint(1, 9))}))
+    path = write(tmp_path / "w.ndjson", records)
+    spl = ("`ct` eventName=StopLogging | stats count dc(requestParameters.name) as d values(requestParameters.name) as v "
+           "avg(requestParameters.name) as a stdev(requestParameters.name) as s min(_time) as mn max(_time) as mx "
+           "perc50(requestParameters.name) as p by user_arn | where count > 0")
+    spec = DetectionSpec("w", "w", "x", spl, cron="30 * * * *", earliest="-3h@h", latest="@h")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    events = [to_event(r) for r in records]
+    expected = []
+    for run_t in Cron(spec.cron).times(base, base + 14 * 3600):
+        from smguard.spl.timeutil import relative_time
+
+        lo, hi = relative_time(run_t, spec.earliest), relative_time(run_t, spec.latest)
+        out = run(spl, events, CTX, now=run_t, earliest=lo, latest=hi)
+        for row, eids in zip(out.rows, out.event_ids, strict=True):
+            expected.append({**row, "_event_ids": eids})
+    got = [{k: v for k, v in r.items() if k != "_run_time"} for r in res.alerts[0].results]
+
+    def norm(rows):
+        out = []
+        for r in rows:
+            r = dict(r)
+            for k in ("a", "s"):
+                if k in r:
+                    r[k] = round(float(r[k]), 9)
+            r["_event_ids"] = sorted(r["_event_ids"])
+            out.append(r)
+        return out
+
+    assert len(got) > 10
+    g, e = norm(got), norm(expected)
+    for i, (x, y) in enumerate(zip(g, e, strict=False)):
+        assert x == y, (i, {k: (x.get(k), y.get(k)) for k in set(x) | set(y) if x.get(k) != y.get(k)})
+    assert len(g) == len(e)

@@ -110,7 +110,7 @@ class _Plan:
         self.events: list[dict] = []
         self.rows: list[Row] = []
         # order-free stats first in the tail: aggregate per run window as rows arrive
-        self.windowed: dict[float, object] = {}
+        self.windowed: dict[tuple[float, ...], object] = {}
         self.window_of: object = None  # set by scan(): t -> run times whose window holds t
         self.cs = CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
         self.all_time = all_time
@@ -142,14 +142,16 @@ class _Plan:
                 for r in rows:
                     self.acc_all.add(r)
                 return
-            accs = []
-            for run_t in self.window_of(ev.get("_time")):  # type: ignore[operator]
-                acc = self.windowed.get(run_t)
-                if acc is None:
-                    acc = self.windowed[run_t] = st.accumulator(ordered=False)
-                accs.append(acc)
+            # one accumulator per *segment* (the set of runs whose windows hold the
+            # time): each row is added once; a run merges its segments at the end
+            seg = tuple(self.window_of(ev.get("_time")))  # type: ignore[operator]
+            if not seg:
+                return
+            acc = self.windowed.get(seg)
+            if acc is None:
+                acc = self.windowed[seg] = st.accumulator(ordered=False)
             for r in rows:
-                StatsAccumulator.add_to_all(accs, r)
+                acc.add(r)  # type: ignore[attr-defined]
             return
         prune = self.cs.prune
         for r in rows:
@@ -170,9 +172,10 @@ class _Plan:
             rt = Runtime(self.ctx, lambda: evs, now, lo, hi, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
         if self.stats is not None:
-            acc = self.windowed.pop(now, None)
-            rows = acc.rows() if acc is not None else self.stats.accumulator().rows()  # type: ignore[attr-defined]
-            return self.cs.finish_after_stats(rows)
+            parts = self._run_segments.get(now)
+            if not parts:
+                return self.cs.finish_after_stats(self.stats.accumulator().rows())
+            return self.cs.finish_after_stats(StatsAccumulator.merged(parts).rows())
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
@@ -181,9 +184,32 @@ class _Plan:
         return self.cs.finish(sel, ordered=True)
 
     def prepare_windows(self) -> None:
+        self._run_segments: dict[float, list] = {}
+        for seg, acc in self.windowed.items():
+            for run_t in seg:
+                self._run_segments.setdefault(run_t, []).append(acc)
         if not self.whole:
             self._sorted = sorted(self.rows, key=lambda r: r.t if r.t is not None else float("-inf"))
             self._keys = [r.t if r.t is not None else float("-inf") for r in self._sorted]
+
+
+_SNAP_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 31 * 86400, "q": 92 * 86400,
+                 "y": 366 * 86400}
+
+
+def _snap_slack(spec: str) -> float:
+    """The most a ``@unit`` snap in a time modifier can move a time."""
+    import re
+
+    total = 0.0
+    for unit in re.findall(r"@([a-z]+)", spec.lower()):
+        for k, v in _SNAP_SECONDS.items():
+            if unit == k or unit.startswith(k) and k != "m" or (k == "m" and unit in ("m", "min", "mins", "minute", "minutes")):
+                total += v
+                break
+        else:
+            total += 366 * 86400
+    return total
 
 
 class _WindowIndex:
@@ -200,8 +226,9 @@ class _WindowIndex:
         # how far before/after a run its window reaches, measured at probes spread over
         # weeks so snapping (@m, @h, @d, @w...) shows its extremes, plus a margin
         probes = [1_700_000_000.0 + k * 86_413.0 + (k * 3_571) % 3_600 for k in range(40)]
-        self.back = max(max(0.0, p - relative_time(p, spec.earliest)) for p in probes) + 120.0
-        self.fwd = max(max(0.0, relative_time(p, spec.latest) - p) for p in probes) + 120.0
+        slack = _snap_slack(spec.earliest) + _snap_slack(spec.latest) + 120.0
+        self.back = max(max(0.0, p - relative_time(p, spec.earliest)) for p in probes) + slack
+        self.fwd = max(max(0.0, relative_time(p, spec.latest) - p) for p in probes) + slack
         self.runs: list[tuple[float, float, float]] = []
         self.times: list[float] = []
         self.a: float | None = None  # runs computed for [a, b]

@@ -37,6 +37,9 @@ class Count(Agg):
     def add(self, vals, t):
         self.n += len(vals)
 
+    def merge(self, o: Count) -> None:
+        self.n += o.n
+
     def result(self):
         return self.n
 
@@ -57,6 +60,9 @@ class DistinctCount(Agg):
         else:
             self.s.update(_strs(vals))
 
+    def merge(self, o: DistinctCount) -> None:
+        self.s |= o.s
+
     def result(self):
         return len(self.s)
 
@@ -72,6 +78,9 @@ class Values(Agg):
             self.s.add(vals[0])
         else:
             self.s.update(_strs(vals))
+
+    def merge(self, o: Values) -> None:
+        self.s |= o.s
 
     def result(self):
         if not self.s:
@@ -90,6 +99,9 @@ class ListAgg(Agg):
         room = LIST_LIMIT - len(self.v)
         if room > 0:
             self.v.extend(_strs(vals[:room]))
+
+    def merge(self, o: ListAgg) -> None:
+        self.add(o.v, None)
 
     def result(self):
         if not self.v:
@@ -118,50 +130,98 @@ class MinMax(Agg):
                 if self.s is None or (x > self.s if self.is_max else x < self.s):
                     self.s = x
 
+    def merge(self, o: MinMax) -> None:
+        if o.n is not None:
+            self.add([o.n], None)
+        if o.s is not None:
+            self.add([o.s], None)
+
     def result(self):
         return self.n if self.n is not None else self.s
 
 
 class Numeric(Agg):
-    """sum, avg, stdev(p), var(p), sumsq, range, perc: collect the numeric values."""
+    """sum, avg, sumsq, range, stdev(p), var(p) from running moments; perc keeps values.
 
-    __slots__ = ("func", "param", "vals")
+    Variance uses Welford's update and Chan's parallel merge, so windows can be built
+    by merging partial aggregates without losing precision.
+    """
+
+    __slots__ = ("func", "m2", "mean", "mx", "mn", "n", "param", "sq", "total", "vals")
 
     def __init__(self, func: str, param: float | None = None) -> None:
         self.func = func
         self.param = param
-        self.vals: list[float] = []
+        self.n = 0
+        self.total = 0
+        self.sq = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.mn: float | None = None
+        self.mx: float | None = None
+        self.vals: list[float] | None = [] if func == "perc" else None
 
     def add(self, vals, t):
         for x in vals:
-            n = num(x)
-            if n is not None:
-                self.vals.append(n)
+            v = num(x)
+            if v is None:
+                continue
+            self.n += 1
+            self.total += v
+            self.sq += v * v
+            d = v - self.mean
+            self.mean += d / self.n
+            self.m2 += d * (v - self.mean)
+            if self.mn is None or v < self.mn:
+                self.mn = v
+            if self.mx is None or v > self.mx:
+                self.mx = v
+            if self.vals is not None:
+                self.vals.append(v)
+
+    def merge(self, o: Numeric) -> None:
+        if not o.n:
+            return
+        if not self.n:
+            self.n, self.total, self.sq, self.mean, self.m2 = o.n, o.total, o.sq, o.mean, o.m2
+            self.mn, self.mx = o.mn, o.mx
+            if self.vals is not None and o.vals is not None:
+                self.vals = list(o.vals)
+            return
+        n = self.n + o.n
+        d = o.mean - self.mean
+        self.m2 += o.m2 + d * d * self.n * o.n / n
+        self.mean += d * o.n / n
+        self.n = n
+        self.total += o.total
+        self.sq += o.sq
+        self.mn = o.mn if self.mn is None or (o.mn is not None and o.mn < self.mn) else self.mn
+        self.mx = o.mx if self.mx is None or (o.mx is not None and o.mx > self.mx) else self.mx
+        if self.vals is not None and o.vals is not None:
+            self.vals.extend(o.vals)
 
     def result(self):
-        v = self.vals
-        if not v:
+        n = self.n
+        if not n:
             return None
         f = self.func
         if f == "sum":
-            return sum(v)
+            return self.total
         if f == "avg":
-            return sum(v) / len(v)
+            return self.total / n
         if f == "sumsq":
-            return sum(x * x for x in v)
+            return self.sq
         if f == "range":
-            return max(v) - min(v)
+            return self.mx - self.mn  # type: ignore[operator]
         if f in ("stdev", "var", "stdevp", "varp"):
-            n = len(v)
-            mean = sum(v) / n
-            ss = sum((x - mean) ** 2 for x in v)
             if f in ("stdev", "var"):
-                var = ss / (n - 1) if n > 1 else 0.0
+                var = self.m2 / (n - 1) if n > 1 else 0.0
             else:
-                var = ss / n
+                var = self.m2 / n
+            var = max(var, 0.0)
             return math.sqrt(var) if f.startswith("stdev") else var
         if f == "perc":
-            s = sorted(v)
+            s = sorted(self.vals or [])
             p = (self.param or 0) / 100.0
             k = (len(s) - 1) * p
             lo = math.floor(k)
@@ -185,6 +245,10 @@ class FirstLast(Agg):
         if self.v is None or self.last:
             self.v = list(vals) if len(vals) > 1 else vals[0]
 
+    def merge(self, o: FirstLast) -> None:
+        if o.v is not None and (self.v is None or self.last):
+            self.v = o.v
+
     def result(self):
         return self.v
 
@@ -207,6 +271,10 @@ class EarliestLatest(Agg):
             self.t = t
             self.v = list(vals) if len(vals) > 1 else vals[0]
 
+    def merge(self, o: EarliestLatest) -> None:
+        if o.t is not None and (self.t is None or (o.t > self.t if self.is_latest else o.t < self.t)):
+            self.t, self.v = o.t, o.v
+
     def result(self):
         return self.t if self.time_only else self.v
 
@@ -220,6 +288,10 @@ class Mode(Agg):
     def add(self, vals, t):
         for x in _strs(vals):
             self.c[x] = self.c.get(x, 0) + 1
+
+    def merge(self, o: Mode) -> None:
+        for k, n in o.c.items():
+            self.c[k] = self.c.get(k, 0) + n
 
     def result(self):
         if not self.c:

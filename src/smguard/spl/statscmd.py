@@ -83,6 +83,21 @@ class _Group:
                         a = wd[k] = make_agg(s.func, s.param)
                     a.add(mv(v), t)
 
+    def merge(self, o: _Group) -> None:
+        for a, b in zip(self.aggs, o.aggs, strict=True):
+            if a is not None and b is not None:
+                a.merge(b)  # type: ignore[attr-defined]
+        for wd, owd in zip(self.wild, o.wild, strict=True):
+            for k, b in owd.items():
+                a = wd.get(k)
+                if a is None:
+                    a = wd[k] = type(b).__new__(type(b))
+                    _copy_agg(b, a)
+                else:
+                    a.merge(b)  # type: ignore[attr-defined]
+        self.ids.extend(o.ids)
+        self.times.extend(o.times)
+
     def results(self, specs: list[AggSpec]) -> dict:
         out: dict = {}
         for i, s in enumerate(specs):
@@ -98,6 +113,13 @@ class _Group:
                 if v is not None:
                     out[s.name] = v
         return out
+
+
+def _copy_agg(src: Agg, dst: Agg) -> None:
+    import copy
+
+    for slot in type(src).__slots__:
+        setattr(dst, slot, copy.copy(getattr(src, slot)))
 
 
 def _key_sort(key: tuple) -> tuple:
@@ -153,6 +175,33 @@ class StatsAccumulator:
             g.ids.append(r.ids)
             if not self.ordered:
                 g.times.append(r.t if r.t is not None else (t if t is not None else float("-inf")))
+
+    @staticmethod
+    def merged(parts: list[StatsAccumulator]) -> StatsAccumulator:
+        """One accumulator equal to having added every part's rows (parts are not changed).
+
+        A group present in only one part is shared, not copied: reading results does not
+        change it.
+        """
+        if len(parts) == 1:
+            return parts[0]
+        op = parts[0].op
+        out = StatsAccumulator(op, parts[0].ordered)
+        owned: set[tuple] = set()
+        groups = out.groups
+        for part in parts:
+            for hk, g in part.groups.items():
+                have = groups.get(hk)
+                if have is None:
+                    groups[hk] = g
+                    continue
+                if hk not in owned:
+                    copy = _Group(have.key, op.specs)
+                    copy.merge(have)
+                    groups[hk] = have = copy
+                    owned.add(hk)
+                have.merge(g)
+        return out
 
     @staticmethod
     def add_to_all(accs: list[StatsAccumulator], r: Row) -> None:
