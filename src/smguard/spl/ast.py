@@ -280,6 +280,21 @@ class MakeresultsCmd(Command):
 
 
 @dataclass
+class UnimplementedCmd(Command):
+    """A real SPL command the engine knows but does not run (``anomalydetection``, ...).
+
+    The search parses; binding it to events raises UnsupportedError naming the command.
+    """
+
+    command: str
+    args: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.command
+
+
+@dataclass
 class Pipeline:
     commands: list[Command]
     text: str = ""

@@ -115,6 +115,8 @@ def parse_pipeline(text: str, start: int, end: int) -> A.Pipeline:
             name_pos = s + m.start(1)
             args_start = s + m.end(1)
             parser = _COMMANDS.get(name)
+            if parser is None and name in UNIMPLEMENTED_COMMANDS:
+                parser = _p_unimplemented
             if parser is None:
                 raise UnsupportedError(f"unsupported command '{name}'", name_pos, text)
             cmd = parser(text, args_start, e, name_pos, name)
@@ -871,6 +873,15 @@ def _p_makeresults(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
     opts = _take_options(cur, {"count"}, name)
     _end(cur, name)
     return A.MakeresultsCmd(int(opts.get("count", 1)), pos=pos)
+
+
+# Real Splunk commands that parse (so a search using them is recognised as SPL) but raise
+# UnsupportedError naming the command when the search is run: never a silent empty result.
+UNIMPLEMENTED_COMMANDS = frozenset({"anomalydetection", "transaction"})
+
+
+def _p_unimplemented(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
+    return A.UnimplementedCmd(name, text[s:e].strip(), pos=pos)
 
 
 _COMMANDS: dict[str, Callable[[str, int, int, int, str], A.Command]] = {
