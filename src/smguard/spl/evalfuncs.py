@@ -153,9 +153,29 @@ def _arith(op: str, a: Value, b: Value) -> Value:
     raise SplError(f"unknown operator {op}")
 
 
+_FAST_ARITH: dict[str, Callable[[float, float], float]] = {
+    "+": lambda x, y: x + y,
+    "-": lambda x, y: x - y,
+    "*": lambda x, y: x * y,
+}
+
+
 def _cmp(op: str, a: Value, b: Value) -> bool | None:
     if a is None or b is None:
         return None
+    ta, tb = type(a), type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        if op == "=":
+            return a == b
+        if op == "!=":
+            return a != b
+        if op == "<":
+            return a < b
+        if op == ">":
+            return a > b
+        if op == "<=":
+            return a <= b
+        return a >= b
     av = a if isinstance(a, list) else [a]
     bv = b if isinstance(b, list) else [b]
     for x in av:
@@ -229,6 +249,20 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
             return lambda f: like(left(f), right(f))
         if op in ("=", "!=", "<", ">", "<=", ">="):
             return lambda f: _cmp(op, left(f), right(f))
+        fast = _FAST_ARITH.get(op)
+        if fast is not None:
+            def arith(f: dict) -> Value:
+                a = left(f)
+                if a is None:
+                    return None
+                b = right(f)
+                if b is None:
+                    return None
+                ta, tb = type(a), type(b)
+                if (ta is int or ta is float) and (tb is int or tb is float):
+                    return fast(a, b)
+                return _arith(op, a, b)
+            return arith
         return lambda f: _arith(op, left(f), right(f))
     if isinstance(e, A.Call):
         impl = FUNCS.get(e.name)
@@ -264,6 +298,24 @@ def _simple(name: str, lo: int, hi: int, fn: Callable[..., Value], null_in_null_
     def make(c: A.Call, env: EvalEnv) -> Fn:
         args = _args(c, env)
         if null_in_null_out:
+            if len(args) == 1:
+                (a0,) = args
+
+                def call1(f: dict) -> Value:
+                    v = a0(f)
+                    return None if v is None else fn(v)
+                return call1
+            if len(args) == 2:
+                a0, a1 = args
+
+                def call2(f: dict) -> Value:
+                    v0 = a0(f)
+                    if v0 is None:
+                        return None
+                    v1 = a1(f)
+                    return None if v1 is None else fn(v0, v1)
+                return call2
+
             def call(f: dict) -> Value:
                 vals = [a(f) for a in args]
                 if any(v is None for v in vals):
