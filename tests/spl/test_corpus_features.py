@@ -35,3 +35,23 @@ def test_known_but_unimplemented_command_raises_when_run(cmd):
 def test_unknown_command_still_fails_at_parse():
     with pytest.raises(UnsupportedError, match="unsupported command 'stast'"):
         parse("* | stast count")
+
+
+LIFECYCLE = (
+    '{"requestParameters": {"bucketName": "b1", "LifecycleConfiguration": '
+    '{"Rule": {"ID": "x", "Expiration": {"Days": 1}}}}}'
+)
+
+
+def test_spath_braces_on_an_object_pass_the_object():
+    # unverified Splunk behaviour, relied on by ESCU "AWS Defense Evasion PutBucketLifecycle"
+    e = ev("e1", 100, raw=LIFECYCLE)
+    res = q("* | spath path=requestParameters{}.LifecycleConfiguration{}.Rule{}.Expiration{}.Days output=d"
+            " | spath path=requestParameters{}.bucketName output=b | table d b", [e])
+    assert res.rows == [{"d": "1", "b": "b1"}]
+
+
+def test_spath_braces_still_iterate_arrays_and_skip_scalars():
+    raw = '{"r": [{"d": 1}, {"d": 2}], "s": "x"}'
+    res = q("* | spath path=r{}.d output=d | spath path=s{} output=s2 | table d s2", [ev("e1", 100, raw=raw)])
+    assert res.rows == [{"d": ["1", "2"]}]

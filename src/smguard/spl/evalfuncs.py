@@ -879,6 +879,11 @@ def walk_path(doc: object, steps: list[str | int | None]) -> list[object]:
             if st is None:
                 if isinstance(node, list):
                     nxt.extend(node)
+                elif isinstance(node, dict):
+                    # `{}` on an object passes the object (unverified; ESCU's PutBucketLifecycle
+                    # reads requestParameters{}.LifecycleConfiguration{}.Rule{}... where real
+                    # CloudTrail has objects, and passes Splunk's own tests on such records)
+                    nxt.append(node)
             elif isinstance(st, int):
                 # Splunk's {N} is 1-based
                 if isinstance(node, list) and 1 <= st <= len(node):
