@@ -147,3 +147,15 @@ def test_name_at_time_strings(tmp_path, root):
     s = generate(hours=2, seed=1, scenarios=["access_key_created@2026-11-23T01:30:00Z"], out=tmp_path / "n.ndjson", pack_root=root)
     truth = json.loads(Path(s.truth_path).read_text())
     assert truth["instances"][0]["at"] == "2026-11-23T01:30:00Z"
+
+
+def test_s3_layout_reads_back_through_the_log_reader(tmp_path, root):
+    from smguard.cloudtrail.reader import iter_records
+    from smguard.cloudtrail.schema import validate_record
+
+    out = tmp_path / "s3r"
+    s = generate(hours=2, seed=4, scenarios=["bulk_s3_read"], fmt="s3", out=out, pack_root=root)
+    recs = list(iter_records(out / "AWSLogs", strict=True))
+    assert len(recs) == s.records
+    assert all(not validate_record(r.record, strict=True) for r in recs)
+    assert all(r.source.endswith(".json.gz") for r in recs)
