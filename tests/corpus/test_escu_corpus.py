@@ -119,3 +119,11 @@ def test_every_exception_reason_is_what_the_engine_says(outcomes):
     for name, exc in escu.EXCEPTIONS.items():
         quoted = re.findall(r"'([^']+)'", exc.message)
         assert quoted and all(q in outcomes[name].error for q in quoted)
+
+
+def test_docs_corpus_md_is_current(outcomes, day):
+    from .report import DOC, render, splice
+
+    current = DOC.read_text()
+    assert splice(current, render(outcomes, day.kinds)) == current, (
+        "docs/corpus.md is out of date: run .venv/bin/python -m tests.corpus.report")
