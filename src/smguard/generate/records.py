@@ -100,10 +100,6 @@ def _exec_role(c: Ctx, key: str) -> str:
     return f"arn:aws:iam::{c['account']}:role{er.get('path', '/')}{er['role']}"
 
 
-def _pick(seq: list[Any]) -> Callable[[Ctx], Any]:
-    return lambda c: c.rng.choice(seq(c) if callable(seq) else seq)
-
-
 def _bucket(c: Ctx, hint: str) -> str:
     approved = c.d["buckets"]["approved"]
     for b in approved:

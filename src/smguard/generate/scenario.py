@@ -188,10 +188,10 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
 
 # ----------------------------------------------------------------------------- actors
 
-def _resolve_actor(actor: dict[str, Any], b: Baseline, scope: templating.Scope, rng: random.Random,
-                   account: str) -> tuple[Principal, str]:
+def _resolve_actor(actor: dict[str, Any], b: Baseline, scope: templating.Scope,
+                   rng: random.Random) -> tuple[Principal, str]:
     """The principal a scenario actor names, and the client it calls through."""
-    spec = templating.render({k: v for k, v in actor.items()}, scope)
+    spec = templating.render(dict(actor), scope)
     kind = next(k for k in ACTOR_KINDS if k in spec)
     ref = spec[kind]
     client = spec.get("client", DEFAULT_CLIENT[kind])
@@ -264,7 +264,7 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
     if account not in baseline.accounts:
         raise SmguardError(scenario.located.problem(("account",), f"account {account!r} is not one of the baseline's ({', '.join(baseline.accounts)})"))
     region = str(templating.render(d.get("region"), scope) or baseline.regions[0])
-    base_actor, base_client = _resolve_actor(d["actor"], baseline, scope, rng, account)
+    base_actor, base_client = _resolve_actor(d["actor"], baseline, scope, rng)
     t = at.astimezone(dt.UTC).timestamp()
     out: list[RenderedEvent] = []
     session_start = t - rng.randrange(60, 1800)
@@ -280,7 +280,7 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
             scope.rep = rep
             principal, client = base_actor, base_client
             if "actor" in st:
-                principal, client = _resolve_actor(st["actor"], baseline, scope, rng, account)
+                principal, client = _resolve_actor(st["actor"], baseline, scope, rng)
             if st.get("client"):
                 client = st["client"]
             scope.actor = _actor_view(principal, account)

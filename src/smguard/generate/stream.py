@@ -16,7 +16,6 @@ weighted by ``failure_rate``.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import json
 import math
@@ -218,8 +217,3 @@ def iter_lines(baseline: Baseline, start: dt.datetime, hours: int, seed: int,
     start = start.replace(minute=0, second=0, microsecond=0)
     for h in range(hours):
         yield hour_lines(baseline, pools, start + dt.timedelta(hours=h), rng)
-
-
-def pool_index(pool: Pool, x: float) -> int:
-    """Index of the prototype a uniform draw ``x`` in [0, total) selects (for tests)."""
-    return bisect.bisect_right(pool.cum, x)
