@@ -194,3 +194,17 @@ def test_overlapping_windows_merge_equals_running_each_window(tmp_path):
     for i, (x, y) in enumerate(zip(g, e, strict=False)):
         assert x == y, (i, {k: (x.get(k), y.get(k)) for k in set(x) | set(y) if x.get(k) != y.get(k)})
     assert len(g) == len(e)
+
+
+def test_base_search_subsearch_and_generating_search_in_scan(tmp_path):
+    records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T10:06:00Z", name="DeleteTrail"),
+               rec(3, "2026-11-23T10:07:00Z", user="bob")]
+    path = write(tmp_path / "a.ndjson", records)
+    spl = "`ct` eventName=StopLogging [search `ct` eventName=DeleteTrail | table user_arn] | table eventID"
+    res = scan([DetectionSpec("d", "s", "x", spl)], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert [r["eventID"] for r in res.alerts[0].results] == ["id-1"]
+    res = scan([DetectionSpec("d", "s", "x", spl)], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    assert [(r["eventID"], r["_run_time"]) for r in res.alerts[0].results] == [("id-1", "2026-11-23T11:00:00Z")]
+    gen = DetectionSpec("g", "g", "x", "| makeresults | eval x=1 | where x > 1")
+    res = scan([gen], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert res.alerts[0].results == []

@@ -27,7 +27,7 @@ from smguard.scan.cron import Cron
 from smguard.scan.logs import Prefilter, prefilterable, read_events
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
-from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now, walk_commands
+from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
 from smguard.spl.macros import expand_macros
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
@@ -75,26 +75,32 @@ class ScanResult:
         return {"events": self.events, "alerts": [a.to_json() for a in self.alerts if a.results]}
 
 
+def _pipelines(p: A.Pipeline) -> list[A.Pipeline]:
+    """The pipeline and every subsearch pipeline in it, recursively."""
+    from smguard.spl.executor import _subsearches
+
+    out = [p]
+    for c in p.commands:
+        if isinstance(c, A.JoinCmd | A.AppendCmd):
+            out.extend(_pipelines(c.subsearch))
+        elif isinstance(c, A.SearchCmd) and c.expr is not None:
+            for ss in _subsearches(c.expr):
+                out.extend(_pipelines(ss.pipeline))
+    return out
+
+
 def _union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
     """eventName values any base search of the pipeline (incl. subsearches) may need."""
     names: list[str] = []
-    for c in walk_commands(p):
-        if isinstance(c, A.InputlookupCmd | A.MakeresultsCmd):
-            continue
-        if isinstance(c, A.SearchCmd) and (c is p.commands[0] or _is_sub_base(p, c)):
-            t = indexed_terms(c.expr, ("eventName",))
-            if "eventName" not in t:
-                return {}
-            names.extend(t["eventName"])
+    for sub in _pipelines(p):
+        first = sub.commands[0] if sub.commands else None
+        if not isinstance(first, A.SearchCmd):
+            continue  # generating: reads no events
+        t = indexed_terms(first.expr, ("eventName",))
+        if "eventName" not in t:
+            return {}
+        names.extend(t["eventName"])
     return {"eventName": tuple(names)} if names else {}
-
-
-def _is_sub_base(p: A.Pipeline, c: A.Command) -> bool:
-    subs: list[A.Pipeline] = []
-    for x in walk_commands(p):
-        if isinstance(x, A.JoinCmd | A.AppendCmd):
-            subs.append(x.subsearch)
-    return any(s.commands and s.commands[0] is c for s in subs)
 
 
 class _Plan:
@@ -106,17 +112,21 @@ class _Plan:
         self.text = expand_macros(spec.spl, ctx)
         self.pipeline = parse(self.text)
         self.rescan = needs_rescan(self.pipeline)
-        self.whole = self.rescan or (uses_now(self.pipeline) and not all_time)
+        first = self.pipeline.commands[0]
+        generating = not isinstance(first, A.SearchCmd)
+        self.now = now
+        self.whole = self.rescan or generating or (uses_now(self.pipeline) and not all_time)
         self.events: list[dict] = []
         self.rows: list[Row] = []
         # order-free stats first in the tail: aggregate per run window as rows arrive
         self.windowed: dict[tuple[float, ...], object] = {}
         self.window_of: object = None  # set by scan(): t -> run times whose window holds t
-        self.cs = CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
+        # a subsearch is resolved when a search is compiled, so searches that have one
+        # are compiled per run, over the buffered events, never here
+        self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
         self.all_time = all_time
-        self.stats = None if self.whole else self.cs.stats_first()
+        self.stats = None if self.whole or self.cs is None else self.cs.stats_first()
         self.acc_all = self.stats.accumulator(ordered=False) if self.stats is not None else None
-        first = self.pipeline.commands[0]
         if self.rescan:
             self.terms = _union_terms(self.pipeline)
         elif isinstance(first, A.SearchCmd):
@@ -161,7 +171,8 @@ class _Plan:
 
     def run_all_time(self) -> list[Row]:
         if self.rescan or self.whole:
-            return self.cs.execute()
+            rt = Runtime(self.ctx, lambda: self.events, self.now, None, None, self.text)
+            return CompiledSearch(self.pipeline, rt).execute()
         if self.acc_all is not None:
             return self.cs.finish_after_stats(self.acc_all.rows())
         return self.cs.finish(self.rows)
