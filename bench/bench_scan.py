@@ -70,6 +70,40 @@ def phase_scan(path: str, all_time: bool) -> dict:
             "alerts": sum(len(a.results) for a in res.alerts), "bad": res.report.bad}
 
 
+def phase_breakdown(path: str, all_time: bool) -> dict:
+    """Where the scan's time goes, per detection (feed during the pass + its replay)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from smguard.model import usable_pack
+    from smguard.scan import runner, specs_from_pack
+
+    pack, _ = usable_pack(ROOT)
+    specs = specs_from_pack(pack)
+    spent: dict[str, float] = {}
+    fed: dict[str, int] = {}
+    feed, replay = runner._Plan.feed, runner._replay
+
+    def timed_feed(self, ev):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        feed(self, ev)
+        spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
+        fed[self.spec.name] = fed.get(self.spec.name, 0) + 1
+
+    def timed_replay(p, alert, tmin, tmax):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        replay(p, alert, tmin, tmax)
+        spent[p.spec.name] = spent.get(p.spec.name, 0.0) + time.perf_counter() - t
+
+    runner._Plan.feed = timed_feed
+    runner._replay = timed_replay
+    t0 = time.perf_counter()
+    res = runner.scan(specs, [path], pack.context(), index=pack.settings.index, sourcetype=pack.settings.sourcetype,
+                      all_time=all_time, now=time.time())
+    total = time.perf_counter() - t0
+    top = sorted(spent.items(), key=lambda kv: -kv[1])[:8]
+    return {"records": res.events, "seconds": total, "engine_seconds": sum(spent.values()),
+            "top": [[name, secs, fed.get(name, 0)] for name, secs in top]}
+
+
 def _synthesize(path: Path, n: int) -> None:
     rnd = random.Random(1)
     names = ["DescribeTrainingJob", "ListNotebookInstances", "CreateTrainingJob", "GetObject", "AssumeRole",
@@ -145,10 +179,16 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--logs", help="use this NDJSON file instead of generating one")
     ap.add_argument("--all-time", action="store_true", help="scan with --all-time instead of schedule replay")
-    ap.add_argument("--phase", choices=["floor", "scan"], help=argparse.SUPPRESS)
+    ap.add_argument("--breakdown", action="store_true", help="also time each detection (on the quarter file)")
+    ap.add_argument("--phase", choices=["floor", "scan", "breakdown"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase:
-        res = phase_floor(args.logs) if args.phase == "floor" else phase_scan(args.logs, args.all_time)
+        if args.phase == "floor":
+            res = phase_floor(args.logs)
+        elif args.phase == "breakdown":
+            res = phase_breakdown(args.logs, args.all_time)
+        else:
+            res = phase_scan(args.logs, args.all_time)
         print(json.dumps(res))
         return 0
     path = Path(args.logs) if args.logs else ensure_logs(args.records)
@@ -165,6 +205,12 @@ def main() -> int:
           f"({b['alerts']} alert results, {b['bad']} bad records)")
     print(f"ratio b/a: {b['seconds'] / a['seconds']:.2f}  (goal <= 3)")
     print(f"memory vs size: quarter file peak RSS {qb['maxrss_mb']:,.0f} MB, full file {b['maxrss_mb']:,.0f} MB")
+    if args.breakdown:
+        bd = _child("breakdown", quarter(path), args.all_time)
+        print(f"breakdown on the quarter file ({bd['records']:,} records, {bd['seconds']:.1f} s, "
+              f"{bd['engine_seconds']:.1f} s in detections' own work):")
+        for name, secs, n in bd["top"]:
+            print(f"  {secs:7.2f} s  {n:>9,} events fed  {name}")
     return 0
 
 
