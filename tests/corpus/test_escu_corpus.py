@@ -127,3 +127,18 @@ def test_docs_corpus_md_is_current(outcomes, day):
     current = DOC.read_text()
     assert splice(current, render(outcomes, day.kinds)) == current, (
         "docs/corpus.md is out of date: run .venv/bin/python -m tests.corpus.report")
+
+
+@pytest.mark.parametrize("at", ["2026-11-24T10:04:50Z", "2026-11-24T10:09:55Z", "2026-11-24T16:58:20Z"])
+def test_targets_fire_wherever_the_scenario_lands(corpus, at):
+    """Time bins (5 and 10 minutes) must not decide whether a targeted search fires."""
+    from smguard.cloudtrail.fields import to_event
+    from smguard.generate import scenario_records
+
+    ctx = escu.corpus_context(corpus)
+    searches = {s["name"]: s["search"] for s in corpus["searches"]}
+    for sc in sorted({f.scenario for f in escu.FIRES.values()}):
+        events = [to_event(r) for r in scenario_records(sc, seed=11, at=at, pack_root=escu.REPO)]
+        for name, want in escu.FIRES.items():
+            if want.scenario == sc:
+                assert run(searches[name], events, ctx, now=escu.NOW).rows, f"{name} silent on {sc} at {at}"
