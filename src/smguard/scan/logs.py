@@ -70,6 +70,15 @@ def raw_value(rec: Any, field: str) -> Any:
     return _scalar(node)
 
 
+def _any_of(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One case-insensitive matcher for several search values (exact ones via a set)."""
+    exact = frozenset(p.lower() for p in patterns if "*" not in p)
+    wild = [value_matcher(p) for p in patterns if "*" in p]
+    if not wild:
+        return lambda v: v.lower() in exact
+    return lambda v: v.lower() in exact or any(w(v) for w in wild)
+
+
 class Prefilter:
     """For N searches' required terms, which searches a record may satisfy.
 
@@ -83,7 +92,7 @@ class Prefilter:
         self.n = len(terms)
         self.by_name: dict[str, list[int]] = {}
         generic: list[int] = []
-        self.checks: list[list[tuple[str, list[Callable[[str], bool]]]]] = []
+        self.checks: list[list[tuple[str, Callable[[str], bool]]]] = []
         for i, t in enumerate(terms):
             names = t.get("eventName")
             indexed = bool(names) and all("*" not in v for v in names)
@@ -94,7 +103,7 @@ class Prefilter:
                 pass  # needs no events at all (generating search)
             else:
                 generic.append(i)
-            self.checks.append([(f, [value_matcher(p) for p in pats]) for f, pats in t.items()
+            self.checks.append([(f, _any_of(pats)) for f, pats in t.items()
                                 if not (indexed and f == "eventName") and prefilterable(f) and pats])
         self.generic = generic
         self.everything = list(range(self.n))
@@ -122,7 +131,7 @@ class Prefilter:
                     v = cache[f] = raw_value(rec, f)
                 if v is _UNKNOWN:
                     continue
-                if v is None or not any(m(v) for m in ms):
+                if v is None or not ms(v):
                     ok = False
                     break
             if ok:
