@@ -150,10 +150,16 @@ def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
     assert sorted(i for r in hit["results"] for i in r["_event_ids"]) == ["id-1", "id-2"]
 
 
-def test_overlapping_windows_merge_equals_running_each_window(tmp_path):
-    """Segment accumulators merged per run give what running the search per window gives."""
+@pytest.mark.parametrize("ordered", [True, False])
+@pytest.mark.parametrize("tail", ["stats", "rows", "whole"])
+def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypatch, ordered, tail):
+    """Replay during the pass (segments merged per run, rows/events trimmed as windows move)
+    gives what running the search over each window gives; logs out of order restart the scan."""
     import random
 
+    from smguard.scan import runner
+
+    monkeypatch.setattr(runner, "CHECK_EVERY", 7)
     rnd = random.Random(3)
     records = []
     base = ts("2026-11-23T00:00:00Z")
@@ -161,10 +167,16 @@ def test_overlapping_windows_merge_equals_running_each_window(tmp_path):
         t = base + rnd.randint(0, 10 * 3600)
         when = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         records.append(rec(i, when, user=rnd.choice(["a", "b", "c"]), requestParameters={"name": str(rnd.randint(1, 9))}))
+    if ordered:
+        records.sort(key=lambda r: r["eventTime"])
     path = write(tmp_path / "w.ndjson", records)
     spl = ("`ct` eventName=StopLogging | stats count dc(requestParameters.name) as d values(requestParameters.name) as v "
            "avg(requestParameters.name) as a stdev(requestParameters.name) as s min(_time) as mn max(_time) as mx "
            "perc50(requestParameters.name) as p by user_arn | where count > 0")
+    if tail == "rows":
+        spl = "`ct` eventName=StopLogging | dedup user_arn | table user_arn eventID"
+    elif tail == "whole":
+        spl = "`ct` eventName=StopLogging | where _time < now() | stats count by user_arn"
     spec = DetectionSpec("w", "w", "x", spl, cron="30 * * * *", earliest="-3h@h", latest="@h")
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
     events = [to_event(r) for r in records]
@@ -189,6 +201,7 @@ def test_overlapping_windows_merge_equals_running_each_window(tmp_path):
             out.append(r)
         return out
 
+    assert res.reordered is not ordered
     assert len(got) > 10
     g, e = norm(got), norm(expected)
     for i, (x, y) in enumerate(zip(g, e, strict=False)):

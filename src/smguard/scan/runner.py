@@ -70,6 +70,7 @@ class ScanResult:
     report: ReadReport
     first_time: float | None = None
     last_time: float | None = None
+    reordered: bool = False  # logs were out of time order: replayed after reading everything
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "alerts": [a.to_json() for a in self.alerts if a.results]}
@@ -121,6 +122,12 @@ class _Plan:
         # order-free stats first in the tail: aggregate per run window as rows arrive
         self.windowed: dict[tuple[float, ...], object] = {}
         self.window_of: object = None  # set by scan(): t -> run times whose window holds t
+        self._run_segments: dict[float, list] = {}
+        # replay progress: runs are replayed in order, some while the logs are still read
+        self.done_hi = float("-inf")  # latest window end already replayed
+        self.next_from: float | None = None
+        self.suppressed_until: dict[str, float] = {}
+        self._sorted_n = 0
         # a subsearch is resolved when a search is compiled, so searches that have one
         # are compiled per run, over the buffered events, never here
         self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
@@ -160,6 +167,8 @@ class _Plan:
             acc = self.windowed.get(seg)
             if acc is None:
                 acc = self.windowed[seg] = st.accumulator(ordered=False)
+                for run_t in seg:
+                    self._run_segments.setdefault(run_t, []).append(acc)
             for r in rows:
                 acc.add(r)  # type: ignore[attr-defined]
             return
@@ -179,7 +188,7 @@ class _Plan:
 
     def run_window(self, now: float, lo: float, hi: float) -> list[Row]:
         if self.whole:
-            evs = [e for e in self.events if lo <= e.get("_time", float("-inf")) < hi]
+            evs = [e for e in self.events if lo <= e.get("_time", float("-inf")) < hi]  # sorted by prepare_windows
             rt = Runtime(self.ctx, lambda: evs, now, lo, hi, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
         if self.stats is not None:
@@ -191,17 +200,79 @@ class _Plan:
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
         # newest first; rows borrow their dicts (copy-on-write) so runs cannot disturb each other
-        sel = [Row(r.f, r.ids, False, r.t) for r in reversed(self._sorted[i:j])]
+        sel = [Row(r.f, r.ids, False, r.t) for r in reversed(self.rows[i:j])]
         return self.cs.finish(sel, ordered=True)
 
     def prepare_windows(self) -> None:
-        self._run_segments: dict[float, list] = {}
-        for seg, acc in self.windowed.items():
-            for run_t in seg:
-                self._run_segments.setdefault(run_t, []).append(acc)
-        if not self.whole:
-            self._sorted = sorted(self.rows, key=lambda r: r.t if r.t is not None else float("-inf"))
-            self._keys = [r.t if r.t is not None else float("-inf") for r in self._sorted]
+        """Put held rows/events in time order (cheap: they arrive nearly sorted)."""
+        if self.whole:
+            if len(self.events) != self._sorted_n:
+                self.events.sort(key=lambda e: e.get("_time", float("-inf")))
+                self._sorted_n = len(self.events)
+        elif self.stats is None and len(self.rows) != self._sorted_n:
+            self.rows.sort(key=lambda r: r.t if r.t is not None else float("-inf"))
+            self._keys = [r.t if r.t is not None else float("-inf") for r in self.rows]
+            self._sorted_n = len(self.rows)
+
+    def forget_before(self, run_t: float, lo: float) -> None:
+        """Drop what no later run can need (windows only move forward)."""
+        if self.stats is not None:
+            self._run_segments.pop(run_t, None)
+            for k in [k for k in self.windowed if k[-1] <= run_t]:
+                del self.windowed[k]
+        elif self.whole:
+            i = 0
+            evs = self.events
+            while i < len(evs) and evs[i].get("_time", float("-inf")) < lo:
+                i += 1
+            if i:
+                del evs[:i]
+                self._sorted_n = len(evs)
+        else:
+            i = bisect.bisect_left(self._keys, lo)
+            if i:
+                del self.rows[:i]
+                del self._keys[:i]
+                self._sorted_n = len(self.rows)
+
+    def advance(self, alert: Alert, tmin: float, limit: float, tmax: float | None = None) -> None:
+        """Replay, in order, every run not yet replayed whose window ends by ``limit``.
+
+        With ``tmax`` (end of the logs), replay all remaining runs whose window overlaps
+        ``[tmin, tmax]``.
+        """
+        spec = self.spec
+        wi: _WindowIndex = self.window_of  # type: ignore[assignment]
+        start = tmin if self.next_from is None else self.next_from
+        if tmax is None:
+            end = limit + wi.hi_back
+        else:
+            end = tmax + max(0.0, tmax - relative_time(tmax, spec.earliest)) + 3600.0
+        self.prepare_windows()
+        for run_t in wi.cron.times(start, end):
+            lo = relative_time(run_t, spec.earliest)
+            hi = relative_time(run_t, spec.latest)
+            if tmax is None and hi > limit:
+                break
+            self.next_from = run_t + 1.0
+            if hi <= tmin or (tmax is not None and lo > tmax) or hi <= lo:
+                continue
+            self.done_hi = max(self.done_hi, hi)
+            alert.runs += 1
+            for r in self.run_window(run_t, lo, hi):
+                if spec.throttle_fields and spec.throttle_period > 0:
+                    key = json.dumps([out_value(r.f.get(f)) for f in spec.throttle_fields])
+                    until = self.suppressed_until.get(key)
+                    if until is not None and run_t < until:
+                        alert.suppressed += 1
+                        continue
+                    self.suppressed_until[key] = run_t + spec.throttle_period
+                alert.results.append(_result_json(r, run_t))
+            self.forget_before(run_t, lo)
+
+
+class _LateRecord(Exception):
+    """A record arrived for a window already replayed: the logs are not in time order."""
 
 
 _SNAP_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 31 * 86400, "q": 92 * 86400,
@@ -240,6 +311,7 @@ class _WindowIndex:
         slack = _snap_slack(spec.earliest) + _snap_slack(spec.latest) + 120.0
         self.back = max(max(0.0, p - relative_time(p, spec.earliest)) for p in probes) + slack
         self.fwd = max(max(0.0, relative_time(p, spec.latest) - p) for p in probes) + slack
+        self.hi_back = max(max(0.0, p - relative_time(p, spec.latest)) for p in probes) + slack
         self.runs: list[tuple[float, float, float]] = []
         self.times: list[float] = []
         self.a: float | None = None  # runs computed for [a, b]
@@ -291,6 +363,11 @@ def _result_json(r: Row, run_time: float | None) -> dict[str, Any]:
     return d
 
 
+LATENESS = 900.0
+"""Runs are replayed during the pass once the newest record is this far past their window."""
+CHECK_EVERY = 4096
+
+
 def scan(
     specs: Sequence[DetectionSpec],
     paths: Sequence[str],
@@ -304,10 +381,33 @@ def scan(
     progress: bool = False,
     report: ReadReport | None = None,
 ) -> ScanResult:
-    """Run ``specs`` over the logs at ``paths``; see the module docstring."""
+    """Run ``specs`` over the logs at ``paths``; see the module docstring.
+
+    Scheduled runs are replayed while the logs are read, as soon as the newest record is
+    :data:`LATENESS` past a run's window, and what no later run needs is dropped, so
+    memory follows the windows, not the size of the logs. Logs out of time order by more
+    than that are detected (a record for a window already replayed) and the scan starts
+    over, holding everything until the end (``ScanResult.reordered``).
+    """
     report = report if report is not None else ReadReport()
+    if not all_time:
+        try:
+            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True)
+        except _LateRecord:
+            report.problems.clear()
+            report.files = report.records = 0
+            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False)
+            res.reordered = True
+            return res
+    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False)
+
+
+def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, index: str,
+               sourcetype: str, all_time: bool, now: float | None, strict: bool, progress: bool,
+               report: ReadReport, progressive: bool) -> ScanResult:
     run_now = now if now is not None else time.time()
     plans = [_Plan(s, ctx, run_now, all_time) for s in specs]
+    alerts = [Alert(p.spec) for p in plans]
     pre = Prefilter([p.terms for p in plans])
     for p in plans:
         p.window_of = _WindowIndex(p.spec)
@@ -315,7 +415,7 @@ def scan(
     tmin: float | None = None
     tmax: float | None = None
 
-    from smguard.cloudtrail.fields import to_event
+    from smguard.cloudtrail.fields import time_fields, to_event
     from smguard.cloudtrail.reader import iter_records
 
     records = iter_records(paths, strict=strict, report=report)
@@ -326,6 +426,7 @@ def scan(
     tmin_s: str | None = None
     tmax_s: str | None = None
     plans_feed = [p.feed for p in plans]
+    horizon = float("-inf")  # no record older than this may arrive any more
     for rec in records:
         n += 1
         t_raw = rec.record.get("eventTime")
@@ -337,49 +438,30 @@ def scan(
         cands = pre.candidates(rec)
         if cands:
             ev = to_event(rec, index=index, sourcetype=sourcetype)
+            if progressive and ev["_time"] < horizon:
+                for i in cands:
+                    if ev["_time"] < plans[i].done_hi:
+                        raise _LateRecord(rec.source, rec.line)
             for i in cands:
                 plans_feed[i](ev)
+        if progressive and n % CHECK_EVERY == 0 and tmin_s is not None and tmax_s is not None:
+            lo_t = float(time_fields(tmin_s)["_time"])
+            limit = float(time_fields(tmax_s)["_time"]) - LATENESS
+            for p, a in zip(plans, alerts, strict=True):
+                p.advance(a, lo_t, limit)
+                horizon = max(horizon, p.done_hi)
     if tmin_s is not None and tmax_s is not None:
-        from smguard.cloudtrail.fields import time_fields
-
         tmin = float(time_fields(tmin_s)["_time"])
         tmax = float(time_fields(tmax_s)["_time"]) + 1.0
 
-    alerts: list[Alert] = []
-    for p in plans:
-        alert = Alert(p.spec)
+    for p, alert in zip(plans, alerts, strict=True):
         if all_time:
             rows = p.run_all_time()
             alert.runs = 1
             alert.results = [_result_json(r, None) for r in rows]
         elif tmin is not None and tmax is not None:
-            _replay(p, alert, tmin, tmax)
-        alerts.append(alert)
+            p.advance(alert, tmin, float("inf"), tmax)
     return ScanResult(n, alerts, report, tmin, tmax)
-
-
-def _replay(p: _Plan, alert: Alert, tmin: float, tmax: float) -> None:
-    """Every scheduled run whose window overlaps the logs, in order, with throttling."""
-    spec = p.spec
-    cron = Cron(spec.cron)
-    lag = max(0.0, tmax - relative_time(tmax, spec.earliest)) + 3600.0
-    p.prepare_windows()
-    suppressed_until: dict[str, float] = {}
-    for run_t in cron.times(tmin, tmax + lag):
-        lo = relative_time(run_t, spec.earliest)
-        hi = relative_time(run_t, spec.latest)
-        if hi <= tmin or lo > tmax or hi <= lo:
-            continue
-        alert.runs += 1
-        for r in p.run_window(run_t, lo, hi):
-            if spec.throttle_fields and spec.throttle_period > 0:
-                key = json.dumps([out_value(r.f.get(f)) for f in spec.throttle_fields])
-                until = suppressed_until.get(key)
-                if until is not None and run_t < until:
-                    alert.suppressed += 1
-                    continue
-                suppressed_until[key] = run_t + spec.throttle_period
-            alert.results.append(_result_json(r, run_t))
 
 
 def specs_from_pack(pack: Any, keys: Sequence[str] = ()) -> list[DetectionSpec]:
