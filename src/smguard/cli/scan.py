@@ -33,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
     result = scan(specs, args.logs, pack.context(), index=index, sourcetype=sourcetype, all_time=args.all_time,
                   now=parse_now(args.now), strict=args.strict, progress=sys.stderr.isatty())
     report_problems(result.report)
+    if result.reordered:
+        print("note: the logs are not in time order, so scheduled runs were replayed after reading all of them "
+              "(memory grew with the logs)", file=sys.stderr)
     fired = [a for a in result.alerts if a.results]
     if args.format == "json":
         json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
