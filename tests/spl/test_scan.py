@@ -221,3 +221,16 @@ def test_base_search_subsearch_and_generating_search_in_scan(tmp_path):
     gen = DetectionSpec("g", "g", "x", "| makeresults | eval x=1 | where x > 1")
     res = scan([gen], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
     assert res.alerts[0].results == []
+
+
+def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypatch):
+    from smguard.scan import runner
+
+    monkeypatch.setattr(runner, "CHECK_EVERY", 2)
+    records = [rec(i, f"2026-11-23T{h:02d}:05:00Z", name="GetObject", source="s3.amazonaws.com") for i, h in enumerate(range(0, 6))]
+    records.append(rec(99, "2026-11-23T07:05:00Z"))
+    path = write(tmp_path / "p.ndjson", records)
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging | table eventID")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    assert [r["eventID"] for r in res.alerts[0].results] == ["id-99"]
+    assert not res.reordered

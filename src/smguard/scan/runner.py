@@ -128,6 +128,7 @@ class _Plan:
         self.next_from: float | None = None
         self.suppressed_until: dict[str, float] = {}
         self._sorted_n = 0
+        self._keys: list[float] = []
         # a subsearch is resolved when a search is compiled, so searches that have one
         # are compiled per run, over the buffered events, never here
         self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
