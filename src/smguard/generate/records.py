@@ -138,6 +138,14 @@ def _when(c: Ctx) -> dt.datetime:
     return c.when or dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
+def _job_name(c: Ctx, kind: str) -> str:
+    """Job names carry their start time when there is one (scenarios); prototypes are reused
+    across hours, so theirs must not pretend to a date."""
+    if c.when is None:
+        return f"{c['project']}-{kind}-{ids.hexstr(c.rng, 8)}"
+    return f"{c['project']}-{kind}-{c.when:%Y%m%d-%H%M}-{ids.hexstr(c.rng, 4)}"
+
+
 def _target_role(c: Ctx) -> dict[str, str]:
     if "_target" not in c:
         roles = c.baseline.principals["execution_roles"]
@@ -164,14 +172,15 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "new_vpce_id": lambda c: f"vpce-{ids.hexstr(c.rng, 17)}",
     "vpce_policy": lambda c: json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}),
     "exec_role_arn": lambda c: _exec_role(c, "notebook" if "notebook" in c.d["execution_roles"] else "training"),
+    "training_role_arn": lambda c: _exec_role(c, "training"),
     "inference_role_arn": lambda c: _exec_role(c, "inference"),
     "kms_key_id": lambda c: _kms(c)["id"],
     "kms_key_arn": lambda c: f"arn:aws:kms:{c['region']}:{c['account']}:key/{_kms(c)['id']}",
     "domain_id": lambda c: c.d["resources"]["domains"][0]["id"],
     "domain_name": lambda c: c.d["resources"]["domains"][0]["name"],
     "user_profile": lambda c: c.rng.choice(c.d["resources"]["domains"][0]["user_profiles"]),
-    "training_job": lambda c: f"{c['project']}-train-{_when(c):%Y%m%d-%H%M}-{ids.hexstr(c.rng, 4)}",
-    "processing_job": lambda c: f"{c['project']}-prep-{_when(c):%Y%m%d-%H%M}-{ids.hexstr(c.rng, 4)}",
+    "training_job": lambda c: _job_name(c, "train"),
+    "processing_job": lambda c: _job_name(c, "prep"),
     "training_image": lambda c: f"{c.d['resources'].get('ecr_repository', 'ecr')}/ml-training/{c['project']}@sha256:{ids.hexstr(c.rng, 64)}",
     "inference_image": lambda c: f"{c.d['resources'].get('ecr_repository', 'ecr')}/ml-inference/{c['project']}@sha256:{ids.hexstr(c.rng, 64)}",
     "model": lambda c: c.rng.choice(c.d["resources"]["models"]),
@@ -217,7 +226,7 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "detector_id": lambda c: c.d["resources"].get("guardduty_detector", ids.hexstr(c.rng, 32)),
     "graph_arn": lambda c: f"arn:aws:detective:{c['region']}:{c['account']}:graph:{c.d['resources'].get('detective_graph', ids.hexstr(c.rng, 32))}",
     "log_group": lambda c: c.rng.choice(c.d["resources"]["log_groups"]),
-    "log_stream": lambda c: f"{c['project']}-train-{ids.hexstr(c.rng, 8)}/algo-1-{int(_when(c).timestamp())}",
+    "log_stream": lambda c: f"{c['project']}-train-{ids.hexstr(c.rng, 8)}/algo-1-{ids.hexstr(c.rng, 10) if c.when is None else int(c.when.timestamp())}",
     "request_uuid": lambda c: ids.uuid4(c.rng),
     "hex17": lambda c: ids.hexstr(c.rng, 17),
     "hex32": lambda c: ids.hexstr(c.rng, 32),
