@@ -77,7 +77,7 @@ def corpus_context(data: dict[str, Any]) -> SearchContext:
 
 
 @dataclass(frozen=True)
-class Exception_:
+class NotRunnable:
     """A search that cannot run offline: the engine must raise ``error`` with ``message``."""
 
     error: type[Exception]
@@ -85,12 +85,12 @@ class Exception_:
     reason: str
 
 
-EXCEPTIONS: dict[str, Exception_] = {
-    "AWS Exfiltration via Anomalous GetObject API Activity": Exception_(
+EXCEPTIONS: dict[str, NotRunnable] = {
+    "AWS Exfiltration via Anomalous GetObject API Activity": NotRunnable(
         UnsupportedError, "unsupported command 'anomalydetection'",
         "uses `anomalydetection`, Splunk's probabilistic outlier command, which the offline engine does not "
         "implement (it parses; running it raises)"),
-    "Detect Spike in S3 Bucket deletion": Exception_(
+    "Detect Spike in S3 Bucket deletion": NotRunnable(
         SplError, "unknown lookup 's3_deletion_baseline'",
         "its subsearch reads the `s3_deletion_baseline` lookup (per-ARN averages that a companion ESCU "
         "baseline search builds with outputlookup); the corpus does not ship that lookup"),
