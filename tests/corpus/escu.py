@@ -40,7 +40,8 @@ FIXED_TIMES = {
     "security_services_impaired": "2026-11-24T10:23:00Z",
     "s3_bucket_protection_weakened": "2026-11-24T11:07:00Z",
     "iam_policy_allow_all": "2026-11-24T13:18:00Z",
-    "console_login_bruteforce": "2026-11-24T14:03:30Z",
+    # the whole attack (< 4 min 15 s) inside one 5-minute bin: exact row counts
+    "console_login_bruteforce": "2026-11-24T14:00:05Z",
     "access_key_created": "2026-11-24T15:36:00Z",
     "cloudtrail_trail_narrowed": "2026-11-24T16:10:00Z",
     "cloudtrail_trail_review": "2026-11-24T16:52:00Z",
