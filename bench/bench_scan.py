@@ -80,7 +80,7 @@ def phase_breakdown(path: str, all_time: bool) -> dict:
     specs = specs_from_pack(pack)
     spent: dict[str, float] = {}
     fed: dict[str, int] = {}
-    feed, replay = runner._Plan.feed, runner._replay
+    feed, advance = runner._Plan.feed, runner._Plan.advance
 
     def timed_feed(self, ev):  # noqa: ANN001, ANN202
         t = time.perf_counter()
@@ -88,13 +88,13 @@ def phase_breakdown(path: str, all_time: bool) -> dict:
         spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
         fed[self.spec.name] = fed.get(self.spec.name, 0) + 1
 
-    def timed_replay(p, alert, tmin, tmax):  # noqa: ANN001, ANN202
+    def timed_advance(self, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
         t = time.perf_counter()
-        replay(p, alert, tmin, tmax)
-        spent[p.spec.name] = spent.get(p.spec.name, 0.0) + time.perf_counter() - t
+        advance(self, *args, **kw)
+        spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
 
     runner._Plan.feed = timed_feed
-    runner._replay = timed_replay
+    runner._Plan.advance = timed_advance
     t0 = time.perf_counter()
     res = runner.scan(specs, [path], pack.context(), index=pack.settings.index, sourcetype=pack.settings.sourcetype,
                       all_time=all_time, now=time.time())
