@@ -276,6 +276,231 @@ def to_event(
     return event
 
 
+def _strings_in(obj: Any, out: set[str], seen: set[int]) -> None:
+    """Every string an add-on expression could use as a field name (an over-approximation).
+
+    The expressions of :mod:`smguard.cloudtrail._eval` are closures and small objects; the
+    field names they read sit in closure cells, attributes, or code constants
+    (``get("eventName")``). Collecting all of them over-approximates what an expression
+    reads, which is what :func:`extractor` needs: extra fields cost a little, a missing
+    one would change results.
+    """
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, str):
+        out.add(obj)
+    elif isinstance(obj, tuple | list | set | frozenset):
+        for x in obj:
+            _strings_in(x, out, seen)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _strings_in(k, out, seen)
+            _strings_in(v, out, seen)
+    elif type(obj).__name__ == "code":
+        _strings_in(obj.co_consts, out, seen)
+    elif callable(obj) or hasattr(obj, "__dict__"):
+        code = getattr(obj, "__code__", None)
+        if code is not None:
+            _strings_in(code, out, seen)
+        for cell in getattr(obj, "__closure__", None) or ():
+            try:
+                _strings_in(cell.cell_contents, out, seen)
+            except ValueError:  # empty cell
+                pass
+        d = getattr(obj, "__dict__", None)
+        if d:
+            _strings_in(d, out, seen)
+        for slot in getattr(type(obj), "__slots__", ()):
+            if hasattr(obj, slot):
+                _strings_in(getattr(obj, slot), out, seen)
+        if not isinstance(obj, type) and code is None:  # an instance: its class's methods
+            for meth in vars(type(obj)).values():
+                mcode = getattr(meth, "__code__", None)
+                if mcode is not None:
+                    _strings_in(mcode, out, seen)
+
+
+_DEFAULT_FIELDS = ("_time", "_raw", "sourcetype", "source", "host", "index", "eventTime", "eventName", "eventID")
+
+
+class Extractor:
+    """:func:`to_event` restricted to the event fields a set of searches can read.
+
+    ``fields`` are event field names (JSON paths, add-on names); the event produced has
+    every one of them exactly as :func:`to_event` would give it, plus the default fields,
+    ``date_*`` and whatever the add-on needs to compute them. Subtrees of the record that
+    lead to no wanted path are not walked, and aliases, calculated fields and lookups
+    whose outputs nobody reads are not computed.
+    """
+
+    def __init__(self, fields: frozenset[str]):
+        self.requested = fields
+        self._build()
+
+    def _build(self) -> None:
+        _tables_changed()
+        self.tables = (addon.FIELD_ALIASES, addon.CALCULATED_FIELDS, addon.AUTOMATIC_LOOKUPS)
+        need = set(self.requested) | set(_DEFAULT_FIELDS)
+        alias_src: dict[str, list[str]] = {}
+        for src, alias in addon.FIELD_ALIASES:
+            alias_src.setdefault(alias, []).append(src)
+        calc_reads: dict[str, set[str]] = {}
+        for name, expr in addon.CALCULATED_FIELDS:
+            reads: set[str] = set()
+            _strings_in(expr, reads, set())
+            calc_reads.setdefault(name, set()).update(reads)
+        lookup_out = {f for _c, _i, outputs, _m, _r in addon.AUTOMATIC_LOOKUPS for f in outputs}
+        lookup_in = {f for _c, inputs, _o, _m, _r in addon.AUTOMATIC_LOOKUPS for f in inputs}
+        while True:  # close over what the wanted add-on fields are computed from
+            before = len(need)
+            for alias, srcs in alias_src.items():
+                if alias in need:
+                    need.update(srcs)
+            for name, reads in calc_reads.items():
+                if name in need:
+                    need |= reads
+            if need & lookup_out:
+                need.update(_LOOKUP_INPUTS)
+                need |= lookup_in
+            if len(need) == before:
+                break
+        self.fields = frozenset(need)
+        self.prefixes = frozenset(f[:i] for f in need for i in range(1, len(f) + 1))
+        self.aliases = tuple((src, tuple(a for a in aliases if a in need)) for src, aliases in _ALIASES[0]
+                             if any(a in need for a in aliases))
+        self.calc_names = frozenset(name for name, _ in addon.CALCULATED_FIELDS if name in need)
+        self.lookups = bool(need & lookup_out)
+        self._calc: dict[str | None, tuple[tuple[str, Any], ...]] = {}
+
+    def _calculated(self, event_name: Any) -> tuple[tuple[str, Any], ...]:
+        cacheable = event_name is None or type(event_name) is str
+        got = self._calc.get(event_name) if cacheable else None
+        if got is None:
+            names = self.calc_names
+            got = tuple((n, e) for n, e in _calculated_for(event_name) if n in names)
+            if cacheable:
+                if len(self._calc) > 50_000:
+                    self._calc.clear()
+                self._calc[event_name] = got
+        return got
+
+    def __call__(self, rec: Any, *, index: str = DEFAULT_INDEX, sourcetype: str = DEFAULT_SOURCETYPE,
+                 host: str = DEFAULT_HOST, null_value: str | None = None) -> Event:
+        record = getattr(rec, "record", rec)
+        if not isinstance(record, dict):
+            raise TypeError(f"a CloudTrail record must be a JSON object, not {type(record).__name__}")
+        t = self.tables
+        if t[1] is not addon.CALCULATED_FIELDS or t[0] is not addon.FIELD_ALIASES or t[2] is not addon.AUTOMATIC_LOOKUPS:
+            self._build()  # the add-on tables were replaced (a test)
+        raw = getattr(rec, "raw", None)
+        if raw is None:
+            raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        event: Event = {}
+        _select_dict(record, "", event, null_value, self.fields, self.prefixes)
+        when = record.get("eventTime")
+        if isinstance(when, str):
+            event.update(time_fields(when))
+        event["_raw"] = raw
+        event["sourcetype"] = sourcetype
+        event["source"] = getattr(rec, "source", "")
+        event["host"] = host
+        event["index"] = index
+        get = event.get
+        for src, aliases in self.aliases:
+            value = get(src)
+            if value is not None:
+                for alias in aliases:
+                    event[alias] = value.copy() if type(value) is list else value
+        calcs = self._calculated(get("eventName"))
+        if calcs:
+            results = [(name, expr(get)) for name, expr in calcs]
+            for name, value in results:
+                if value is None:
+                    event.pop(name, None)
+                else:
+                    event[name] = value
+        if self.lookups:
+            key = tuple((v[0] if type(v) is list else v) for v in map(get, _LOOKUP_INPUTS))
+            outputs = _LOOKUP_CACHE.get(key)
+            if outputs is None:
+                if len(_LOOKUP_CACHE) > 100_000:
+                    _LOOKUP_CACHE.clear()
+                outputs = _LOOKUP_CACHE[key] = _lookup_outputs(key)
+            for field, value, overwrite in outputs:
+                if overwrite or field not in event:
+                    event[field] = value
+        return event
+
+
+def _select_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None, fields: frozenset[str],
+                 prefixes: frozenset[str]) -> None:
+    """:func:`_flatten_dict` keeping only ``fields`` (walking only into ``prefixes``)."""
+    for k, v in obj.items():
+        key = prefix + k
+        t = type(v)
+        if t is dict:
+            if v and key + "." in prefixes:
+                _select_dict(v, key + ".", out, null_value, fields, prefixes)
+        elif t is list:
+            if v and key + "{}" in prefixes:
+                _select_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif key not in fields:
+            continue
+        elif t is str:
+            if key in out:
+                _put(out, key, v)
+            else:
+                out[key] = v
+        elif t is bool:
+            _put(out, key, "true" if v else "false")
+        elif v is None:
+            if null_value is not None:
+                _put(out, key, null_value)
+        else:
+            _put(out, key, str(v) if t is int else repr(v))
+
+
+def _select_list(items: list[Any], key: str, out: Event, null_value: str | None, fields: frozenset[str],
+                 prefixes: frozenset[str]) -> None:
+    want = key in fields
+    for v in items:
+        t = type(v)
+        if t is dict:
+            if v and key + "." in prefixes:
+                _select_dict(v, key + ".", out, null_value, fields, prefixes)
+        elif t is list:
+            if v and key + "{}" in prefixes:
+                _select_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif not want:
+            continue
+        elif t is str:
+            _put(out, key, v)
+        elif t is bool:
+            _put(out, key, "true" if v else "false")
+        elif v is None:
+            if null_value is not None:
+                _put(out, key, null_value)
+        else:
+            _put(out, key, str(v) if t is int else repr(v))
+
+
+_EXTRACTORS: dict[frozenset[str], Extractor] = {}
+
+
+def extractor(fields: frozenset[str] | None) -> Any:
+    """A function ``(LogRecord, index=, sourcetype=) -> Event`` giving ``fields`` exactly as
+    :func:`to_event` does (``None``: all fields, i.e. :func:`to_event` itself)."""
+    if fields is None:
+        return to_event
+    ex = _EXTRACTORS.get(fields)
+    if ex is None:
+        if len(_EXTRACTORS) > 4096:
+            _EXTRACTORS.clear()
+        ex = _EXTRACTORS[fields] = Extractor(fields)
+    return ex
+
+
 # Event fields whose value can be read straight off the record's top level, without
 # flattening: field -> top-level key. Aliases of those keys are included, so a scanner can
 # reject a record on `signature=...` or `dvc=...` as cheaply as on `eventName=...`.

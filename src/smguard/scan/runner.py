@@ -27,7 +27,7 @@ from smguard.scan.cron import Cron
 from smguard.scan.logs import Prefilter, prefilterable, read_events
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
-from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
+from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
 from smguard.spl.macros import expand_macros
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
@@ -141,6 +141,9 @@ class _Plan:
             self.terms = indexed_terms(first.expr, prefilterable)
         else:
             self.terms = {"eventName": ()}  # generating search: needs no events
+        # the event fields this search can read (None: all), so records are extracted lazily
+        found = pipeline_fields(self.pipeline)
+        self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
 
     def feed(self, ev: dict) -> None:
         if self.rescan:
@@ -381,6 +384,7 @@ def scan(
     strict: bool = False,
     progress: bool = False,
     report: ReadReport | None = None,
+    lazy: bool = True,
 ) -> ScanResult:
     """Run ``specs`` over the logs at ``paths``; see the module docstring.
 
@@ -389,23 +393,28 @@ def scan(
     memory follows the windows, not the size of the logs. Logs out of time order by more
     than that are detected (a record for a window already replayed) and the scan starts
     over, holding everything until the end (``ScanResult.reordered``).
+
+    With ``lazy`` (the default) a record is turned into an event holding only the fields
+    its candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
+    :class:`smguard.cloudtrail.fields.Extractor`); results are the same as with full
+    extraction (``lazy=False``), only cheaper.
     """
     report = report if report is not None else ReadReport()
     if not all_time:
         try:
-            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True)
+            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True, lazy)
         except _LateRecord:
             report.problems.clear()
             report.files = report.records = 0
-            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False)
+            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False, lazy)
             res.reordered = True
             return res
-    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False)
+    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False, lazy)
 
 
 def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, index: str,
                sourcetype: str, all_time: bool, now: float | None, strict: bool, progress: bool,
-               report: ReadReport, progressive: bool) -> ScanResult:
+               report: ReadReport, progressive: bool, lazy: bool = True) -> ScanResult:
     run_now = now if now is not None else time.time()
     plans = [_Plan(s, ctx, run_now, all_time) for s in specs]
     alerts = [Alert(p.spec) for p in plans]
@@ -416,7 +425,7 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
     tmin: float | None = None
     tmax: float | None = None
 
-    from smguard.cloudtrail.fields import time_fields, to_event
+    from smguard.cloudtrail.fields import extractor, time_fields, to_event
     from smguard.cloudtrail.reader import iter_records
 
     records = iter_records(paths, strict=strict, report=report)
@@ -428,6 +437,8 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
     tmax_s: str | None = None
     plans_feed = [p.feed for p in plans]
     horizon = float("-inf")  # no record older than this may arrive any more
+    # candidate set -> extraction of the union of the fields those detections read
+    extract_for: dict[tuple[int, ...], Any] = {}
     for rec in records:
         n += 1
         t_raw = rec.record.get("eventTime")
@@ -438,7 +449,13 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
             tmax_s = t_raw
         cands = pre.candidates(rec)
         if cands:
-            ev = to_event(rec, index=index, sourcetype=sourcetype)
+            key = tuple(cands)
+            ex = extract_for.get(key)
+            if ex is None:
+                wanted = [plans[i].fields for i in cands]
+                ex = extract_for[key] = (to_event if not lazy or any(w is None for w in wanted)
+                                         else extractor(frozenset().union(*wanted)))  # type: ignore[arg-type]
+            ev = ex(rec, index=index, sourcetype=sourcetype)
             if progressive and ev["_time"] < horizon:
                 for i in cands:
                     if ev["_time"] < plans[i].done_hi:

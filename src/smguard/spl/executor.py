@@ -559,3 +559,23 @@ def tail_fields(cmds: list[A.Command]) -> set[str] | None:
         if not ok:
             return None
     return None
+
+
+def pipeline_fields(p: A.Pipeline) -> set[str] | None:
+    """Event fields a search can read, from its base search to its output, or None when
+    any field may matter (wildcards, results as they are, subsearches, ...).
+
+    An event carrying at least these fields, with the same values, gives the same results
+    as the full event: what scanners use to extract only the fields searches need.
+    ``_time``, ``_raw`` and ``eventID`` (provenance) are always included.
+    """
+    cmds = p.commands
+    if not cmds or not isinstance(cmds[0], A.SearchCmd) or needs_rescan(p):
+        return None
+    need: set[str] = {"_time", "_raw", "eventID"}
+    if not _search_fields(cmds[0].expr, need):
+        return None
+    rest = tail_fields(list(cmds[1:]))
+    if rest is None:
+        return None
+    return need | rest
