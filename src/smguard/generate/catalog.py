@@ -71,6 +71,8 @@ HOSTS: dict[str, str] = {
     "organizations": "organizations.us-east-1.amazonaws.com",
     "servicequotas": "servicequotas.${region}.amazonaws.com",
     "sts": "sts.${region}.amazonaws.com",
+    "apigateway": "apigateway.${region}.amazonaws.com",
+    "budgets": "budgets.amazonaws.com",
 }
 
 SOURCES: dict[str, str] = {
@@ -89,6 +91,8 @@ SOURCES: dict[str, str] = {
     "servicequotas": "servicequotas.amazonaws.com",
     "signin": "signin.amazonaws.com",
     "sts": "sts.amazonaws.com",
+    "apigateway": "apigateway.amazonaws.com",
+    "budgets": "budgets.amazonaws.com",
 }
 
 # eventVersion as the service writes it today (CloudTrail moved services up over time).
@@ -102,7 +106,7 @@ VERSIONS: dict[str, str] = {
 }
 
 # Where global services log.
-GLOBAL_REGION: dict[str, str] = {"iam": "us-east-1", "organizations": "us-east-1", "signin": "us-east-1"}
+GLOBAL_REGION: dict[str, str] = {"iam": "us-east-1", "organizations": "us-east-1", "signin": "us-east-1", "budgets": "us-east-1"}
 
 # How each service words a denial and throttling: (errorCode, errorMessage template).
 # ``${caller}`` is the caller ARN, ``${action}`` e.g. sagemaker:CreateNotebookInstance,
@@ -126,6 +130,8 @@ DENIED: dict[str, tuple[str, str]] = {
     "sagemaker": ("AccessDenied", _NOT_AUTH),
     "logs": ("AccessDenied", _NOT_AUTH),
     "secretsmanager": ("AccessDenied", _NOT_AUTH),
+    "apigateway": ("AccessDeniedException", _NOT_AUTH),
+    "budgets": ("AccessDeniedException", _NOT_AUTH),
 }
 SCP_DENIED = (
     "AccessDenied",
@@ -137,6 +143,7 @@ THROTTLED: dict[str, tuple[str, str]] = {
     "iam": ("Throttling", "Rate exceeded"),
     "ec2": ("Client.RequestLimitExceeded", "Request limit exceeded."),
     "s3": ("SlowDown", "Please reduce your request rate."),
+    "apigateway": ("TooManyRequestsException", "Too Many Requests"),
 }
 VALIDATION: dict[str, tuple[str, str]] = {
     "default": ("ValidationException", "1 validation error detected: Value at '${param}' failed to satisfy constraint"),
@@ -262,6 +269,41 @@ _E: dict[str, dict[str, Any]] = {
         required=("trainingJobName", "roleArn"),
         binds={"training_job": "trainingJobName", "exec_role_arn": "roleArn"},
     ),
+    "sagemaker:CreateHyperParameterTuningJob": dict(
+        ro=False,
+        request={
+            "hyperParameterTuningJobName": "$tuning_job",
+            "hyperParameterTuningJobConfig": {
+                "strategy": "Bayesian",
+                "hyperParameterTuningJobObjective": {"type": "Minimize", "metricName": "validation:rmse"},
+                "resourceLimits": {"maxNumberOfTrainingJobs": 20, "maxParallelTrainingJobs": 2},
+                "parameterRanges": {
+                    "integerParameterRanges": [{"name": "max_depth", "minValue": "3", "maxValue": "10", "scalingType": "Auto"}],
+                    "continuousParameterRanges": [{"name": "eta", "minValue": "0.01", "maxValue": "0.3", "scalingType": "Logarithmic"}],
+                },
+                "trainingJobEarlyStoppingType": "Auto",
+            },
+            "trainingJobDefinition": {
+                "staticHyperParameters": {"objective": "reg:squarederror", "num_round": "200"},
+                "algorithmSpecification": {"trainingImage": "$training_image", "trainingInputMode": "File"},
+                "roleArn": "$exec_role_arn",
+                "inputDataConfig": [
+                    {"channelName": "train", "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3Uri": "s3://${data_bucket}/datasets/${project}/train/", "s3DataDistributionType": "FullyReplicated"}}},
+                    {"channelName": "validation", "dataSource": {"s3DataSource": {"s3DataType": "S3Prefix", "s3Uri": "s3://${data_bucket}/datasets/${project}/validation/", "s3DataDistributionType": "FullyReplicated"}}},
+                ],
+                "vpcConfig": _VPC,
+                "outputDataConfig": {"kmsKeyId": "$kms_key_id", "s3OutputPath": "s3://${artifact_bucket}/tuning-output/"},
+                "resourceConfig": {"instanceType": "$training_instance_type", "instanceCount": 1, "volumeSizeInGB": 50, "volumeKmsKeyId": "$kms_key_id"},
+                "stoppingCondition": {"maxRuntimeInSeconds": 14400},
+                "enableNetworkIsolation": True,
+                "enableInterContainerTrafficEncryption": True,
+            },
+            "tags": _TAGS,
+        },
+        response={"hyperParameterTuningJobArn": "arn:aws:sagemaker:${region}:${account}:hyper-parameter-tuning-job/${tuning_job}"},
+        required=("hyperParameterTuningJobName",),
+        binds={"tuning_job": "hyperParameterTuningJobName"},
+    ),
     "sagemaker:CreateProcessingJob": dict(
         ro=False,
         request={
@@ -281,11 +323,12 @@ _E: dict[str, dict[str, Any]] = {
         ro=False,
         request={
             "modelName": "$model",
-            "primaryContainer": {"image": "$inference_image", "modelDataUrl": "s3://${artifact_bucket}/models/${model}/model.tar.gz"},
+            "primaryContainer": {"image": "$model_image", "modelDataUrl": "s3://${artifact_bucket}/models/${model}/model.tar.gz"},
             "executionRoleArn": "$inference_role_arn",
             "vpcConfig": _VPC,
             "enableNetworkIsolation": True,
-            "tags": _TAGS,
+            # name, image and tags name one project (the model's)
+            "tags": [{"key": "Project", "value": "$model_project"}, {"key": "Environment", "value": "$environment"}],
         },
         response={"modelArn": "arn:aws:sagemaker:${region}:${account}:model/${model}"},
         required=("modelName",),
@@ -388,6 +431,36 @@ _E: dict[str, dict[str, Any]] = {
         ],
         required=("bucketName", "key", "x-amz-copy-source"),
         binds={"bucket": "bucketName", "object_key": "key"},
+    ),
+    "s3:UploadPartCopy": dict(
+        # one part of a multipart copy (large model artifacts): a data event like CopyObject
+        ro=False, category="Data", rid="s3",
+        request={"bucketName": "$bucket", "Host": "${bucket}.s3.${region}.amazonaws.com", "key": "$object_key", "partNumber": "$part_number",
+                 "uploadId": "$upload_id", "x-amz-copy-source": "${source_bucket}/${object_key}"},
+        response={"x-amz-server-side-encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "$kms_key_arn"},
+        additional={"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "SSEApplied": "SSE_KMS", "AuthenticationMethod": "AuthHeader", "x-amz-id-2": "$amz_id2", "bytesTransferredOut": 234},
+        resources=[
+            {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::${source_bucket}/${object_key}"},
+            {"accountId": "$account", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::${source_bucket}"},
+            {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::${bucket}/${object_key}"},
+            {"accountId": "$account", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::${bucket}"},
+        ],
+        required=("bucketName", "key", "x-amz-copy-source"),
+        binds={"bucket": "bucketName", "object_key": "key"},
+    ),
+    "s3:PutBucketAcl": dict(
+        # the ACL as CloudTrail turns the XML body into JSON: one <Grant> is an object, several a list
+        ro=False, rid="s3",
+        request={"bucketName": "$bucket", "Host": "${bucket}.s3.${region}.amazonaws.com", "acl": "",
+                 "AccessControlPolicy": {
+                     "AccessControlList": {"Grant": {"Grantee": {"xsi:type": "CanonicalUser", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "ID": "$canonical_id"},
+                                                     "Permission": "FULL_CONTROL"}},
+                     "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+                     "Owner": {"ID": "$canonical_id"}}},
+        additional={"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": "$amz_id2", "bytesTransferredOut": 0},
+        resources=[{"accountId": "$account", "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::${bucket}"}],
+        required=("bucketName",),
+        binds={"bucket": "bucketName"},
     ),
     "s3:ListObjects": dict(
         ro=True, category="Data", rid="s3",
@@ -556,6 +629,8 @@ _E: dict[str, dict[str, Any]] = {
         response={"trailARN": "$trail_arn", "eventSelectors": [{"readWriteType": "All", "includeManagementEvents": True, "dataResources": [{"type": "AWS::S3::Object", "values": ["arn:aws:s3:::${data_bucket}/"]}], "excludeManagementEventSources": []}]},
         required=("trailName",),
     ),
+    "cloudtrail:StopEventDataStoreIngestion": dict(ro=False, request={"eventDataStore": "$event_data_store_arn"}, required=("eventDataStore",)),
+    "cloudtrail:DeleteEventDataStore": dict(ro=False, request={"eventDataStore": "$event_data_store_arn"}, required=("eventDataStore",)),
     "cloudtrail:DescribeTrails": dict(ro=True, request={"trailNameList": [], "includeShadowTrails": True}),
     "cloudtrail:GetTrailStatus": dict(ro=True, request={"name": "$trail_arn"}),
     "cloudtrail:LookupEvents": dict(ro=True, request={"maxResults": 50}),
@@ -571,6 +646,14 @@ _E: dict[str, dict[str, Any]] = {
     "macie2:GetMacieSession": dict(ro=True, request=None),
     "macie2:DisableMacie": dict(ro=False, request=None),
     "macie2:UpdateMacieSession": dict(ro=False, request={"status": "ENABLED", "findingPublishingFrequency": "FIFTEEN_MINUTES"}, required=("status",)),
+    "guardduty:DisassociateFromAdministratorAccount": dict(ro=False, request={"detectorId": "$detector_id"}, required=("detectorId",)),
+    "guardduty:DeleteMembers": dict(
+        ro=False, request={"detectorId": "$detector_id", "accountIds": ["$member_account"]},
+        response={"unprocessedAccounts": []},
+        required=("detectorId", "accountIds"),
+    ),
+    "macie2:DisassociateFromAdministratorAccount": dict(ro=False, request=None),
+    "detective:DisassociateMembership": dict(ro=False, request={"graphArn": "$graph_arn"}, required=("graphArn",)),
     "detective:ListGraphs": dict(ro=True, request=None),
     "detective:DeleteGraph": dict(ro=False, request={"graphArn": "$graph_arn"}, required=("graphArn",)),
     # ---------------------------------------------------------------- CloudWatch Logs
@@ -578,6 +661,7 @@ _E: dict[str, dict[str, Any]] = {
     "logs:DeleteLogStream": dict(ro=False, request={"logGroupName": "$log_group", "logStreamName": "$log_stream"}, required=("logGroupName", "logStreamName")),
     "logs:PutRetentionPolicy": dict(ro=False, request={"logGroupName": "$log_group", "retentionInDays": 365}, required=("logGroupName", "retentionInDays")),
     "logs:CreateLogStream": dict(ro=False, request={"logGroupName": "$log_group", "logStreamName": "$log_stream"}, required=("logGroupName", "logStreamName")),
+    "logs:DeleteSubscriptionFilter": dict(ro=False, request={"logGroupName": "$log_group", "filterName": "$subscription_filter"}, required=("logGroupName", "filterName")),
     "logs:DescribeLogGroups": dict(ro=True, request={"logGroupNamePrefix": "/aws/sagemaker/"}),
     "logs:DescribeLogStreams": dict(ro=True, request={"logGroupName": "$log_group", "orderBy": "LastEventTime", "descending": True}),
     # ---------------------------------------------------------------- EC2 (VPC endpoints, security groups)
@@ -631,6 +715,46 @@ _E: dict[str, dict[str, Any]] = {
         required=("serviceCode", "quotaCode", "desiredValue"),
     ),
     "servicequotas:ListServiceQuotas": dict(ro=True, request={"serviceCode": "sagemaker"}),
+    # ---------------------------------------------------------------- API Gateway (REST APIs)
+    # Request parameters are the API's path parameters and body members (API reference).
+    "apigateway:CreateMethod": dict(
+        ro=False,
+        request={"restApiId": "$rest_api_id", "resourceId": "$api_resource_id", "httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
+        response={"httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
+        required=("restApiId", "resourceId", "httpMethod", "authorizationType"),
+        binds={"api_http_method": "httpMethod", "api_auth": "authorizationType"},
+    ),
+    "apigateway:PutMethod": dict(
+        ro=False,
+        request={"restApiId": "$rest_api_id", "resourceId": "$api_resource_id", "httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
+        response={"httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
+        required=("restApiId", "resourceId", "httpMethod", "authorizationType"),
+        binds={"api_http_method": "httpMethod", "api_auth": "authorizationType"},
+    ),
+    "apigateway:UpdateMethod": dict(
+        # the response is the method after the patch (an /authorizationType patch sets $api_auth)
+        ro=False,
+        request={"restApiId": "$rest_api_id", "resourceId": "$api_resource_id", "httpMethod": "$api_http_method",
+                 "patchOperations": [{"op": "replace", "path": "/authorizationType", "value": "$api_auth"}]},
+        response={"httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
+        required=("restApiId", "resourceId", "httpMethod", "patchOperations"),
+        binds={"api_http_method": "httpMethod"},
+    ),
+    # ---------------------------------------------------------------- AWS Budgets (global: us-east-1)
+    "budgets:DeleteBudget": dict(
+        ro=False, request={"accountId": "$account", "budgetName": "$budget_name"},
+        required=("accountId", "budgetName"),
+    ),
+    "budgets:UpdateBudget": dict(
+        ro=False,
+        request={"accountId": "$account",
+                 "newBudget": {"budgetName": "$budget_name", "budgetLimit": {"amount": "5000.0", "unit": "USD"}, "costFilters": {"Service": ["Amazon SageMaker"]},
+                               "costTypes": {"includeTax": True, "includeSubscription": True, "useBlended": False, "includeRefund": False, "includeCredit": False,
+                                             "includeUpfront": True, "includeRecurring": True, "includeOtherSubscription": True, "includeSupport": True,
+                                             "includeDiscount": True, "useAmortized": False},
+                               "timeUnit": "MONTHLY", "budgetType": "COST"}},
+        required=("accountId", "newBudget"),
+    ),
     # ---------------------------------------------------------------- Sign-in and STS
     "signin:ConsoleLogin": dict(
         ro=False, event_type="AwsConsoleSignIn", request=None,

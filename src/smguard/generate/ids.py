@@ -44,3 +44,16 @@ def amz_id2(rng: random.Random) -> str:
 def token(rng: random.Random, n: int = 16) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def secret_suffix(name: str) -> str:
+    """The 6 characters Secrets Manager appends to a secret's ARN, fixed per secret name.
+
+    AWS draws them once when the secret is created; deriving them from the name keeps every
+    call on one secret (baseline or scenario) naming the same ARN.
+    """
+    import hashlib
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    digest = hashlib.sha256(f"secret:{name}".encode()).digest()
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:6])

@@ -114,6 +114,42 @@ def _kms(c: Ctx) -> dict[str, str]:
     return c["_kms"]
 
 
+def kms_key_for(c: Ctx, ref: str) -> dict[str, str]:
+    """The key a ``keyId`` names: a key id, a key ARN, an alias name or an alias ARN.
+
+    Baseline keys are found by id or alias; an unknown key id or key ARN stands for itself
+    (in the ARN's account and region); an unknown alias gets a key id derived from its name,
+    so the same alias always resolves to the same key.
+    """
+    ref = str(ref)
+    arn_account, arn_region = c["account"], c["region"]
+    tail = ref
+    if ref.startswith("arn:"):
+        parts = ref.split(":", 5)
+        if len(parts) == 6:
+            arn_region, arn_account, tail = parts[3] or arn_region, parts[4] or arn_account, parts[5]
+    for k in c.d["kms_keys"]:
+        if tail in (k["id"], f"key/{k['id']}", k["alias"]):
+            return {"id": k["id"], "alias": k["alias"], "account": arn_account, "region": arn_region}
+    if tail.startswith("key/"):
+        tail = tail[len("key/"):]
+    if tail.startswith("alias/"):
+        import hashlib
+
+        h = hashlib.sha256(f"kms-alias:{arn_account}:{tail}".encode()).hexdigest()
+        return {"id": f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}",
+                "alias": tail, "account": arn_account, "region": arn_region}
+    return {"id": tail, "alias": "", "account": arn_account, "region": arn_region}
+
+
+def bind_kms_key(c: Ctx, ref: str) -> None:
+    """Make ``$kms_key_id`` / ``$kms_key_arn`` name the key a request names."""
+    key = kms_key_for(c, ref)
+    c["_kms"] = key
+    c["kms_key_id"] = key["id"]
+    c["kms_key_arn"] = f"arn:aws:kms:{key['region']}:{key['account']}:key/{key['id']}"
+
+
 def _trail(c: Ctx) -> dict[str, str]:
     return c.d["resources"]["trails"][0]
 
@@ -146,6 +182,29 @@ def _job_name(c: Ctx, kind: str) -> str:
     return f"{c['project']}-{kind}-{c.when:%Y%m%d-%H%M}-{ids.hexstr(c.rng, 4)}"
 
 
+def _model_project(c: Ctx) -> str:
+    """The project a model belongs to, read from its name (``churn-xgb-v12`` → ``churn``),
+    so CreateModel's name, container image and tags agree."""
+    model = str(c["model"])
+    for proj in sorted(c.d.get("projects", []), key=len, reverse=True):
+        if model == proj or model.startswith(f"{proj}-"):
+            return proj
+    return c["project"]
+
+
+def _stable_hex(seed: str, n: int, alphabet: str = "0123456789abcdef") -> str:
+    """An id that is the same every time for one thing (an account's REST API, its owner id)."""
+    import hashlib
+
+    digest = hashlib.sha256(seed.encode()).digest() * (1 + n // 32)
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:n])
+
+
+def _stable_uuid(seed: str) -> str:
+    h = _stable_hex(seed, 32)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
 def _target_role(c: Ctx) -> dict[str, str]:
     if "_target" not in c:
         roles = c.baseline.principals["execution_roles"]
@@ -168,7 +227,10 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "subnet_id": lambda c: c.rng.choice(c.d["network"]["vpc"]["subnets"]),
     "sg_id": lambda c: c.d["network"]["vpc"]["security_groups"][0],
     "vpc_id": lambda c: c.d["network"]["vpc"]["id"],
-    "vpce_id": lambda c: c.rng.choice(list(c.d["network"]["vpc_endpoints"].values())),
+    # AWS service endpoints only: a generic endpoint change never picks a third-party
+    # PrivateLink endpoint (Snowflake); a scenario that means one names it.
+    "vpce_id": lambda c: c.rng.choice([v for k, v in c.d["network"]["vpc_endpoints"].items() if k in catalog.SOURCES]
+                                      or list(c.d["network"]["vpc_endpoints"].values())),
     "new_vpce_id": lambda c: f"vpce-{ids.hexstr(c.rng, 17)}",
     "vpce_policy": lambda c: json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}),
     "exec_role_arn": lambda c: _exec_role(c, "notebook" if "notebook" in c.d["execution_roles"] else "training"),
@@ -183,6 +245,8 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "processing_job": lambda c: _job_name(c, "prep"),
     "training_image": lambda c: f"{c.d['resources'].get('ecr_repository', 'ecr')}/ml-training/{c['project']}@sha256:{ids.hexstr(c.rng, 64)}",
     "inference_image": lambda c: f"{c.d['resources'].get('ecr_repository', 'ecr')}/ml-inference/{c['project']}@sha256:{ids.hexstr(c.rng, 64)}",
+    "model_project": _model_project,
+    "model_image": lambda c: f"{c.d['resources'].get('ecr_repository', 'ecr')}/ml-inference/{c['model_project']}@sha256:{ids.hexstr(c.rng, 64)}",
     "model": lambda c: c.rng.choice(c.d["resources"]["models"]),
     "endpoint_config": lambda c: c.rng.choice(c.d["resources"]["endpoint_configs"]),
     "endpoint": lambda c: c.rng.choice(c.d["resources"]["endpoints"]),
@@ -227,10 +291,23 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "graph_arn": lambda c: f"arn:aws:detective:{c['region']}:{c['account']}:graph:{c.d['resources'].get('detective_graph', ids.hexstr(c.rng, 32))}",
     "log_group": lambda c: c.rng.choice(c.d["resources"]["log_groups"]),
     "log_stream": lambda c: f"{c['project']}-train-{ids.hexstr(c.rng, 8)}/algo-1-{ids.hexstr(c.rng, 10) if c.when is None else int(c.when.timestamp())}",
+    "tuning_job": lambda c: f"{c['project']}-hpo-{ids.hexstr(c.rng, 6)}",  # at most 32 characters
+    "part_number": lambda c: str(c.rng.randrange(1, 40)),
+    "upload_id": lambda c: ids.token(c.rng, 64),
+    "canonical_id": lambda c: _stable_hex(f"canonical:{c['account']}", 64),
+    "member_account": lambda c: next((a for a in c.baseline.accounts if a != c["account"]), c["account"]),
+    "event_data_store_arn": lambda c: f"arn:aws:cloudtrail:{c['region']}:{c['account']}:eventdatastore/{_stable_uuid('eds:' + c['account'])}",
+    "subscription_filter": lambda c: "sagemaker-logs-to-siem",
+    "rest_api_id": lambda c: _stable_hex(f"restapi:{c['account']}", 10, alphabet="abcdefghijklmnopqrstuvwxyz0123456789"),
+    "api_resource_id": lambda c: _stable_hex(f"apires:{c['account']}:{c['project']}", 6, alphabet="abcdefghijklmnopqrstuvwxyz0123456789"),
+    "budget_name": lambda c: "ml-platform-monthly",
+    "api_http_method": lambda c: "POST",
+    "api_auth": lambda c: "AWS_IAM",
     "request_uuid": lambda c: ids.uuid4(c.rng),
     "hex17": lambda c: ids.hexstr(c.rng, 17),
     "hex32": lambda c: ids.hexstr(c.rng, 32),
-    "secret_arn": lambda c: f"arn:aws:secretsmanager:{c['region']}:{c['account']}:secret:{c.rng.choice(c.d['resources']['secrets'])}-{ids.token(c.rng, 6)}",
+    "secret_name": lambda c: c.rng.choice(c.d["resources"]["secrets"]),
+    "secret_arn": lambda c: f"arn:aws:secretsmanager:{c['region']}:{c['account']}:secret:{c['secret_name']}-{ids.secret_suffix(c['secret_name'])}",
     "scp_id": lambda c: c.d["resources"].get("service_control_policy", "p-examplescp"),
     "scp_content": lambda c: json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Resource": "*",
                                                                               "Condition": {"StringNotEquals": {"aws:RequestedRegion": c.d["regions"]["approved"]}}}]}),
@@ -280,11 +357,16 @@ def _stable(principal: Principal, n: int) -> int:
     return zlib.crc32(principal.name.encode()) % n
 
 
+def console_browser(principal: Principal) -> str:
+    """The browser a person uses for the console (one per person)."""
+    return CONSOLE_UAS[1 + _stable(principal, len(CONSOLE_UAS) - 1)]
+
+
 def user_agent(spec: EventSpec, principal: Principal, client: str, rng: random.Random) -> str:
     if client == "console":
         if spec.service == "s3":
             return "[S3Console/0.4, aws-internal/3 aws-sdk-java/1.12.750 Linux/5.10.226-192.879.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.412-b09 java/1.8.0_412 vendor/Oracle_Corporation cfg/retry-mode/standard]"
-        browser = CONSOLE_UAS[1 + _stable(principal, len(CONSOLE_UAS) - 1)]
+        browser = console_browser(principal)
         if spec.key == "signin:ConsoleLogin":
             return browser
         return CONSOLE_UAS[0] if rng.random() < 0.3 else browser
@@ -398,9 +480,20 @@ def build_record(
         identity.pop("accessKeyId", None)
         identity.pop("invokedBy", None)
 
+    if params:
+        for var, pname in spec.binds.items():
+            if params.get(pname) is not None:
+                ctx[var] = params[pname]  # the response and resources name what the request names
     request = resolve(spec.request, ctx)
     if params:
         request = merge(request if isinstance(request, dict) else {}, params)
+        if spec.service == "kms" and isinstance(request, dict) and request.get("keyId"):
+            # resources[] and responseElements name the key the request names
+            bind_kms_key(ctx, request["keyId"])
+        if spec.key == "apigateway:UpdateMethod" and isinstance(request, dict):
+            for op in request.get("patchOperations") or []:
+                if isinstance(op, dict) and op.get("path") == "/authorizationType" and op.get("value"):
+                    ctx["api_auth"] = op["value"]  # the response shows the patched method
     response = resolve(spec.response, ctx)
     resources = resolve(spec.resources, ctx) if spec.resources is not None else None
     additional = resolve(spec.additional, ctx) if spec.additional is not None else None
