@@ -21,10 +21,11 @@ from smguard import jsonschemas, yamlio
 from smguard.errors import Problem, SmguardError
 from smguard.generate import catalog, ids, templating
 from smguard.generate.model import Baseline, Principal, load_baseline
-from smguard.generate.records import Ctx, build_record, iso
+from smguard.generate.records import Ctx, build_record, console_browser, iso, user_agent
 
-_DUR = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNIT_ORDER = ("d", "h", "m", "s", "ms")
 ACTOR_KINDS = ("person", "pipeline", "execution_role", "service", "break_glass", "iam_user")
 DEFAULT_CLIENT = {"person": "console", "pipeline": "sdk", "execution_role": "vpc", "service": "service",
                   "break_glass": "cli", "iam_user": "cli"}
@@ -57,18 +58,27 @@ class Scenario:
 
 
 def span(text: str | int | float) -> tuple[float, float]:
-    """``"5m"`` -> (300, 300); ``"1m..5m"`` -> (60, 300); numbers are seconds."""
+    """``"5m"`` -> (300, 300); ``"1m..5m"`` -> (60, 300); ``"3h30m"`` -> (12600, 12600); numbers are seconds."""
     if isinstance(text, int | float):
         return float(text), float(text)
     lo, _, hi = str(text).partition("..")
-    return _seconds(lo), _seconds(hi or lo)
+    a, b = _seconds(lo), _seconds(hi or lo)
+    if b < a:
+        raise ValueError(f"not a duration range: {text!r} (the upper bound is below the lower bound)")
+    return a, b
 
 
 def _seconds(t: str) -> float:
-    m = _DUR.match(t.strip())
-    if not m:
-        raise ValueError(f"not a duration: {t!r} (use e.g. 30s, 5m, 1h, or 1m..5m)")
-    return float(m.group(1)) * _UNIT[m.group(2)]
+    """``"5m"`` -> 300; compound ``"3h30m"``, ``"1h5m30s"``: units largest first, each once."""
+    text = t.strip()
+    why = "use e.g. 30s, 5m, 1h, 3h30m, 1h5m30s, or 1m..5m"
+    parts = list(_DUR_PART.finditer(text))
+    if not parts or "".join(m.group(0) for m in parts) != text:
+        raise ValueError(f"not a duration: {t!r} ({why})")
+    order = [_UNIT_ORDER.index(m.group(2)) for m in parts]
+    if any(b <= a for a, b in zip(order, order[1:], strict=False)):
+        raise ValueError(f"not a duration: {t!r} (units must go from largest to smallest, each once: {why})")
+    return sum(float(m.group(1)) * _UNIT[m.group(2)] for m in parts)
 
 
 def _step_id(step: dict[str, Any], i: int) -> str:
@@ -175,7 +185,7 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
                 try:
                     span(st[dkey])
                 except ValueError as exc:
-                    problems.append(doc.problem(key + (dkey,), str(exc)))
+                    problems.append(doc.problem(key + (dkey,), f"steps/{i}/{dkey}: {exc}"))
         if "actor" in st:
             problems += _check_actor(doc, st["actor"], key + ("actor",), b, var_names, scope)
         for section in ("params", "fields"):
@@ -236,12 +246,41 @@ def _new_iam_user(u: dict[str, Any], b: Baseline, rng: random.Random) -> Princip
                      attrs={"user": name, "access_key": key})
 
 
-def _actor_view(p: Principal, account: str) -> dict[str, Any]:
+def _actor_view(p: Principal, account: str, session: ActorSession | None = None) -> dict[str, Any]:
     ident = p.identity[account]
     issuer = ident.get("sessionContext", {}).get("sessionIssuer", {}).get("arn")
+    ip = session.ip if session is not None and session.ip else (p.ips[0] if p.ips else (p.service_host or ""))
+    agent = p.attrs.get("user_agent") or (session.agent if session is not None else None) or ""
     return {"arn": p.arn.get(account, ""), "name": p.name, "account": account, "role_arn": issuer or p.attrs.get("role_arn", ""),
-            "source_ip": p.ips[0] if p.ips else (p.service_host or ""), "access_key": ident.get("accessKeyId", ""),
-            "user_agent": p.attrs.get("user_agent") or ""}
+            "source_ip": ip, "access_key": ident.get("accessKeyId", ""), "user_agent": agent}
+
+
+@dataclass
+class ActorSession:
+    """One actor's session in a scenario instance: it keeps its start, source IP and user agent
+    across the steps (a step that sets ``source_ip``, ``user_agent`` or another client says
+    otherwise). ``agent`` is None where the agent depends on the call (the CLI names its command;
+    the console's S3 pages use their own client)."""
+
+    start: float
+    ip: str | None
+    agent: str | None
+
+
+def _session_key(p: Principal, client: str) -> tuple[str, str, str, str, str]:
+    return (p.kind, p.name, str(p.attrs.get("session", "")), client, ",".join(p.ips[:1]))
+
+
+def _open_session(p: Principal, client: str, spec: catalog.EventSpec, rng: random.Random, start: float) -> ActorSession:
+    ip = None if client == "service" else (p.ips[0] if len(p.ips) == 1 else (rng.choice(p.ips) if p.ips else None))
+    agent: str | None = None
+    if p.attrs.get("user_agent"):
+        agent = p.attrs["user_agent"]
+    elif client in ("sdk", "vpc"):
+        agent = user_agent(spec, p, client, rng)
+    elif client == "console" and p.kind in ("people", "break_glass", "iam_user"):
+        agent = console_browser(p)
+    return ActorSession(start, ip, agent)
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -268,6 +307,8 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
     t = at.astimezone(dt.UTC).timestamp()
     out: list[RenderedEvent] = []
     session_start = t - rng.randrange(60, 1800)
+    sessions: dict[tuple[str, str, str, str, str], ActorSession] = {}
+    starts: dict[tuple[str, ...], float] = {}
     for i, st in enumerate(d["steps"]):
         spec = catalog.lookup(st["call"])
         assert spec is not None
@@ -283,7 +324,20 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
                 principal, client = _resolve_actor(st["actor"], baseline, scope, rng)
             if st.get("client"):
                 client = st["client"]
-            scope.actor = _actor_view(principal, account)
+            skey = _session_key(principal, client)
+            sess = sessions.get(skey)
+            if sess is None:
+                # the scenario's first actor uses the instance's session start; actors that
+                # appear later started their own session a little before their first call.
+                # The same credentials used from elsewhere (another IP or client) keep their start.
+                pkey = skey[:3]
+                if pkey not in starts:
+                    starts[pkey] = session_start if not starts else t - rng.randrange(60, 1800)
+                sess = sessions[skey] = _open_session(principal, client, spec, rng, starts[pkey])
+            scope.actor = _actor_view(principal, account, sess)
+            agent = sess.agent
+            if client == "console" and spec.service == "s3" and not principal.attrs.get("user_agent"):
+                agent = None  # the console's S3 pages call through their own client (S3Console)
             when = dt.datetime.fromtimestamp(int(t), dt.UTC)
             params = templating.render(st.get("params") or {}, scope)
             fields = templating.render(st.get("fields") or {}, scope)
@@ -306,8 +360,8 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
             rec = build_record(
                 spec, principal, client, ctx, rng,
                 event_time=iso(when), event_id=ids.uuid4(rng),
-                session_time=iso(dt.datetime.fromtimestamp(int(min(session_start, t)), dt.UTC)),
-                agent=principal.attrs.get("user_agent") or None,
+                session_time=iso(dt.datetime.fromtimestamp(int(min(sess.start, t)), dt.UTC)),
+                ip=sess.ip, agent=agent,
                 error=error, params=params, fields=fields,
             )
             out.append(RenderedEvent(rec, _step_id(st, i), float(int(t))))

@@ -23,11 +23,11 @@ import operator
 import random
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from smguard.generate import catalog, ids
 from smguard.generate.model import Baseline, Principal
-from smguard.generate.records import Ctx, build_record, default_failure_kind, mdy
+from smguard.generate.records import _SDK_BY_KIND, Ctx, build_record, default_failure_kind, iso, mdy
 
 _SLOT = re.compile(r"@@([a-z]+)@@")
 # How many prototypes per (principal, event), by kind: more where calls vary more.
@@ -36,7 +36,16 @@ _MMSS = [f"{s // 60:02d}:{s % 60:02d}Z" for s in range(3600)]
 
 
 # Per-record values, in this order; a prototype picks the ones its JSON needs.
-SLOTS = ("time", "eid", "session", "rid", "ip", "exp", "mdy")
+SLOTS = ("time", "eid", "session", "rid", "ip", "exp", "mdy", "ua")
+
+# Sessions. A session is a principal plus its session start (``creationDate``); it keeps one
+# source IP and one user agent for its life. Per hour: people and the break-glass user have
+# one session whose egress IP sticks across hours and changes with this probability per hour
+# (a proxy egress switch, a new network); pipelines run one job session per hour from one CI
+# runner; execution roles run several concurrent sessions (jobs, notebooks, endpoints), each
+# from its own VPC address with one SDK (Python or Java, never both).
+IP_CHANGE_PER_HOUR = 0.05
+EXEC_SESSIONS_PER_HOUR = 4
 
 
 @dataclass
@@ -55,12 +64,25 @@ class Proto:
     needs_exp: bool
     kind: str
     pick: Callable[[tuple[str, ...]], tuple[str, ...]]
+    owner: int = 0  # index of the session owner (see :class:`Owner`)
+
+
+@dataclass
+class Owner:
+    """Who a prototype's sessions belong to: one principal, calling through the network
+    (``net``: an IP from ``ips``) or through a service (``svc``: the service's name)."""
+
+    principal: Principal
+    via: str
+    ips: list[str]
+    agents: list[str]
 
 
 @dataclass
 class Pool:
     protos: list[Proto]
     cum: list[float]
+    owners: list[Owner] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -77,19 +99,35 @@ def _to_fmt(rec: dict) -> tuple[str, Callable[[tuple[str, ...]], tuple[str, ...]
 
 
 def _proto(baseline: Baseline, principal: Principal, call: str, client: str, account: str, region: str,
-           rng: random.Random, error: str | None) -> Proto:
+           rng: random.Random, error: str | None, owners: dict[tuple[str, str, str], int] | None = None,
+           owner_list: list[Owner] | None = None) -> Proto:
     spec = catalog.lookup(call)
     assert spec is not None
     ctx = Ctx(baseline, rng, account, region, principal, None, date_mdy="@@mdy@@", expiration_mdy="@@exp@@")
     pooled = client != "service" and bool(principal.ips)
+    # An execution role's SDK is a property of the session (the job's container), not of the call.
+    session_agent = principal.kind == "execution_roles" and client in ("sdk", "vpc")
     rec = build_record(
         spec, principal, client, ctx, rng,
         event_time="@@time@@", event_id="@@eid@@", request_id="@@rid@@", session_time="@@session@@",
         ip="@@ip@@" if pooled else None, error=error,
     )
+    if session_agent:
+        # drawn per session instead (build_record's own pick is kept so later prototypes stay as they were)
+        rec["userAgent"] = "@@ua@@"
     fmt, pick, used = _to_fmt(rec)
+    owner = 0
+    if owners is not None and owner_list is not None:
+        via = "net" if pooled else "svc"
+        key = (principal.kind, principal.name + "/" + str(principal.attrs.get("session", "")), via)
+        if key not in owners:
+            owners[key] = len(owner_list)
+            agents = list(_SDK_BY_KIND.get(principal.kind, [])) if principal.kind == "execution_roles" else []
+            owner_list.append(Owner(principal, via, list(principal.ips) if pooled else [], agents))
+        owner = owners[key]
     return Proto(fmt=fmt, account=account, region=rec["awsRegion"], ips=principal.ips if pooled else None,
-                 s3_rid=spec.request_id == "s3", needs_exp=bool(used & {"exp", "mdy"}), kind=principal.kind, pick=pick)
+                 s3_rid=spec.request_id == "s3", needs_exp=bool(used & {"exp", "mdy"}), kind=principal.kind, pick=pick,
+                 owner=owner)
 
 
 def _choose(rng: random.Random, weights: dict[str, float]) -> str:
@@ -98,8 +136,13 @@ def _choose(rng: random.Random, weights: dict[str, float]) -> str:
 
 
 def build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
-    """Prototypes per kind of principal, with cumulative weights for ``random.choices``."""
+    """Prototypes per kind of principal, with cumulative weights for ``random.choices``.
+
+    The session owners of the prototypes are in ``pools[OWNERS].owners`` (see :func:`owners_of`).
+    """
     rng = random.Random(f"protos:{seed}")
+    owners: dict[tuple[str, str, str], int] = {}
+    owner_list: list[Owner] = []
     d = baseline.data
     fail_rate = float(d["activity"]["failure_rate"])
     pools: dict[str, Pool] = {}
@@ -127,14 +170,15 @@ def build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
                     client = "console" if spec.key == "signin:ConsoleLogin" else _choose(rng, p.clients)
                     if kind == "execution_roles" and spec.service not in d["network"]["vpc_endpoints"] and client == "vpc":
                         client = "service"
-                    protos.append(_proto(baseline, p, call, client, account, region, rng, None))
+                    protos.append(_proto(baseline, p, call, client, account, region, rng, None, owners, owner_list))
                     weights.append(base * (1.0 - fail_rate))
                 # one failing shape per (principal, event); sign-in through SSO fails at the IdP, not here
                 if fail_rate > 0 and spec.key != "signin:ConsoleLogin" and kind != "services":
                     account = rng.choices(baseline.accounts, weights=baseline.account_weights)[0]
                     region = rng.choices(baseline.regions, weights=baseline.region_weights)[0]
                     client = _choose(rng, p.clients)
-                    protos.append(_proto(baseline, p, call, client, account, region, rng, default_failure_kind(spec, rng)))
+                    protos.append(_proto(baseline, p, call, client, account, region, rng, default_failure_kind(spec, rng),
+                                         owners, owner_list))
                     weights.append(share * (w / mix_total) * fail_rate)
         cum: list[float] = []
         acc = 0.0
@@ -142,7 +186,15 @@ def build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
             acc += w
             cum.append(acc)
         pools[kind] = Pool(protos, cum)
+    pools[OWNERS] = Pool([], [], owner_list)
     return pools
+
+
+OWNERS = "_owners"
+
+
+def owners_of(pools: dict[str, Pool]) -> list[Owner]:
+    return pools[OWNERS].owners if OWNERS in pools else []
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -171,12 +223,60 @@ def hour_rate(baseline: Baseline, kind: str, hour_start: dt.datetime) -> float:
     return rate
 
 
+Session = tuple[str, str, str]  # (creationDate, source IP, user agent)
+
+
+def hour_sessions(owners: list[Owner], hour_start: dt.datetime, rng: random.Random,
+                  sticky: dict[int, str]) -> list[tuple[Session, ...]]:
+    """The sessions each owner has open in the hour starting at ``hour_start``.
+
+    ``sticky`` carries each person's egress IP from hour to hour (updated in place).
+    """
+    start = iso(hour_start)
+    plan: list[tuple[Session, ...]] = []
+    taken: set[tuple[str, int]] = set()  # a role's sessions never share a start
+    for i, o in enumerate(owners):
+        kind = o.principal.kind
+        if kind == "execution_roles":
+            sessions = []
+            for _ in range(EXEC_SESSIONS_PER_HOUR):
+                # started within the hour before: never after any call of this hour, and
+                # disjoint from the starts of the previous hour's sessions
+                back = rng.randrange(0, 3600)
+                while (o.principal.name, back) in taken:
+                    back = rng.randrange(0, 3600)
+                taken.add((o.principal.name, back))
+                begun = iso(hour_start - dt.timedelta(seconds=back))
+                ip = rng.choice(o.ips) if o.ips else ""
+                agent = rng.choice(o.agents) if o.agents else ""
+                sessions.append((begun, ip, agent))
+            plan.append(tuple(sessions))
+            continue
+        ip = ""
+        if o.ips:
+            if kind in ("people", "break_glass"):
+                ip = sticky.get(i, "")
+                if not ip or rng.random() < IP_CHANGE_PER_HOUR:
+                    ip = rng.choice(o.ips)
+                    sticky[i] = ip
+            else:
+                ip = rng.choice(o.ips)
+        plan.append(((start, ip, ""),))
+    return plan
+
+
 def hour_lines(baseline: Baseline, pools: dict[str, Pool], hour_start: dt.datetime,
-               rng: random.Random) -> list[tuple[int, str, Proto]]:
+               rng: random.Random, sticky: dict[int, str] | None = None,
+               srng: random.Random | None = None) -> list[tuple[int, str, Proto]]:
     """All baseline records of one hour as ``(epoch_second, json_line, proto)``, in time order.
 
     This is the hot loop: per record a few random draws, two ids and one ``fmt % values``.
+    Sessions are planned with their own generator ``srng``, so planning them does not move
+    which calls the baseline makes and when.
     """
+    srng = srng or random.Random(f"sessions:{hour_start.isoformat()}")
+    plan = hour_sessions(owners_of(pools), hour_start, srng, {} if sticky is None else sticky)
+    srand = srng.random
     chosen: list[Proto] = []
     for kind, pool in pools.items():
         if not pool.protos:
@@ -191,20 +291,22 @@ def hour_lines(baseline: Baseline, pools: dict[str, Pool], hour_start: dt.dateti
     secs = sorted([int(rand() * 3600) for _ in range(len(chosen))])
     base = int(hour_start.timestamp())
     prefix = hour_start.strftime("%Y-%m-%dT%H:")
-    session = hour_start.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = []
     uuid4 = ids.uuid4
     bits = rng.getrandbits
     mmss = _MMSS
     for s, proto in zip(secs, chosen, strict=True):
         rid = f"{bits(64):016X}" if proto.s3_rid else uuid4(rng)
-        ip = proto.ips[int(rand() * len(proto.ips))] if proto.ips is not None else ""
+        open_ = plan[proto.owner]
+        # a network call draws from the main stream, as the per-call IP pick it replaces did
+        r = rand() if proto.ips is not None else srand()
+        se = open_[int(r * len(open_))]
         if proto.needs_exp:
             t = hour_start + dt.timedelta(seconds=s)
             exp, when = mdy(t + dt.timedelta(hours=1)), mdy(t)
         else:
             exp = when = ""
-        values = (prefix + mmss[s], uuid4(rng), session, rid, ip, exp, when)
+        values = (prefix + mmss[s], uuid4(rng), se[0], rid, se[1], exp, when, se[2])
         out.append((base + s, proto.fmt % proto.pick(values), proto))
     return out
 
@@ -214,6 +316,8 @@ def iter_lines(baseline: Baseline, start: dt.datetime, hours: int, seed: int,
     """Hour by hour, the baseline's records; memory holds one hour at a time."""
     pools = pools or build_pools(baseline, seed)
     rng = random.Random(f"baseline:{seed}")
+    srng = random.Random(f"sessions:{seed}")
+    sticky: dict[int, str] = {}
     start = start.replace(minute=0, second=0, microsecond=0)
     for h in range(hours):
-        yield hour_lines(baseline, pools, start + dt.timedelta(hours=h), rng)
+        yield hour_lines(baseline, pools, start + dt.timedelta(hours=h), rng, sticky, srng)

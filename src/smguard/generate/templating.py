@@ -13,6 +13,9 @@ Expressions (no arbitrary code, so a scenario file cannot run anything):
 - ``hex(n)``, ``int(a, b)``: seeded random hex string / integer.
 - ``choice(<path>)`` / ``cycle(<path>)``: a random element / element ``rep`` modulo length
   of a list reached by a path.
+- ``secret_suffix(<expression>)``: the 6 characters Secrets Manager appends to the ARN of the
+  secret so named, the same the baseline uses (e.g.
+  ``secret:{{ cycle(baseline.resources.secrets) }}-{{ secret_suffix(cycle(baseline.resources.secrets)) }}``).
 
 A string that is exactly one ``{{ … }}`` keeps the value's type (a list stays a list);
 otherwise values are interpolated as text. Mappings with a single key encode their
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from smguard.generate.ids import secret_suffix
 from smguard.generate.records import policy_json, urlencoded_json
 
 EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
@@ -39,7 +43,7 @@ _PATH = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)((?:\.[A-Za-z_][A-Za-z_0-9-]*|\[-?
 _STEP = re.compile(r"\.([A-Za-z_][A-Za-z_0-9-]*)|\[(-?\d+)\]")
 _CALL = re.compile(r"^([a-z_]+)\((.*)\)$")
 ROOTS = ("baseline", "vars", "actor", "faker", "rep", "rep1")
-FUNCS = ("hex", "int", "choice", "cycle")
+FUNCS = ("hex", "int", "choice", "cycle", "secret_suffix")
 ACTOR_FIELDS = ("arn", "name", "account", "role_arn", "source_ip", "access_key", "user_agent")
 DIRECTIVES = ("$policy", "$json", "$urlencoded_json", "$base64")
 
@@ -138,6 +142,8 @@ def evaluate(expr: str, scope: Scope) -> Any:
         if fn == "int":
             lo, hi = (int(x) for x in argtext.split(","))
             return scope.rng.randint(lo, hi)
+        if fn == "secret_suffix":
+            return secret_suffix(str(evaluate(argtext, scope)))
         if fn in ("choice", "cycle"):
             seq = _path_value(argtext, scope)
             if not isinstance(seq, list) or not seq:
@@ -202,7 +208,7 @@ def static_check(expr: str, baseline_view: dict[str, Any], var_names: set[str], 
         fn, argtext = m.group(1), m.group(2).strip()
         if fn not in FUNCS:
             return f"{expr!r}: unknown function {fn!r} (use one of {', '.join(FUNCS)})"
-        if fn in ("choice", "cycle"):
+        if fn in ("choice", "cycle", "secret_suffix"):
             return static_check(argtext, baseline_view, var_names, scope)
         try:
             evaluate(expr, scope)
