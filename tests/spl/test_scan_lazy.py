@@ -85,3 +85,33 @@ def test_pipeline_fields(spl, fields):
         assert got is None
     else:
         assert got is not None and fields <= got and {"_time", "_raw", "eventID"} <= got
+
+
+def test_prefilter_error_code_is_the_calculated_one(day_of_logs):
+    from smguard.scan.logs import raw_value
+
+    for rec in list(iter_records([str(day_of_logs)]))[::7]:
+        assert raw_value(rec, "errorCode") == to_event(rec)["errorCode"]
+
+
+@pytest.mark.parametrize("args", [(3, 2.5), (3.0, 1), (0.1 + 0.2, 0.3), (1e20, 5), (-2.5, -2), (1, "10"), (2.0,),
+                                  (1e16, 9999999999999998.0), ("a", 1), (float("nan"), 1), (True, 2), (["3", "4"], 1.0)])
+def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
+    """max()/min() give exactly (value and type) what they gave via num(mv(value))."""
+    from smguard.spl import ast as A
+    from smguard.spl.evalfuncs import EvalEnv, compile_expr, mv
+    from smguard.spl.values import num
+
+    def slow(is_max):
+        xs = [x for v in args for x in mv(v)]
+        ns = [num(x) for x in xs]
+        if all(n is not None for n in ns):
+            return (max if is_max else min)(ns)
+        return (max if is_max else min)(xs)
+
+    refs = tuple(A.FieldRef(f"a{i}") for i in range(len(args)))
+    row = {f"a{i}": v for i, v in enumerate(args)}
+    for name, is_max in (("max", True), ("min", False)):
+        got = compile_expr(A.Call(name, refs), EvalEnv(0.0))(row)
+        want = slow(is_max)
+        assert type(got) is type(want) and (got == want or (got != got and want != want))

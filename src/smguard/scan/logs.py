@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from smguard.cloudtrail.fields import PREFILTER_FIELDS, prefilter_values, to_event
+from smguard.cloudtrail.fields import PREFILTER_FIELDS, to_event
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.spl.searchmatch import value_matcher
 
 _TOP = dict(PREFILTER_FIELDS)
 _TOP["readOnly"] = "readOnly"
 _UNKNOWN = object()
+_MISSING = object()
 
 
 def prefilterable(field: str) -> bool:
@@ -58,8 +59,15 @@ def raw_value(rec: Any, field: str) -> Any:
     if key is not None:
         v = record.get(key)
         return _scalar(v) if v is not None else (None if key in ("eventName", "eventSource") else _UNKNOWN)
-    if field == "errorCode":
-        return prefilter_values(rec).get("errorCode", _UNKNOWN)
+    if field == "errorCode":  # the add-on's calculated value, as prefilter_values computes it
+        code = record.get("errorCode")
+        if type(code) is str:
+            return code
+        if code is not None:
+            return _UNKNOWN
+        response = record.get("responseElements")
+        login = response.get("ConsoleLogin") if type(response) is dict else None
+        return "failure" if login == "Failure" else "success"
     node: Any = record
     for part in field.split("."):
         if type(node) is not dict:
@@ -107,28 +115,35 @@ class Prefilter:
                                 if not (indexed and f == "eventName") and prefilterable(f) and pats])
         self.generic = generic
         self.everything = list(range(self.n))
+        # eventName -> [(search index, its checks)] for the searches that name may match
+        self._plans: dict[str, list[tuple[int, list[tuple[str, Callable[[str], bool]]]]]] = {}
 
     def candidates(self, rec: Any) -> list[int]:
         """Indexes of the searches that may match ``rec``."""
         record = rec.record if hasattr(rec, "record") else rec
         name = record.get("eventName")
-        if type(name) is str:
-            hit = self.by_name.get(name.lower())
-            cand = hit + self.generic if hit else self.generic
-        else:
-            cand = self.everything
-        if not cand:
-            return cand
-        checks = self.checks
+        plan = self._plans.get(name) if type(name) is str else None
+        if plan is None:
+            if type(name) is str:
+                hit = self.by_name.get(name.lower())
+                cand = hit + self.generic if hit else self.generic
+            else:
+                cand = self.everything
+            plan = [(i, self.checks[i]) for i in cand]
+            if type(name) is str:
+                if len(self._plans) > 100_000:
+                    self._plans.clear()
+                self._plans[name] = plan
+        if not plan:
+            return []
         out: list[int] = []
         cache: dict[str, Any] = {}
-        for i in cand:
+        for i, checks in plan:
             ok = True
-            for f, ms in checks[i]:
-                if f in cache:
-                    v = cache[f]
-                else:
-                    v = cache[f] = raw_value(rec, f)
+            for f, ms in checks:
+                v = cache.get(f, _MISSING)
+                if v is _MISSING:
+                    v = cache[f] = raw_value(record, f)
                 if v is _UNKNOWN:
                     continue
                 if v is None or not ms(v):

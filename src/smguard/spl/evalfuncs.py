@@ -796,8 +796,23 @@ def _minmax(is_max: bool) -> Maker:
     def make(c: A.Call, env: EvalEnv) -> Fn:
         args = _args(c, env)
 
+        pick = max if is_max else min
+
         def call(f: dict) -> Value:
-            vals = [x for a in args for x in mv(a(f))]
+            got = [a(f) for a in args]
+            fast: list[int | float] = []
+            for v in got:  # plain numbers: what num(mv(v)) would give, without the string round trip
+                t = type(v)
+                if t is int:
+                    fast.append(v)
+                elif t is float and math.isfinite(v):
+                    fast.append(int(v) if v.is_integer() and abs(v) < 1e16 else v)
+                else:
+                    break
+            else:
+                if fast:
+                    return pick(fast)
+            vals = [x for v in got for x in mv(v)]
             if not vals:
                 return None
             nums = [num(x) for x in vals]
