@@ -49,7 +49,8 @@ def _note(o: escu.Outcome) -> str:
         e = escu.EXCEPTIONS[o.name]
         return f"not run: {e.reason}; engine: `{e.message}`"
     if o.name in escu.NOISY_ON_BASELINE:
-        return "noisy in real life: " + escu.NOISY_ON_BASELINE[o.name]
+        lead = "noisy in real life" if o.baseline_rows else "can be noisy in real life (silent on this day)"
+        return f"{lead}: {escu.NOISY_ON_BASELINE[o.name]}"
     if o.name in escu.FIRES:
         f = escu.FIRES[o.name]
         return f"target: must fire on `{f.scenario}` ({f.rows} row{'s' if f.rows > 1 else ''})"
