@@ -115,3 +115,28 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
         got = compile_expr(A.Call(name, refs), EvalEnv(0.0))(row)
         want = slow(is_max)
         assert type(got) is type(want) and (got == want or (got != got and want != want))
+
+
+@pytest.mark.parametrize(("tail", "n_ops", "fields"), [
+    # filters reading raw-readable fields (aliases, dotted paths) are run on the raw record
+    ("| where isnotnull(mvfind(src, \"^10\\.\")) | eval r='userIdentity.sessionContext.sessionIssuer.arn'"
+     " | where like(r, \"%Role%\") | stats count", 3, ("src", "userIdentity.sessionContext.sessionIssuer.arn")),
+    # a field set by an earlier eval (or OUTPUT lookup) is not read from the record
+    ("| eval x=if(eventSource==\"s3.amazonaws.com\", 1, null()) | where isnotnull(x) | stats count", 2, ("eventSource",)),
+    # trailing non-filters are not run early
+    ("| where region!=\"eu-west-1\" | eval y=1 | stats count", 1, ("region",)),
+    # stops at a field only extraction makes (add-on calculated, arrays, _time/date_*)
+    ("| where user_arn=\"x\" | stats count", 0, ()),
+    ("| where src=\"1.2.3.4\" | where 'resources{}.ARN'=\"a\" | stats count", 1, ("src",)),
+    ("| where date_hour>3 | stats count", 0, ()),
+    ("| lookup t k AS src OUTPUTNEW v | where isnull(v) | stats count", 0, ()),
+    ("| search NOT \"term\" | stats count", 0, ()),
+])
+def test_raw_prefix(tail, n_ops, fields):
+    from smguard.scan.runner import DetectionSpec, _Plan
+    from smguard.spl.context import LookupDef, SearchContext
+
+    ctx = SearchContext(lookups={"t": LookupDef("t", ("k", "v"), ({"k": "1.2.3.4", "v": "a"},))})
+    plan = _Plan(DetectionSpec("i", "n", "a", "index=aws eventName=X " + tail), ctx, 1.8e9, False)
+    assert len(plan.pre_ops) == n_ops
+    assert set(plan.pre_fields) == set(fields)

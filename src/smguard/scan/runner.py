@@ -24,7 +24,7 @@ from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport
 from smguard.scan.cron import Cron
-from smguard.scan.logs import Prefilter, prefilterable, read_events
+from smguard.scan.logs import _UNKNOWN, Prefilter, prefilterable, raw_value, read_events
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
@@ -141,9 +141,51 @@ class _Plan:
             self.terms = indexed_terms(first.expr, prefilterable)
         else:
             self.terms = {"eventName": ()}  # generating search: needs no events
+        # the leading filters of the stream that read only raw-readable fields: run on the
+        # raw record before extraction, they reject records exactly as the stream would
+        self.pre_ops: list = []
+        self.pre_fields: tuple[str, ...] = ()
+        self._raw_verdicts: dict[tuple, bool] = {}
+        if self.cs is not None and not generating and not self.whole:  # whole: the stream may call now()
+            self.pre_ops, self.pre_fields = _raw_prefix(self.pipeline.commands[1:1 + len(self.cs.stream_ops)],
+                                                        self.cs.stream_ops)
         # the event fields this search can read (None: all), so records are extracted lazily
         found = pipeline_fields(self.pipeline)
         self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
+
+    def raw_reject(self, record: dict, seen: dict[str, Any]) -> bool:
+        """Do the stream's leading filters reject this raw record (as they would its event)?
+
+        The answer depends only on the values of ``pre_fields`` (the commands are
+        deterministic and read nothing else), so it is remembered per combination.
+        """
+        vals: list[Any] = []
+        for name in self.pre_fields:
+            v = seen.get(name, _MISSING)
+            if v is _MISSING:
+                v = seen[name] = raw_value(record, name)
+            if v is _UNKNOWN:
+                return False  # not a plain value: let the full event decide
+            vals.append(v)
+        key = tuple(vals)
+        got = self._raw_verdicts.get(key)
+        if got is not None:
+            return got
+        row = Row({n: v for n, v in zip(self.pre_fields, vals, strict=True) if v is not None}, (), True, None)
+        got = False
+        try:
+            for op in self.pre_ops:
+                out = op.process(row)
+                if not out:
+                    got = True
+                    break
+                row = out[0]
+        except Exception:  # noqa: BLE001 - the real stream will report it, if the base search matches
+            got = False
+        if len(self._raw_verdicts) > 100_000:
+            self._raw_verdicts.clear()
+        self._raw_verdicts[key] = got
+        return got
 
     def feed(self, ev: dict) -> None:
         if self.rescan:
@@ -275,6 +317,87 @@ class _Plan:
             self.forget_before(run_t, lo)
 
 
+_MISSING = object()
+
+
+def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
+    """The longest run of leading ``search``/``where``/``eval``/``lookup`` commands, up to
+    the last filter, whose every read is of a field the prefilter reads off the raw record
+    with the extracted value (:func:`smguard.scan.logs.prefilterable`) or one an earlier
+    command of the run always sets; with the raw fields they read.
+
+    Given exactly those field values, the commands keep or drop a row as they do the full
+    event (they read nothing else), so a record they drop needs no extraction.
+    """
+    from smguard.spl.executor import _expr_fields, _search_fields
+
+    defined: set[str] = set()
+    keep = 0
+    for i, c in enumerate(cmds):
+        reads: set[str] = set()
+        sets: set[str] = set()
+        if isinstance(c, A.SearchCmd):
+            ok = _search_fields(c.expr, reads)
+        elif isinstance(c, A.WhereCmd):
+            ok = _expr_fields(c.expr, reads)
+        elif isinstance(c, A.EvalCmd):
+            ok = True
+            for name, e in c.assignments:  # in order: later assignments see earlier ones
+                r: set[str] = set()
+                ok = ok and _expr_fields(e, r)
+                reads |= r - sets
+                sets.add(name)
+        elif isinstance(c, A.LookupCmd) and c.outputs is not None:
+            ok = True
+            reads.update(f for _, f in c.inputs)
+            if c.outputnew:
+                reads.update(f for _, f in c.outputs)  # written only when missing: read
+            else:
+                sets.update(f for _, f in c.outputs)  # OUTPUT sets or clears them
+        else:
+            break
+        if not ok or any("*" in f for f in reads):
+            break
+        new = [f for f in reads if f not in defined]
+        if not all(prefilterable(f) for f in new):
+            break
+        defined |= sets
+        if isinstance(c, A.SearchCmd | A.WhereCmd):
+            keep = i + 1
+    if not keep:
+        return [], ()
+    return list(ops[:keep]), tuple(sorted(_raw_reads(cmds[:keep])))
+
+
+def _raw_reads(cmds: Sequence[A.Command]) -> set[str]:
+    from smguard.spl.executor import _expr_fields, _search_fields
+
+    defined: set[str] = set()
+    out: set[str] = set()
+    for c in cmds:
+        reads: set[str] = set()
+        sets: set[str] = set()
+        if isinstance(c, A.SearchCmd):
+            _search_fields(c.expr, reads)
+        elif isinstance(c, A.WhereCmd):
+            _expr_fields(c.expr, reads)
+        elif isinstance(c, A.EvalCmd):
+            for name, e in c.assignments:
+                r: set[str] = set()
+                _expr_fields(e, r)
+                reads |= r - sets
+                sets.add(name)
+        elif isinstance(c, A.LookupCmd):
+            reads.update(f for _, f in c.inputs)
+            if c.outputnew:
+                reads.update(f for _, f in c.outputs or ())
+            else:
+                sets.update(f for _, f in c.outputs or ())
+        out |= reads - defined
+        defined |= sets
+    return out
+
+
 class _LateRecord(Exception):
     """A record arrived for a window already replayed: the logs are not in time order."""
 
@@ -394,10 +517,12 @@ def scan(
     than that are detected (a record for a window already replayed) and the scan starts
     over, holding everything until the end (``ScanResult.reordered``).
 
-    With ``lazy`` (the default) a record is turned into an event holding only the fields
-    its candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
-    :class:`smguard.cloudtrail.fields.Extractor`); results are the same as with full
-    extraction (``lazy=False``), only cheaper.
+    With ``lazy`` (the default) a detection's leading stream filters that read only fields
+    available on the raw record run on those raw values first (remembered per value
+    combination), and a record is turned into an event holding only the fields its
+    remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
+    :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
+    ``lazy=False`` (every candidate record fully extracted), only cheaper.
     """
     report = report if report is not None else ReadReport()
     if not all_time:
@@ -439,6 +564,7 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
     horizon = float("-inf")  # no record older than this may arrive any more
     # candidate set -> extraction of the union of the fields those detections read
     extract_for: dict[tuple[int, ...], Any] = {}
+    has_raw_filters = lazy and any(p.pre_ops for p in plans)
     for rec in records:
         n += 1
         t_raw = rec.record.get("eventTime")
@@ -448,6 +574,10 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
         if tmax_s is None or t_raw > tmax_s:
             tmax_s = t_raw
         cands = pre.candidates(rec)
+        if cands and has_raw_filters:
+            seen: dict[str, Any] = {}
+            record = rec.record
+            cands = [i for i in cands if not (plans[i].pre_ops and plans[i].raw_reject(record, seen))]
         if cands:
             key = tuple(cands)
             ex = extract_for.get(key)
