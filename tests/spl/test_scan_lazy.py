@@ -140,3 +140,15 @@ def test_raw_prefix(tail, n_ops, fields):
     plan = _Plan(DetectionSpec("i", "n", "a", "index=aws eventName=X " + tail), ctx, 1.8e9, False)
     assert len(plan.pre_ops) == n_ops
     assert set(plan.pre_fields) == set(fields)
+
+
+def test_raw_getter_equals_raw_value(day_of_logs):
+    from smguard.scan.logs import _raw_getter, raw_value
+
+    fields = ["eventName", "eventSource", "src", "region", "readOnly", "errorCode", "userIdentity.type",
+              "userIdentity.sessionContext.sessionIssuer.arn", "requestParameters.bucketName",
+              "responseElements.ConsoleLogin", "tlsDetails.tlsVersion", "additionalEventData.bytesTransferredOut"]
+    getters = [(f, _raw_getter(f)) for f in fields]
+    for rec in list(iter_records([str(day_of_logs)]))[::5]:
+        for f, g in getters:
+            assert g(rec.record) is raw_value(rec, f) or g(rec.record) == raw_value(rec, f)

@@ -78,6 +78,34 @@ def raw_value(rec: Any, field: str) -> Any:
     return _scalar(node)
 
 
+def _raw_getter(field: str) -> Callable[[dict], Any]:
+    """``raw_value(record, field)`` specialised for one field (same answers)."""
+    key = _TOP.get(field)
+    if key is not None:
+        absent = None if key in ("eventName", "eventSource") else _UNKNOWN
+
+        def top(record: dict) -> Any:
+            v = record.get(key)
+            if v is None:
+                return absent
+            return v if type(v) is str else _scalar(v)
+        return top
+    if field == "errorCode":
+        return lambda record: raw_value(record, "errorCode")
+    parts = tuple(field.split("."))
+
+    def path(record: dict) -> Any:
+        node: Any = record
+        for part in parts:
+            if type(node) is not dict:
+                return _UNKNOWN if isinstance(node, list) else None
+            node = node.get(part)
+            if node is None:
+                return None
+        return _scalar(node)
+    return path
+
+
 def _any_of(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """One case-insensitive matcher for several search values (exact ones via a set)."""
     exact = frozenset(p.lower() for p in patterns if "*" not in p)
@@ -119,7 +147,12 @@ class Prefilter:
         self._plans: dict[str, list[tuple[int, list[tuple[str, Callable[[str], bool]]]]]] = {}
 
     def candidates(self, rec: Any) -> list[int]:
-        """Indexes of the searches that may match ``rec``."""
+        """Indexes of the searches that may match ``rec``.
+
+        Per eventName, the searches it may match and the fields their checks read are
+        worked out once; the answer then depends only on those fields' raw values, so it
+        is remembered per combination of values.
+        """
         record = rec.record if hasattr(rec, "record") else rec
         name = record.get("eventName")
         plan = self._plans.get(name) if type(name) is str else None
@@ -129,21 +162,25 @@ class Prefilter:
                 cand = hit + self.generic if hit else self.generic
             else:
                 cand = self.everything
-            plan = [(i, self.checks[i]) for i in cand]
+            fields = tuple(dict.fromkeys(f for i in cand for f, _ms in self.checks[i]))
+            plan = ([(i, self.checks[i]) for i in cand], tuple(_raw_getter(f) for f in fields), fields, {})
             if type(name) is str:
                 if len(self._plans) > 100_000:
                     self._plans.clear()
                 self._plans[name] = plan
-        if not plan:
+        searches, getters, fields, memo = plan
+        if not searches:
             return []
+        key = tuple(g(record) for g in getters)
+        got = memo.get(key)
+        if got is not None:
+            return got
+        values = dict(zip(fields, key, strict=True))
         out: list[int] = []
-        cache: dict[str, Any] = {}
-        for i, checks in plan:
+        for i, checks in searches:
             ok = True
             for f, ms in checks:
-                v = cache.get(f, _MISSING)
-                if v is _MISSING:
-                    v = cache[f] = raw_value(record, f)
+                v = values[f]
                 if v is _UNKNOWN:
                     continue
                 if v is None or not ms(v):
@@ -151,6 +188,9 @@ class Prefilter:
                     break
             if ok:
                 out.append(i)
+        if len(memo) > 10_000:
+            memo.clear()
+        memo[key] = out
         return out
 
 
