@@ -53,7 +53,7 @@ def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
 
 
 class _Group:
-    __slots__ = ("aggs", "any_wild", "ids", "key", "pairs", "times", "wild")
+    __slots__ = ("aggs", "any_wild", "cached", "ids", "key", "pairs", "times", "wild")
 
     def __init__(self, key: tuple, specs: list[AggSpec]):
         self.key = key
@@ -63,6 +63,9 @@ class _Group:
         self.wild: list[dict[str, Agg]] = [{} for _ in specs]
         self.ids: list[tuple[str, ...]] = []
         self.times: list[float] = []
+        # (len(ids), ordered, fields, ids) of the last result row: every change to a group
+        # appends to ids, so the row is still right while len(ids) is the same
+        self.cached: tuple | None = None
 
     def add(self, f: dict, specs: list[AggSpec], by: list[str], t: float | None) -> None:
         for a, values in self.pairs:
@@ -243,18 +246,27 @@ class StatsAccumulator:
         if not by and not groups:
             groups[()] = _Group((), specs)
         out: list[Row] = []
+        ordered = self.ordered
         for hk in sorted(groups, key=_key_sort):
             g = groups[hk]
+            c = g.cached
+            if c is not None and c[0] == len(g.ids) and c[1] is ordered:
+                # the same group read again (a window shared by several scheduled runs):
+                # its row is lent, commands copy it before writing
+                out.append(Row(c[2], c[3], False))
+                continue
             f = dict(zip(by, g.key, strict=True))
             for k, v in g.results(specs).items():
                 if k not in f:
                     f[k] = v
             id_groups = g.ids
-            if not self.ordered:
+            if not ordered:
                 # provenance in search order (newest first), as if the rows had been sorted
                 order = sorted(range(len(id_groups)), key=lambda i: g.times[i], reverse=True)
                 id_groups = [id_groups[i] for i in order]
-            out.append(Row(f, merge_ids(id_groups), True))
+            ids = merge_ids(id_groups)
+            g.cached = (len(g.ids), ordered, f, ids)
+            out.append(Row(f, ids, False))
         return out
 
 
