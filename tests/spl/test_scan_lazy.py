@@ -152,3 +152,25 @@ def test_raw_getter_equals_raw_value(day_of_logs):
     for rec in list(iter_records([str(day_of_logs)]))[::5]:
         for f, g in getters:
             assert g(rec.record) is raw_value(rec, f) or g(rec.record) == raw_value(rec, f)
+
+
+def test_stats_rows_lent_to_several_runs_are_not_disturbed():
+    from smguard.spl import ast as A
+    from smguard.spl.commands import EvalOp
+    from smguard.spl.context import SearchContext
+    from smguard.spl.evalfuncs import EvalEnv
+    from smguard.spl.executor import CompiledSearch, Runtime
+    from smguard.spl.rows import Row
+
+    cs = CompiledSearch(parse("index=aws | stats count values(b) as b by a"),
+                        Runtime(SearchContext(), lambda: [], 0.0, None, None, ""))
+    acc = cs.stats_first().accumulator(ordered=False)
+    for i in range(3):
+        acc.add(Row({"a": "x", "b": str(i), "_time": float(i)}, (f"e{i}",), False, float(i)))
+    first = acc.rows()
+    EvalOp(A.EvalCmd([("count", A.Literal(99))]), EvalEnv(0.0)).process(first[0])
+    assert first[0].f["count"] == 99
+    again = acc.rows()
+    assert again[0].f["count"] == 3 and again[0].f["b"] == ["0", "1", "2"]
+    acc.add(Row({"a": "x", "b": "3", "_time": 3.0}, ("e3",), False, 3.0))
+    assert acc.rows()[0].f["count"] == 4
