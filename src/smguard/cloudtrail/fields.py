@@ -128,7 +128,7 @@ def time_fields(event_time: str) -> dict[str, Any]:
     cached = _MINUTE_CACHE.get(minute_key)
     if cached is None:
         cached = _minute_fields(event_time)
-        if len(_MINUTE_CACHE) > 100_000:
+        if len(_MINUTE_CACHE) > 4096:  # records come in time order: recent minutes suffice, memory stays flat
             _MINUTE_CACHE.clear()
         _MINUTE_CACHE[minute_key] = cached
     if event_time[-1] != "Z" or event_time[16] != ":" or len(event_time) < 20:
