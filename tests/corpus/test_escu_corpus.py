@@ -121,12 +121,15 @@ def test_every_exception_reason_is_what_the_engine_says(outcomes):
         assert quoted and all(q in outcomes[name].error for q in quoted)
 
 
-def test_docs_corpus_md_is_current(outcomes, day):
-    from .report import DOC, render, splice
+@pytest.mark.parametrize("which", ["docs/corpus.md", "README.md"])
+def test_docs_corpus_md_is_current(outcomes, day, which):
+    from .report import BEGIN, DOC, README, render, splice
 
-    current = DOC.read_text()
+    doc = {"docs/corpus.md": DOC, "README.md": README}[which]
+    current = doc.read_text()
+    assert BEGIN in current, f"{which} has no generated corpus table"
     assert splice(current, render(outcomes, day.kinds)) == current, (
-        "docs/corpus.md is out of date: run .venv/bin/python -m tests.corpus.report")
+        f"{which} is out of date: run .venv/bin/python -m tests.corpus.report")
 
 
 @pytest.mark.parametrize("at", ["2026-11-24T10:04:50Z", "2026-11-24T10:09:55Z", "2026-11-24T16:58:20Z"])
