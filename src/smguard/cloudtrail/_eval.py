@@ -12,6 +12,7 @@ This keeps :mod:`smguard.cloudtrail.addon` a table that reads like the add-on's
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 Value = str | list[str] | None
@@ -235,11 +236,12 @@ def concat(*exprs: Expr) -> Expr:
 # False when eventName alone decides it, None when other fields matter.
 
 
-class _Cond:
+class _Cond(ABC):
     name_only = False  # decided by eventName alone
 
-    def __call__(self, get: Getter) -> bool:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, get: Getter) -> bool:
+        """Implemented by every subclass."""
 
     def by_name(self, event_name: str | None) -> bool | None:
         return None

@@ -28,8 +28,9 @@ class Op:
 
     streaming = True
 
-    def process(self, row: Row) -> list[Row]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def process(self, row: Row) -> list[Row]:  # pragma: no cover - guarded by `streaming`
+        # Only streaming ops are fed row by row; ordered ops (dedup, sort, ...) override apply().
+        raise TypeError(f"{type(self).__name__} is not a streaming command")
 
     def apply(self, rows: list[Row]) -> list[Row]:
         out: list[Row] = []

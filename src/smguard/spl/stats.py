@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from smguard.spl import ast as A
@@ -18,14 +19,16 @@ from smguard.spl.values import Value, num, to_str
 LIST_LIMIT = 100  # Splunk's list() keeps the first 100 values
 
 
-class Agg:
+class Agg(ABC):
     __slots__ = ()
 
-    def add(self, vals: list[str] | Value, t: float | None) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def add(self, vals: list[str] | Value, t: float | None) -> None:
+        """Implemented by every subclass."""
 
-    def result(self) -> Value:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def result(self) -> Value:
+        """Implemented by every subclass."""
 
 
 class Count(Agg):
