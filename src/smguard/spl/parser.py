@@ -276,16 +276,20 @@ class EvalParser:
             elif t.kind == WORD and t.value.upper() == "IN" and self.cur.peek(1).kind == LPAREN:
                 self.cur.next()
                 self.cur.next()
-                args = [left]
-                if not self.cur.accept(RPAREN):
-                    while True:
-                        args.append(self.parse())
-                        if self.cur.accept(RPAREN):
-                            break
-                        self.cur.expect(COMMA, "',' or ')'")
-                left = A.Call("in", tuple(args), t.pos)
+                left = A.Call("in", (left, *self._args()), t.pos)
             else:
                 return left
+
+    def _args(self) -> tuple[A.Expr, ...]:
+        """A comma-separated argument list after '(' up to and including ')'."""
+        args: list[A.Expr] = []
+        if not self.cur.accept(RPAREN):
+            while True:
+                args.append(self.parse())
+                if self.cur.accept(RPAREN):
+                    break
+                self.cur.expect(COMMA, "',' or ')'")
+        return tuple(args)
 
     def add(self) -> A.Expr:
         left = self.mul()
@@ -337,14 +341,7 @@ class EvalParser:
         if t.kind == WORD:
             if self.cur.peek().kind == LPAREN:
                 self.cur.next()
-                args: list[A.Expr] = []
-                if not self.cur.accept(RPAREN):
-                    while True:
-                        args.append(self.parse())
-                        if self.cur.accept(RPAREN):
-                            break
-                        self.cur.expect(COMMA, "',' or ')'")
-                return A.Call(t.value.lower(), tuple(args), t.pos)
+                return A.Call(t.value.lower(), self._args(), t.pos)
             if t.value.upper() in ("AND", "OR", "NOT", "XOR", "LIKE"):
                 raise self.cur.error(f"unexpected operator {t.value!r}", t)
             return A.FieldRef(t.value)
