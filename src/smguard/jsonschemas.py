@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -46,3 +47,15 @@ def check(name: str, doc: Located) -> list[Problem]:
         best = jsonschema.exceptions.best_match([err]) if err.context else err
         problems.append(doc.problem(list(best.absolute_path), _describe(best)))
     return sorted(set(problems))
+
+
+def load_valid(path: str | Path, name: str) -> Located:
+    """Load a YAML file and raise every schema problem at once (for single-file inputs)."""
+    from smguard import yamlio
+    from smguard.errors import SmguardError
+
+    doc = yamlio.load(path)
+    problems = check(name, doc)
+    if problems:
+        raise SmguardError(problems)
+    return doc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from smguard import jsonschemas, yamlio
+from smguard import jsonschemas
 from smguard.errors import SmguardError
 
 
@@ -26,17 +26,16 @@ class Catalog:
 
 
 def load_catalog(path: str | Path) -> Catalog:
-    doc = yamlio.load(path)
-    problems = jsonschemas.check("guardrails", doc)
+    doc = jsonschemas.load_valid(path, "guardrails")
+    problems = []
     entries: dict[str, Guardrail] = {}
-    if not problems:
-        for i, g in enumerate(doc.data["guardrails"]):
-            if g["id"] in entries:
-                problems.append(doc.problem(("guardrails", i, "id"), f"duplicate guardrail id {g['id']!r}"))
-            if not g["id"].startswith(g["area"] + "."):
-                problems.append(doc.problem(("guardrails", i, "id"), f"id {g['id']!r} must start with its area {g['area']!r}"))
-            entries[g["id"]] = Guardrail(g["id"], g["area"], g["title"], " ".join(g["text"].split()),
-                                         g.get("not_observable"), doc.line(("guardrails", i)))
+    for i, g in enumerate(doc.data["guardrails"]):
+        if g["id"] in entries:
+            problems.append(doc.problem(("guardrails", i, "id"), f"duplicate guardrail id {g['id']!r}"))
+        if not g["id"].startswith(g["area"] + "."):
+            problems.append(doc.problem(("guardrails", i, "id"), f"id {g['id']!r} must start with its area {g['area']!r}"))
+        entries[g["id"]] = Guardrail(g["id"], g["area"], g["title"], " ".join(g["text"].split()),
+                                     g.get("not_observable"), doc.line(("guardrails", i)))
     if problems:
         raise SmguardError(problems)
     return Catalog(doc.path, entries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from smguard import jsonschemas, yamlio
+from smguard import jsonschemas
 from smguard.errors import SmguardError
 
 
@@ -18,15 +18,14 @@ class Story:
 
 
 def load_stories(path: str | Path) -> dict[str, Story]:
-    doc = yamlio.load(path)
-    problems = jsonschemas.check("stories", doc)
+    doc = jsonschemas.load_valid(path, "stories")
+    problems = []
     stories: dict[str, Story] = {}
-    if not problems:
-        for i, s in enumerate(doc.data["stories"]):
-            if s["name"] in stories:
-                problems.append(doc.problem(("stories", i, "name"), f"duplicate story {s['name']!r}"))
-            stories[s["name"]] = Story(s["name"], s["area"], " ".join(s["description"].split()),
-                                       " ".join(s["narrative"].split()))
+    for i, s in enumerate(doc.data["stories"]):
+        if s["name"] in stories:
+            problems.append(doc.problem(("stories", i, "name"), f"duplicate story {s['name']!r}"))
+        stories[s["name"]] = Story(s["name"], s["area"], " ".join(s["description"].split()),
+                                   " ".join(s["narrative"].split()))
     if problems:
         raise SmguardError(problems)
     return stories
