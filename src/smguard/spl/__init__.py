@@ -29,6 +29,7 @@ from smguard.spl.context import LookupDef, MacroDef, SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
 from smguard.spl.macros import expand_macros
+from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
@@ -98,18 +99,25 @@ def _source(events: Events, pipeline: Pipeline) -> Callable[[], Iterable[dict]]:
 
 
 def compile_search(spl: str, events: Events, ctx: SearchContext, *, now: float,
-                   earliest: float | None = None, latest: float | None = None) -> CompiledSearch:
-    """Expand, parse and bind a search; lets callers push events themselves (scan)."""
+                   earliest: float | None = None, latest: float | None = None,
+                   optimize: bool = True) -> CompiledSearch:
+    """Expand, parse and bind a search; lets callers push events themselves (scan).
+
+    ``optimize`` applies :func:`smguard.spl.optimize.push_filters` (same results, less
+    work); tests turn it off to prove exactly that.
+    """
     text = expand_macros(spl, ctx)
     pipeline = parse(text)
+    if optimize:
+        pipeline = push_filters(pipeline)
     rt = Runtime(ctx, _source(events, pipeline), now, earliest, latest, text)
     return CompiledSearch(pipeline, rt)
 
 
 def run(spl: str, events: Events, ctx: SearchContext, *, now: float,
-        earliest: float | None = None, latest: float | None = None) -> SearchResult:
+        earliest: float | None = None, latest: float | None = None, optimize: bool = True) -> SearchResult:
     """Run one SPL search over events; see the module docstring for ``events``."""
-    cs = compile_search(spl, events, ctx, now=now, earliest=earliest, latest=latest)
+    cs = compile_search(spl, events, ctx, now=now, earliest=earliest, latest=latest, optimize=optimize)
     return rows_to_result(cs.execute())
 
 
