@@ -41,6 +41,45 @@ def test_lazy_scan_equals_full_extraction(day_of_logs):
     assert out[True] == out[False]
 
 
+def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs):
+    """The detections the optimizer rewrites alert the same with it on or off."""
+    from smguard.spl.macros import expand_macros
+    from smguard.spl.optimize import push_filters
+
+    root = Path(__file__).resolve().parents[2]
+    pack = load_pack(root)
+    specs = [s for s in specs_from_pack(pack)
+             if push_filters(p := parse(expand_macros(s.spl, pack.context()))) is not p]
+    assert len(specs) >= 2, "the capacity and bulk-read baselines have filters to push"
+    out = {}
+    for optimize in (False, True):
+        res = scan(specs, [str(day_of_logs)], pack.context(), index=pack.settings.index,
+                   sourcetype=pack.settings.sourcetype, now=1.8e9, optimize=optimize)
+        out[optimize] = json.dumps(res.to_json(), sort_keys=True)
+    assert json.loads(out[True])["alerts"], "the bulk-read scenario should alert"
+    assert out[True] == out[False]
+
+
+def test_now_in_the_tail_is_set_per_run_like_running_whole(day_of_logs, monkeypatch):
+    """A search calling now() only after its stats shares its per-event work between runs;
+    it alerts exactly as when every run re-runs the whole search with its own now()."""
+    from smguard.scan import runner
+    from smguard.spl.executor import uses_now
+    from smguard.spl.macros import expand_macros
+
+    root = Path(__file__).resolve().parents[2]
+    pack = load_pack(root)
+    specs = [s for s in specs_from_pack(pack) if uses_now(parse(expand_macros(s.spl, pack.context())))]
+    assert specs, "the pack has baselines that compare against now()"
+    kw = {"index": pack.settings.index, "sourcetype": pack.settings.sourcetype, "now": 1.8e9}
+    staged = scan(specs, [str(day_of_logs)], pack.context(), **kw)
+    monkeypatch.setattr(runner, "uses_now", lambda p, upto=None: uses_now(p))  # every one runs whole
+    whole = scan(specs, [str(day_of_logs)], pack.context(), **kw)
+    assert json.loads(json.dumps(staged.to_json()))["alerts"], "the new-principal scenario should alert"
+    assert json.dumps(staged.to_json(), sort_keys=True) == json.dumps(whole.to_json(), sort_keys=True)
+    assert [a.runs for a in staged.alerts] == [a.runs for a in whole.alerts]
+
+
 def test_extractor_gives_requested_fields_exactly(day_of_logs):
     """Every requested field (raw paths, aliases, calculated, lookups) as to_event has it."""
     records = list(iter_records([str(day_of_logs)]))

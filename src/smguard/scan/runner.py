@@ -7,9 +7,10 @@ search and streaming commands. What survives is small (matched rows), so the
 schedule replay afterwards, one run per cron time with its own ``[earliest, latest)``
 window, ``now()`` and throttling, works from memory without re-reading the logs.
 
-Detections that call ``now()``/``time()`` or contain subsearches cannot share the
-per-event work between runs; they keep the prefiltered *events* instead and run whole
-per scheduled time.
+Detections that call ``now()``/``time()`` per event (before their first transforming
+command) or contain subsearches cannot share the per-event work between runs; they
+keep the prefiltered *events* instead and run whole per scheduled time. A ``now()``
+after that point is read per run from the compiled search's env.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
 from smguard.spl.macros import expand_macros
+from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
@@ -107,16 +109,22 @@ def _union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
 class _Plan:
     """One detection during the pass: either matched rows (stream) or events (whole)."""
 
-    def __init__(self, spec: DetectionSpec, ctx: SearchContext, now: float, all_time: bool):
+    def __init__(self, spec: DetectionSpec, ctx: SearchContext, now: float, all_time: bool, optimize: bool = True):
         self.spec = spec
         self.ctx = ctx
         self.text = expand_macros(spec.spl, ctx)
-        self.pipeline = parse(self.text)
+        self.pipeline = push_filters(parse(self.text)) if optimize else parse(self.text)
         self.rescan = needs_rescan(self.pipeline)
         first = self.pipeline.commands[0]
         generating = not isinstance(first, A.SearchCmd)
         self.now = now
-        self.whole = self.rescan or generating or (uses_now(self.pipeline) and not all_time)
+        # a subsearch is resolved when a search is compiled, so searches that have one
+        # are compiled per run, over the buffered events, never here
+        self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
+        # now() after the per-event work (in the tail) is set per run on the compiled
+        # search's env; only a search calling it per event must run whole for each run
+        per_event = 2 + len(self.cs.stream_ops) if self.cs is not None else None
+        self.whole = self.rescan or generating or (uses_now(self.pipeline, per_event) and not all_time)
         self.events: list[dict] = []
         self.rows: list[Row] = []
         # order-free stats first in the tail: aggregate per run window as rows arrive
@@ -129,9 +137,6 @@ class _Plan:
         self.suppressed_until: dict[str, float] = {}
         self._sorted_n = 0
         self._keys: list[float] = []
-        # a subsearch is resolved when a search is compiled, so searches that have one
-        # are compiled per run, over the buffered events, never here
-        self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
         self.all_time = all_time
         self.stats = None if self.whole or self.cs is None else self.cs.stats_first()
         self.acc_all = self.stats.accumulator(ordered=False) if self.stats is not None else None
@@ -228,6 +233,7 @@ class _Plan:
         if self.rescan or self.whole:
             rt = Runtime(self.ctx, lambda: self.events, self.now, None, None, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
+        self.cs.rt.env.now = self.now
         if self.acc_all is not None:
             return self.cs.finish_after_stats(self.acc_all.rows())
         return self.cs.finish(self.rows)
@@ -237,6 +243,7 @@ class _Plan:
             evs = [e for e in self.events if lo <= e.get("_time", float("-inf")) < hi]  # sorted by prepare_windows
             rt = Runtime(self.ctx, lambda: evs, now, lo, hi, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
+        self.cs.rt.env.now = now  # the tail's now() is this run's
         if self.stats is not None:
             parts = self._run_segments.get(now)
             if not parts:
@@ -508,6 +515,7 @@ def scan(
     progress: bool = False,
     report: ReadReport | None = None,
     lazy: bool = True,
+    optimize: bool = True,
 ) -> ScanResult:
     """Run ``specs`` over the logs at ``paths``; see the module docstring.
 
@@ -522,26 +530,30 @@ def scan(
     combination), and a record is turned into an event holding only the fields its
     remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
     :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
-    ``lazy=False`` (every candidate record fully extracted), only cheaper.
+    ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
+    with ``optimize`` (:func:`smguard.spl.optimize.push_filters`) on or off.
     """
     report = report if report is not None else ReadReport()
     if not all_time:
         try:
-            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True, lazy)
+            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True, lazy,
+                              optimize)
         except _LateRecord:
             report.problems.clear()
             report.files = report.records = 0
-            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False, lazy)
+            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False, lazy,
+                             optimize)
             res.reordered = True
             return res
-    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False, lazy)
+    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False, lazy,
+                      optimize)
 
 
 def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, index: str,
                sourcetype: str, all_time: bool, now: float | None, strict: bool, progress: bool,
-               report: ReadReport, progressive: bool, lazy: bool = True) -> ScanResult:
+               report: ReadReport, progressive: bool, lazy: bool = True, optimize: bool = True) -> ScanResult:
     run_now = now if now is not None else time.time()
-    plans = [_Plan(s, ctx, run_now, all_time) for s in specs]
+    plans = [_Plan(s, ctx, run_now, all_time, optimize) for s in specs]
     alerts = [Alert(p.spec) for p in plans]
     pre = Prefilter([p.terms for p in plans])
     for p in plans:

@@ -27,7 +27,11 @@ Fn = Callable[[dict], Value]
 
 
 class EvalEnv:
-    """What eval needs from the run: the fixed ``now()`` and the search text for errors."""
+    """What eval needs from the run: the fixed ``now()`` and the search text for errors.
+
+    ``now`` is read when ``now()`` is evaluated, so a compiled search can be re-run for
+    another scheduled time by setting it (nothing else is bound to it at compile time).
+    """
 
     def __init__(self, now: float, text: str = ""):
         self.now = now
@@ -392,15 +396,14 @@ def _false(c: A.Call, env: EvalEnv) -> Fn:
 
 @_reg("now", 0, 0)
 def _now(c: A.Call, env: EvalEnv) -> Fn:
-    t = env.now
-    return lambda f: t
+    # read at call time: a scan replaying a schedule sets each run's now() on the env
+    return lambda f: env.now
 
 
 @_reg("time", 0, 0)
 def _time(c: A.Call, env: EvalEnv) -> Fn:
     # time() is the wall-clock time of evaluation in Splunk; offline it is fixed to now().
-    t = env.now
-    return lambda f: t
+    return lambda f: env.now
 
 
 @_reg("isnull", 1, 1)

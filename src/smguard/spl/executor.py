@@ -434,9 +434,10 @@ def _expr_calls(e: object) -> Iterable[str]:
         yield from _expr_calls(e.operand)
 
 
-def uses_now(p: A.Pipeline) -> bool:
-    """Does any eval/where in the pipeline call now() or time()?"""
-    for c in walk_commands(p):
+def uses_now(p: A.Pipeline, upto: int | None = None) -> bool:
+    """Does any eval/where in the pipeline (its first ``upto`` commands) call now() or time()?"""
+    cmds = p if upto is None else A.Pipeline(list(p.commands[:upto]))
+    for c in walk_commands(cmds):
         exprs: list[object] = []
         if isinstance(c, A.EvalCmd):
             exprs = [e for _, e in c.assignments]
