@@ -90,8 +90,15 @@ def _raw_getter(field: str) -> Callable[[dict], Any]:
                 return absent
             return v if type(v) is str else _scalar(v)
         return top
-    if field == "errorCode":
-        return lambda record: raw_value(record, "errorCode")
+    if field == "errorCode":  # the add-on's calculated value, as raw_value gives it
+        def error_code(record: dict) -> Any:
+            code = record.get("errorCode")
+            if code is None:
+                response = record.get("responseElements")
+                login = response.get("ConsoleLogin") if type(response) is dict else None
+                return "failure" if login == "Failure" else "success"
+            return code if type(code) is str else _UNKNOWN
+        return error_code
     parts = tuple(field.split("."))
 
     def path(record: dict) -> Any:
@@ -149,25 +156,22 @@ class Prefilter:
     def candidates(self, rec: Any) -> list[int]:
         """Indexes of the searches that may match ``rec``.
 
-        Per eventName, the searches it may match and the fields their checks read are
-        worked out once; the answer then depends only on those fields' raw values, so it
-        is remembered per combination of values.
+        Per (eventName, eventSource), the searches the record may match are worked out
+        once, with every check on those two fields (or their aliases) decided then; the
+        answer then depends only on the remaining checks' raw values, so it is
+        remembered per combination of values.
         """
         record = rec.record if hasattr(rec, "record") else rec
         name = record.get("eventName")
-        plan = self._plans.get(name) if type(name) is str else None
+        source = record.get("eventSource")
+        known = type(name) is str and type(source) is str
+        plan = self._plans.get((name, source)) if known else None
         if plan is None:
-            if type(name) is str:
-                hit = self.by_name.get(name.lower())
-                cand = hit + self.generic if hit else self.generic
-            else:
-                cand = self.everything
-            fields = tuple(dict.fromkeys(f for i in cand for f, _ms in self.checks[i]))
-            plan = ([(i, self.checks[i]) for i in cand], tuple(_raw_getter(f) for f in fields), fields, {})
-            if type(name) is str:
+            plan = self._plan(name, source) if known else self._plan(None, None)
+            if known:
                 if len(self._plans) > 100_000:
                     self._plans.clear()
-                self._plans[name] = plan
+                self._plans[(name, source)] = plan
         searches, getters, fields, memo = plan
         if not searches:
             return []
@@ -192,6 +196,31 @@ class Prefilter:
             memo.clear()
         memo[key] = out
         return out
+
+    def _plan(self, name: str | None, source: str | None) -> tuple:
+        """The searches a record with this eventName and eventSource (None: not plain
+        strings) may match, each with its checks left to do, and the getters they read."""
+        if name is not None:
+            hit = self.by_name.get(name.lower())
+            cand = hit + self.generic if hit else self.generic
+        else:
+            cand = self.everything
+        fixed = {"eventName": name, "eventSource": source} if name is not None and source is not None else {}
+        searches = []
+        for i in cand:
+            left = []
+            ok = True
+            for f, ms in self.checks[i]:
+                v = fixed.get(_TOP.get(f, ""))
+                if v is None:
+                    left.append((f, ms))
+                elif not ms(v):
+                    ok = False
+                    break
+            if ok:
+                searches.append((i, left))
+        fields = tuple(dict.fromkeys(f for _i, left in searches for f, _ms in left))
+        return searches, tuple(_raw_getter(f) for f in fields), fields, {}
 
 
 def read_events(

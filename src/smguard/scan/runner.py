@@ -27,7 +27,7 @@ from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport
 from smguard.scan.cron import Cron
-from smguard.scan.logs import _UNKNOWN, Prefilter, prefilterable, raw_value, read_events
+from smguard.scan.logs import _UNKNOWN, Prefilter, _raw_getter, prefilterable, read_events
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
@@ -156,28 +156,24 @@ class _Plan:
         if self.cs is not None and not generating and not self.whole:  # whole: the stream may call now()
             self.pre_ops, self.pre_fields = _raw_prefix(self.pipeline.commands[1:1 + len(self.cs.stream_ops)],
                                                         self.cs.stream_ops)
+        self._pre_getters = tuple(_raw_getter(f) for f in self.pre_fields)
         # the event fields this search can read (None: all), so records are extracted lazily
         found = pipeline_fields(self.pipeline)
         self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
 
-    def raw_reject(self, record: dict, seen: dict[str, Any]) -> bool:
+    def raw_reject(self, record: dict) -> bool:
         """Do the stream's leading filters reject this raw record (as they would its event)?
 
         The answer depends only on the values of ``pre_fields`` (the commands are
         deterministic and read nothing else), so it is remembered per combination.
         """
-        vals: list[Any] = []
-        for name in self.pre_fields:
-            v = seen.get(name, _MISSING)
-            if v is _MISSING:
-                v = seen[name] = raw_value(record, name)
-            if v is _UNKNOWN:
-                return False  # not a plain value: let the full event decide
-            vals.append(v)
-        key = tuple(vals)
+        key = tuple([g(record) for g in self._pre_getters])
         got = self._raw_verdicts.get(key)
         if got is not None:
             return got
+        if _UNKNOWN in key:
+            return False  # not a plain value: let the full event decide
+        vals = key
         row = Row({n: v for n, v in zip(self.pre_fields, vals, strict=True) if v is not None}, (), True, None)
         got = False
         try:
@@ -214,7 +210,7 @@ class _Plan:
                 return
             # one accumulator per *segment* (the set of runs whose windows hold the
             # time): each row is added once; a run merges its segments at the end
-            seg = tuple(self.window_of(ev.get("_time")))  # type: ignore[operator]
+            seg = self.window_of(ev.get("_time"))  # type: ignore[operator]
             if not seg:
                 return
             acc = self.windowed.get(seg)
@@ -326,7 +322,6 @@ class _Plan:
             self.forget_before(run_t, lo)
 
 
-_MISSING = object()
 
 
 def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
@@ -452,6 +447,8 @@ class _WindowIndex:
         self.times: list[float] = []
         self.a: float | None = None  # runs computed for [a, b]
         self.b: float | None = None
+        self.minutes = False
+        self._last: tuple[float | None, tuple[float, ...]] = (None, ())
 
     def _extend(self, a: float, b: float) -> None:
         if self.a is None or self.b is None:
@@ -469,10 +466,25 @@ class _WindowIndex:
                 self.runs = self.runs + hi_part
                 self.b = b
         self.times = [r for r, _, _ in self.runs]
+        # windows that open and close on whole minutes contain the same runs for every
+        # time of a minute: the answer for the last minute asked is kept
+        self.minutes = all(lo % 60 == 0 and hi % 60 == 0 for _, lo, hi in self.runs)
+        self._last = (None, ())
 
-    def __call__(self, t: float | None) -> list[float]:
+    def __call__(self, t: float | None) -> tuple[float, ...]:
         if t is None:
-            return []
+            return ()
+        if self.minutes and self.a is not None and self.a + self.fwd + 60 <= t <= self.b - self.back - 60:  # type: ignore[operator]
+            minute = t // 60
+            last = self._last
+            if last[0] == minute:
+                return last[1]
+            got = self._runs_at(t)
+            self._last = (minute, got)
+            return got
+        return self._runs_at(t)
+
+    def _runs_at(self, t: float) -> tuple[float, ...]:
         a, b = t - self.fwd, t + self.back
         if self.a is None or a < self.a or b > self.b:  # type: ignore[operator]
             # grow generously so sorted input extends the list rarely
@@ -480,7 +492,7 @@ class _WindowIndex:
                          max(b, self.b if self.b is not None else b) + 7 * 86400)
         i = bisect.bisect_left(self.times, a)
         j = bisect.bisect_right(self.times, b)
-        return [r for r, lo, hi in self.runs[i:j] if lo <= t < hi]
+        return tuple([r for r, lo, hi in self.runs[i:j] if lo <= t < hi])
 
 
 def _iso(t: float) -> str:
@@ -616,9 +628,8 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
             tmax_s = t_raw
         cands = pre.candidates(rec)
         if cands and has_raw_filters:
-            seen: dict[str, Any] = {}
             record = rec.record
-            cands = [i for i in cands if not (plans[i].pre_ops and plans[i].raw_reject(record, seen))]
+            cands = [i for i in cands if not (plans[i].pre_ops and plans[i].raw_reject(record))]
         if cands:
             key = tuple(cands)
             ex = extract_for.get(key)

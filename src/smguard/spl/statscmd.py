@@ -36,6 +36,9 @@ def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
     """Every BY combination of a row (multivalue BY fields fan out); None if any is null."""
     if not by:
         return [()]
+    single = tuple([f.get(b) for b in by])
+    if None not in single and list not in map(type, single):
+        return [single]  # the common case: one plain value per BY field
     parts: list[list] = []
     for b in by:
         v = f.get(b)
@@ -280,19 +283,24 @@ class EventstatsOp(Op):
     def apply(self, rows: list[Row]) -> list[Row]:
         groups: dict[tuple, _Group] = {}
         row_keys: list[tuple | None] = []
+        specs, by = self.specs, self.by
         for r in rows:
-            keys = _group_keys(r.f, self.by)
+            f = r.f
+            keys = _group_keys(f, by)
             if keys is None:
                 row_keys.append(None)
                 continue
-            t = _time_of(r.f)
+            t = _time_of(f)
+            first = None
             for key in keys:
-                hk = tuple(to_str(k) for k in key)
+                hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
+                if first is None:
+                    first = hk
                 g = groups.get(hk)
                 if g is None:
-                    g = groups[hk] = _Group(key, self.specs)
-                g.add(r.f, self.specs, self.by, t)
-            row_keys.append(tuple(to_str(k) for k in keys[0]))
+                    g = groups[hk] = _Group(key, specs)
+                g.add(f, specs, by, t)
+            row_keys.append(first)
         cache: dict[tuple, dict] = {}
         for r, hk in zip(rows, row_keys, strict=True):
             if hk is None:
