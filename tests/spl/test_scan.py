@@ -119,16 +119,34 @@ def test_subsearch_detection_in_scan(tmp_path):
     assert res.alerts[0].results == [{"eventID": "id-1", "deleted": "1", "_event_ids": ["id-1", "id-2"]}]
 
 
-def test_bad_lines_counted_and_strict(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_bad_lines_counted_and_strict(tmp_path, jobs):
     p = tmp_path / "b.ndjson.gz"
     with gzip.open(p, "wt") as fh:
         fh.write(json.dumps(rec(1, "2026-11-23T10:05:00Z")) + "\n{not json\n")
     spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging")
-    res = scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
-    assert res.events == 1 and res.report.bad == 1
-    assert res.report.problems[0].line == 2
-    with pytest.raises(SmguardError):
-        scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, strict=True)
+    res = scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, jobs=jobs)
+    assert res.events == 1 and res.report.bad == 1 and res.report.records == 1 and res.report.files == 1
+    assert (res.report.problems[0].path, res.report.problems[0].line) == (str(p), 2)
+    assert [r["eventID"] for r in res.alerts[0].results] == ["id-1"]
+    with pytest.raises(SmguardError) as err:
+        scan([spec], [str(p)], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, strict=True, jobs=jobs)
+    assert [(x.path, x.line) for x in err.value.problems] == [(str(p), 2)]
+
+
+def test_a_reader_process_that_fails_is_an_error_not_an_empty_scan(tmp_path, monkeypatch):
+    from smguard.scan import prepare
+
+    path = write(tmp_path / "a.ndjson", [rec(1, "2026-11-23T10:05:00Z")])
+
+    def broken(self, records, size=None, slim=False):
+        raise MemoryError("no room")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(prepare.Preparer, "batches", broken)
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging")
+    with pytest.raises(RuntimeError, match="log reader process failed(.|\n)*no room"):
+        scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", jobs=2)
 
 
 def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
@@ -150,16 +168,18 @@ def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
     assert sorted(i for r in hit["results"] for i in r["_event_ids"]) == ["id-1", "id-2"]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 @pytest.mark.parametrize("ordered", [True, False])
 @pytest.mark.parametrize("tail", ["stats", "rows", "whole"])
-def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypatch, ordered, tail):
+def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypatch, ordered, tail, jobs):
     """Replay during the pass (segments merged per run, rows/events trimmed as windows move)
-    gives what running the search over each window gives; logs out of order restart the scan."""
+    gives what running the search over each window gives; logs out of order restart the scan.
+    The same with the records prepared in a second process (``jobs=2``)."""
     import random
 
-    from smguard.scan import runner
+    from smguard.scan import prepare
 
-    monkeypatch.setattr(runner, "CHECK_EVERY", 7)
+    monkeypatch.setattr(prepare, "BATCH_RECORDS", 7)
     rnd = random.Random(3)
     records = []
     base = ts("2026-11-23T00:00:00Z")
@@ -178,7 +198,7 @@ def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypa
     elif tail == "whole":
         spl = "`ct` eventName=StopLogging | where _time < now() | stats count by user_arn"
     spec = DetectionSpec("w", "w", "x", spl, cron="30 * * * *", earliest="-3h@h", latest="@h")
-    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", jobs=jobs)
     events = [to_event(r) for r in records]
     expected = []
     for run_t in Cron(spec.cron).times(base, base + 14 * 3600):
@@ -224,9 +244,9 @@ def test_base_search_subsearch_and_generating_search_in_scan(tmp_path):
 
 
 def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypatch):
-    from smguard.scan import runner
+    from smguard.scan import prepare
 
-    monkeypatch.setattr(runner, "CHECK_EVERY", 2)
+    monkeypatch.setattr(prepare, "BATCH_RECORDS", 2)
     records = [rec(i, f"2026-11-23T{h:02d}:05:00Z", name="GetObject", source="s3.amazonaws.com") for i, h in enumerate(range(0, 6))]
     records.append(rec(99, "2026-11-23T07:05:00Z"))
     path = write(tmp_path / "p.ndjson", records)

@@ -22,12 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smguard.cli.scan import default_jobs
     from smguard.model import load_pack
     from smguard.testing.evaluate import evaluate, table
 
     pack = load_pack(args.pack)
     ev = evaluate(pack, days=args.days, seed=args.seed, start=args.start, per_scenario=args.per_scenario,
-                  workdir=args.keep, progress=sys.stderr.isatty())
+                  workdir=args.keep, progress=sys.stderr.isatty(), jobs=default_jobs())
     if args.format == "json":
         print(json.dumps(ev.to_json(), indent=2))
     else:

@@ -26,6 +26,7 @@ def _step(title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smguard.cli.scan import default_jobs
     from smguard.model import check_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{passed} passed, {failed} failed")
 
     _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
-    ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty())
+    ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty(), jobs=default_jobs())
     print(table(ev))
 
     ok = failed == 0 and ev.ok

@@ -27,7 +27,8 @@ from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport
 from smguard.scan.cron import Cron
-from smguard.scan.logs import _UNKNOWN, Prefilter, _raw_getter, prefilterable, read_events
+from smguard.scan.logs import _UNKNOWN, _raw_getter, prefilterable, read_events
+from smguard.scan.prepare import Preparer, prepared
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
@@ -512,8 +513,8 @@ def _result_json(r: Row, run_time: float | None) -> dict[str, Any]:
 
 
 LATENESS = 900.0
-"""Runs are replayed during the pass once the newest record is this far past their window."""
-CHECK_EVERY = 4096
+"""Runs are replayed during the pass (after each batch of records) once the newest record
+is this far past their window."""
 
 
 def scan(
@@ -530,6 +531,7 @@ def scan(
     report: ReadReport | None = None,
     lazy: bool = True,
     optimize: bool = True,
+    jobs: int = 1,
 ) -> ScanResult:
     """Run ``specs`` over the logs at ``paths``; see the module docstring.
 
@@ -545,11 +547,39 @@ def scan(
     remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
     :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
     ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
-    with ``optimize`` (:func:`smguard.spl.optimize.push_filters`) on or off.
+    with ``optimize`` (:func:`smguard.spl.optimize.push_filters`) on or off, and with
+    ``jobs=2``, which reads and prepares the records in a second process
+    (:mod:`smguard.scan.prepare`) while this one runs the detections.
     """
+    opts = _Options(all_time, now if now is not None else time.time(), strict, progress, lazy, optimize, jobs,
+                    index, sourcetype)
     report = report if report is not None else ReadReport()
     with _young_gc_only():
-        return _scan(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, lazy, optimize)
+        if all_time:
+            return _scan_pass(specs, paths, ctx, opts, report, progressive=False)
+        try:
+            return _scan_pass(specs, paths, ctx, opts, report, progressive=True)
+        except _LateRecord:
+            report.problems.clear()
+            report.files = report.records = 0
+            res = _scan_pass(specs, paths, ctx, opts, report, progressive=False)
+            res.reordered = True
+            return res
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How a scan runs (see :func:`scan`)."""
+
+    all_time: bool
+    now: float
+    strict: bool
+    progress: bool
+    lazy: bool
+    optimize: bool
+    jobs: int
+    index: str
+    sourcetype: str
 
 
 @contextmanager
@@ -572,79 +602,39 @@ def _young_gc_only() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _scan(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, index: str, sourcetype: str,
-          all_time: bool, now: float | None, strict: bool, progress: bool, report: ReadReport, lazy: bool,
-          optimize: bool) -> ScanResult:
-    if not all_time:
-        try:
-            return _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, True, lazy,
-                              optimize)
-        except _LateRecord:
-            report.problems.clear()
-            report.files = report.records = 0
-            res = _scan_pass(specs, paths, ctx, index, sourcetype, False, now, strict, progress, report, False, lazy,
-                             optimize)
-            res.reordered = True
-            return res
-    return _scan_pass(specs, paths, ctx, index, sourcetype, all_time, now, strict, progress, report, False, lazy,
-                      optimize)
-
-
-def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, index: str,
-               sourcetype: str, all_time: bool, now: float | None, strict: bool, progress: bool,
-               report: ReadReport, progressive: bool, lazy: bool = True, optimize: bool = True) -> ScanResult:
-    run_now = now if now is not None else time.time()
-    plans = [_Plan(s, ctx, run_now, all_time, optimize) for s in specs]
+def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, opts: _Options,
+               report: ReadReport, *, progressive: bool) -> ScanResult:
+    plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize) for s in specs]
     alerts = [Alert(p.spec) for p in plans]
-    pre = Prefilter([p.terms for p in plans])
     for p in plans:
         p.window_of = _WindowIndex(p.spec)
     n = 0
     tmin: float | None = None
     tmax: float | None = None
 
-    from smguard.cloudtrail.fields import extractor, time_fields, to_event
-    from smguard.cloudtrail.reader import iter_records
+    from smguard.cloudtrail.fields import time_fields
 
-    records = iter_records(paths, strict=strict, report=report)
-    if progress:
-        from smguard.scan.logs import _progress
-
-        records = _progress(records)
+    preparer = Preparer([p.terms for p in plans], [p.raw_reject if p.pre_ops else None for p in plans],
+                        [p.fields for p in plans], index=opts.index, sourcetype=opts.sourcetype, lazy=opts.lazy)
     tmin_s: str | None = None
     tmax_s: str | None = None
     plans_feed = [p.feed for p in plans]
     horizon = float("-inf")  # no record older than this may arrive any more
-    # candidate set -> extraction of the union of the fields those detections read
-    extract_for: dict[tuple[int, ...], Any] = {}
-    has_raw_filters = lazy and any(p.pre_ops for p in plans)
-    for rec in records:
-        n += 1
-        t_raw = rec.record.get("eventTime")
-        # ISO-8601 UTC strings order like the times they spell (to the second)
-        if tmin_s is None or t_raw < tmin_s:
-            tmin_s = t_raw
-        if tmax_s is None or t_raw > tmax_s:
-            tmax_s = t_raw
-        cands = pre.candidates(rec)
-        if cands and has_raw_filters:
-            record = rec.record
-            cands = [i for i in cands if not (plans[i].pre_ops and plans[i].raw_reject(record))]
-        if cands:
-            key = tuple(cands)
-            ex = extract_for.get(key)
-            if ex is None:
-                wanted = [plans[i].fields for i in cands]
-                ex = extract_for[key] = (to_event if not lazy or any(w is None for w in wanted)
-                                         else extractor(frozenset().union(*wanted)))  # type: ignore[arg-type]
-            ev = ex(rec, index=index, sourcetype=sourcetype)
+    for count, lo_s, hi_s, items in prepared(preparer, paths, strict=opts.strict, report=report,
+                                             progress=opts.progress, jobs=opts.jobs):
+        n += count
+        if lo_s is not None and (tmin_s is None or lo_s < tmin_s):
+            tmin_s = lo_s
+        if hi_s is not None and (tmax_s is None or hi_s > tmax_s):
+            tmax_s = hi_s
+        for cands, ev in items:
             if progressive and ev["_time"] < horizon:
                 for i in cands:
                     if ev["_time"] < plans[i].done_hi:
-                        raise _LateRecord(rec.source, rec.line)
+                        raise _LateRecord()
             for i in cands:
                 plans_feed[i](ev)
-        if progressive and n % CHECK_EVERY == 0 and tmin_s is not None and tmax_s is not None:
+        if progressive and tmin_s is not None and tmax_s is not None:
             lo_t = float(time_fields(tmin_s)["_time"])
             limit = float(time_fields(tmax_s)["_time"]) - LATENESS
             for p, a in zip(plans, alerts, strict=True):
@@ -655,7 +645,7 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
         tmax = float(time_fields(tmax_s)["_time"]) + 1.0
 
     for p, alert in zip(plans, alerts, strict=True):
-        if all_time:
+        if opts.all_time:
             rows = p.run_all_time()
             alert.runs = 1
             alert.results = [_result_json(r, None) for r in rows]

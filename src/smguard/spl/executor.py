@@ -568,12 +568,13 @@ def pipeline_fields(p: A.Pipeline) -> set[str] | None:
 
     An event carrying at least these fields, with the same values, gives the same results
     as the full event: what scanners use to extract only the fields searches need.
-    ``_time``, ``_raw`` and ``eventID`` (provenance) are always included.
+    ``_time`` (order, windows) and ``eventID`` (provenance) are always included; ``_raw``
+    only when read (a bare search term, ``rex``/``spath`` by default).
     """
     cmds = p.commands
     if not cmds or not isinstance(cmds[0], A.SearchCmd) or needs_rescan(p):
         return None
-    need: set[str] = {"_time", "_raw", "eventID"}
+    need: set[str] = {"_time", "eventID"}
     if not _search_fields(cmds[0].expr, need):
         return None
     rest = tail_fields(list(cmds[1:]))

@@ -125,8 +125,8 @@ def classify(pack: Pack, alerts: list[dict[str, Any]], truth: dict[str, Any], da
 
 
 def evaluate(pack: Pack, *, days: float = 7, seed: int = 1, start: str | None = None, per_scenario: int = 1,
-             workdir: str | Path | None = None, progress: bool = False) -> Evaluation:
-    """Generate, inject, scan with schedule replay, and score."""
+             workdir: str | Path | None = None, progress: bool = False, jobs: int = 1) -> Evaluation:
+    """Generate, inject, scan with schedule replay (``jobs``: see :func:`smguard.scan.scan`), and score."""
     from smguard.generate import generate, list_scenarios
     from smguard.scan import scan, specs_from_pack
 
@@ -140,7 +140,7 @@ def evaluate(pack: Pack, *, days: float = 7, seed: int = 1, start: str | None = 
         truth = json.loads(Path(f"{out}.truth.json").read_text())
         end = datetime.fromisoformat(truth["start"].replace("Z", "+00:00")).timestamp() + hours * 3600
         result = scan(specs_from_pack(pack), [str(out)], pack.context(), index=pack.settings.index,
-                      sourcetype=pack.settings.sourcetype, now=end + 3600, progress=progress)
+                      sourcetype=pack.settings.sourcetype, now=end + 3600, progress=progress, jobs=jobs)
         alerts = result.to_json()["alerts"]
     return classify(pack, alerts, truth, days, result.events)
 
