@@ -49,7 +49,7 @@ class Preparer:
         self.sourcetype = sourcetype
         # candidate set -> (extraction of the union of the fields those detections read,
         # that union when events are slimmed to it)
-        self._extract_for: dict[tuple[int, ...], tuple[Any, frozenset[str] | None]] = {}
+        self._extract_for: dict[tuple[int, ...], tuple[Any, dict[str, str] | None]] = {}
 
     def batches(self, records: Iterable[Any], size: int | None = None, slim: bool = False) -> Iterator[Batch]:
         """Batches of ``size`` records; ``slim`` events hold only the fields their candidate
@@ -80,8 +80,9 @@ class Preparer:
                     got = extract_for[key] = (self._extractor(key), self._wanted(key) if slim else None)
                 ev = got[0](rec, index=index, sourcetype=sourcetype)
                 if got[1] is not None:
-                    keep = got[1]
-                    ev = {k: v for k, v in ev.items() if k in keep}
+                    # the same key objects in every event: pickle writes each name once per batch
+                    names = got[1]
+                    ev = {names[k]: v for k, v in ev.items() if k in names}
                 items.append((key, ev))
             if n == size:
                 yield n, lo, hi, items
@@ -89,11 +90,12 @@ class Preparer:
         if n:
             yield n, lo, hi, items
 
-    def _wanted(self, key: tuple[int, ...]) -> frozenset[str] | None:
+    def _wanted(self, key: tuple[int, ...]) -> dict[str, str] | None:
+        """The fields the candidates read, each mapped to one shared name object."""
         wanted = [self.fields[i] for i in key]
         if any(w is None for w in wanted):
             return None
-        return frozenset().union(*wanted)  # type: ignore[arg-type]
+        return {f: f for f in frozenset().union(*wanted)}  # type: ignore[arg-type]
 
     def _extractor(self, key: tuple[int, ...]) -> Any:
         wanted = [self.fields[i] for i in key]
