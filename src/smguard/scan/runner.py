@@ -174,8 +174,7 @@ class _Plan:
             return got
         if _UNKNOWN in key:
             return False  # not a plain value: let the full event decide
-        vals = key
-        row = Row({n: v for n, v in zip(self.pre_fields, vals, strict=True) if v is not None}, (), True, None)
+        row = Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)
         got = False
         try:
             for op in self.pre_ops:
@@ -321,8 +320,6 @@ class _Plan:
                     self.suppressed_until[key] = run_t + spec.throttle_period
                 alert.results.append(_result_json(r, run_t))
             self.forget_before(run_t, lo)
-
-
 
 
 def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
