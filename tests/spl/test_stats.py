@@ -157,3 +157,25 @@ def test_rows_are_pruned_to_the_fields_the_tail_reads():
     assert compile_search("* | stats values(*) as *", EVENTS, SearchContext(), now=0).keep_fields is None
     # pruning does not change results
     assert q("* | sort n | table n user", EVENTS).rows[0] == {"n": "1"}
+
+
+def test_sum_and_avg_fast_aggregator_equals_the_general_one():
+    """sum/avg keep only a count and a total; adds and merges give what Numeric gives."""
+    import random
+
+    from smguard.spl.stats import Numeric, Sum
+
+    rnd = random.Random(5)
+    pool = ["3", "x", "-0.0", "2.5", " 7", "1e3", 4, 2.25, -0.0, True, "", "0012"]
+    for _ in range(200):
+        parts = [[rnd.choice(pool) for _ in range(rnd.randint(0, 4))] for _ in range(rnd.randint(1, 4))]
+        for func in ("sum", "avg"):
+            fast, slow = Sum(func == "avg"), Numeric(func)
+            fast_parts, slow_parts = [Sum(func == "avg") for _ in parts], [Numeric(func) for _ in parts]
+            for p, f, s in zip(parts, fast_parts, slow_parts, strict=True):
+                f.add(p, None)
+                s.add(p, None)
+                fast.merge(f)
+                slow.merge(s)
+            got, want = fast.result(), slow.result()
+            assert type(got) is type(want) and got == want and str(got) == str(want), (parts, func)

@@ -124,7 +124,8 @@ class MinMax(Agg):
 
     def add(self, vals, t):
         for x in vals:
-            n = num(x)
+            tx = type(x)
+            n = x if tx is float or tx is int else num(x)
             if n is not None:
                 if self.n is None or (n > self.n if self.is_max else n < self.n):
                     self.n = n
@@ -235,6 +236,45 @@ class Numeric(Agg):
         raise ValueError(f)
 
 
+class Sum(Agg):
+    """sum and avg: a count and a total, nothing else.
+
+    They are the most used numeric functions (and eventstats recomputes them for every
+    scheduled run), so they skip the running moments :class:`Numeric` keeps for
+    stdev/var/range; the total accumulates exactly as there, so results are equal.
+    """
+
+    __slots__ = ("avg", "n", "total")
+
+    def __init__(self, avg: bool) -> None:
+        self.avg = avg
+        self.n = 0
+        self.total = 0
+
+    def add(self, vals, t):
+        for x in vals:
+            tx = type(x)
+            v = x if tx is int or tx is float else num(x)
+            if v is None:
+                continue
+            self.n += 1
+            self.total += v
+
+    def merge(self, o: Sum) -> None:
+        if not o.n:
+            return
+        if not self.n:  # as Numeric.merge: the other's total as it is
+            self.n, self.total = o.n, o.total
+            return
+        self.n += o.n
+        self.total += o.total
+
+    def result(self):
+        if not self.n:
+            return None
+        return self.total / self.n if self.avg else self.total
+
+
 class FirstLast(Agg):
     __slots__ = ("last", "v")
 
@@ -325,6 +365,8 @@ def make_agg(func: str, param: float | None) -> Agg:
         return EarliestLatest(func == "latest_time", True)
     if func == "mode":
         return Mode()
+    if func in ("sum", "avg"):
+        return Sum(func == "avg")
     return Numeric(func, param)
 
 
