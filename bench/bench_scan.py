@@ -1,14 +1,19 @@
 """Benchmark: full-pack scan vs. the floor of just reading and parsing the logs.
 
     .venv/bin/python bench/bench_scan.py [--records 1000000] [--logs FILE] [--all-time]
+                                         [--jobs N] [--breakdown]
 
 (a) floor: read the NDJSON file and ``json.loads`` every line, nothing else;
 (b) ``smguard scan`` of the whole pack over the same file (schedule replay by default),
-    through the real reader, prefilter, field extraction and engine.
+    through the real reader, prefilter, field extraction and engine: once with ``--jobs``
+    (default: what ``smguard scan`` uses on this machine, 2 with two CPUs: the reader in
+    a second process) and once in one process.
 
-Each phase runs in its own process so its peak RSS (``ru_maxrss``) is its own. A third
-run scans the first quarter of the file: if peak memory does not grow with file size,
-the quarter and the full scan peak at about the same RSS.
+Each phase runs in its own process so its peak RSS (``ru_maxrss``) is its own; the
+reader process's peak and CPU time are reported too. Another run scans the first
+quarter of the file: if peak memory does not grow with file size, the quarter and the
+full scan peak at about the same RSS. ``--breakdown`` times each detection's own work
+on the quarter file, in one process.
 
 The logs come from ``smguard generate`` (baseline organisation + every scenario), cached
 under ``$TMPDIR/smguard-bench``; when the generator is unavailable, synthetic
