@@ -254,3 +254,25 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
     assert [r["eventID"] for r in res.alerts[0].results] == ["id-99"]
     assert not res.reordered
+
+
+def test_the_reader_pipe_is_widened_where_the_os_allows():
+    """A deeper pipe lets the reader run a few batches ahead (Linux: F_SETPIPE_SZ)."""
+    import multiprocessing
+    from pathlib import Path
+
+    fcntl = pytest.importorskip("fcntl")
+    limit = Path("/proc/sys/fs/pipe-max-size")
+    if not limit.exists():
+        pytest.skip("no pipe size control on this OS")
+    from smguard.scan.prepare import _widen
+
+    recv, send = multiprocessing.get_context("fork").Pipe(duplex=False)
+    try:
+        before = fcntl.fcntl(send.fileno(), 1032)  # F_GETPIPE_SZ
+        _widen(send)
+        after = fcntl.fcntl(send.fileno(), 1032)
+        assert after == max(before, min(int(limit.read_text()), 8 << 20))
+    finally:
+        recv.close()
+        send.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from smguard.cloudtrail.fields import extractor, to_event
@@ -130,6 +131,7 @@ def prepared(preparer: Preparer, paths: Sequence[str], *, strict: bool, report: 
 def _from_worker(preparer: Preparer, paths: Sequence[str], strict: bool, report: ReadReport) -> Iterator[Batch]:
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
+    _widen(send)
     proc = ctx.Process(target=_work, args=(send, preparer, list(paths), strict), daemon=True)
     proc.start()
     send.close()
@@ -157,6 +159,23 @@ def _from_worker(preparer: Preparer, paths: Sequence[str], strict: bool, report:
         if proc.is_alive():
             proc.terminate()
         proc.join()
+
+
+def _widen(conn: Any) -> None:
+    """Let the pipe hold a few batches (Linux: up to ``fs.pipe-max-size``, 1 MiB by default).
+
+    With the default 64 KiB the reader blocks on every batch until the detection half has
+    finished the previous one, so a slow moment on either side stalls both; a deeper
+    pipe absorbs that. Where the size cannot be set, the default pipe works the same,
+    only with less slack.
+    """
+    try:
+        import fcntl
+
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), min(limit, 8 << 20))
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def _work(conn: Any, preparer: Preparer, paths: list[str], strict: bool) -> None:
