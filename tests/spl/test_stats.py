@@ -179,3 +179,18 @@ def test_sum_and_avg_fast_aggregator_equals_the_general_one():
                 slow.merge(s)
             got, want = fast.result(), slow.result()
             assert type(got) is type(want) and got == want and str(got) == str(want), (parts, func)
+
+
+def test_wildcard_values_and_dc_merged_across_window_segments_are_copies():
+    """values(*)/dc(*) groups merged from several parts copy their sets (base-class slots
+    included), so the parts are left as they were."""
+    from smguard.spl.stats import DistinctCount, Values
+    from smguard.spl.statscmd import _copy_agg
+
+    for cls in (Values, DistinctCount):
+        a = cls()
+        a.add(["x", "y"], None)
+        b = cls.__new__(cls)
+        _copy_agg(a, b)
+        b.add(["z"], None)
+        assert a.s == {"x", "y"} and b.s == {"x", "y", "z"}

@@ -452,13 +452,8 @@ def _select_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str |
                 _put(out, key, v)
             else:
                 out[key] = v
-        elif t is bool:
-            _put(out, key, "true" if v else "false")
-        elif v is None:
-            if null_value is not None:
-                _put(out, key, null_value)
         else:
-            _put(out, key, str(v) if t is int else repr(v))
+            _put_scalar(out, key, v, null_value)
 
 
 def _select_list(items: list[Any], key: str, out: Event, null_value: str | None, fields: frozenset[str],
@@ -476,13 +471,20 @@ def _select_list(items: list[Any], key: str, out: Event, null_value: str | None,
             continue
         elif t is str:
             _put(out, key, v)
-        elif t is bool:
-            _put(out, key, "true" if v else "false")
-        elif v is None:
-            if null_value is not None:
-                _put(out, key, null_value)
         else:
-            _put(out, key, str(v) if t is int else repr(v))
+            _put_scalar(out, key, v, null_value)
+
+
+def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
+    """A JSON true/false/null/number as Splunk's JSON extraction writes it."""
+    t = type(v)
+    if t is bool:
+        _put(out, key, "true" if v else "false")
+    elif v is None:
+        if null_value is not None:
+            _put(out, key, null_value)
+    else:
+        _put(out, key, str(v) if t is int else repr(v))
 
 
 _EXTRACTORS: dict[frozenset[str], Extractor] = {}

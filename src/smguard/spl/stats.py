@@ -51,7 +51,9 @@ def _strs(vals) -> list[str]:
     return [x if type(x) is str else (to_str(x) or "") for x in vals]
 
 
-class DistinctCount(Agg):
+class _StringSet(Agg):
+    """The distinct values seen, as strings: dc() counts them, values() lists them."""
+
     __slots__ = ("s",)
 
     def __init__(self) -> None:
@@ -63,27 +65,19 @@ class DistinctCount(Agg):
         else:
             self.s.update(_strs(vals))
 
-    def merge(self, o: DistinctCount) -> None:
+    def merge(self, o: _StringSet) -> None:
         self.s |= o.s
+
+
+class DistinctCount(_StringSet):
+    __slots__ = ()
 
     def result(self):
         return len(self.s)
 
 
-class Values(Agg):
-    __slots__ = ("s",)
-
-    def __init__(self) -> None:
-        self.s: set[str] = set()
-
-    def add(self, vals, t):
-        if len(vals) == 1 and type(vals[0]) is str:
-            self.s.add(vals[0])
-        else:
-            self.s.update(_strs(vals))
-
-    def merge(self, o: Values) -> None:
-        self.s |= o.s
+class Values(_StringSet):
+    __slots__ = ()
 
     def result(self):
         if not self.s:

@@ -124,8 +124,9 @@ class _Group:
 def _copy_agg(src: Agg, dst: Agg) -> None:
     import copy
 
-    for slot in type(src).__slots__:
-        setattr(dst, slot, copy.copy(getattr(src, slot)))
+    for cls in type(src).__mro__:  # slots of the class and of its bases
+        for slot in getattr(cls, "__slots__", ()):
+            setattr(dst, slot, copy.copy(getattr(src, slot)))
 
 
 def _key_sort(key: tuple) -> tuple:
