@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,18 +135,22 @@ def test_bad_lines_counted_and_strict(tmp_path, jobs):
     assert [(x.path, x.line) for x in err.value.problems] == [(str(p), 2)]
 
 
-def test_a_reader_process_that_fails_is_an_error_not_an_empty_scan(tmp_path, monkeypatch):
-    from smguard.scan import prepare
+def test_a_part_process_that_fails_is_an_error_not_an_empty_scan(tmp_path, monkeypatch):
+    from smguard.scan import partition
 
-    path = write(tmp_path / "a.ndjson", [rec(1, "2026-11-23T10:05:00Z")])
+    path = write(tmp_path / "a.ndjson", [rec(i, f"2026-11-23T{h:02d}:05:00Z") for i, h in enumerate(range(10, 20))])
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 64)
+    real = partition.iter_pieces
+    here = os.getpid()
 
-    def broken(self, records, size=None, slim=False):
-        raise MemoryError("no room")
-        yield  # pragma: no cover
+    def broken(pieces, **kw):
+        if os.getpid() != here:  # the forked part, not this process
+            raise MemoryError("no room")
+        return real(pieces, **kw)
 
-    monkeypatch.setattr(prepare.Preparer, "batches", broken)
+    monkeypatch.setattr(partition, "iter_pieces", broken)
     spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging")
-    with pytest.raises(RuntimeError, match="log reader process failed(.|\n)*no room"):
+    with pytest.raises(RuntimeError, match="scan process failed(.|\n)*no room"):
         scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", jobs=2)
 
 
@@ -168,18 +173,19 @@ def test_cli_search_and_scan_json(tmp_path, capsys, repo_root):
     assert sorted(i for r in hit["results"] for i in r["_event_ids"]) == ["id-1", "id-2"]
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("jobs", [1, 2, 3])
 @pytest.mark.parametrize("ordered", [True, False])
 @pytest.mark.parametrize("tail", ["stats", "rows", "whole"])
 def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypatch, ordered, tail, jobs):
     """Replay during the pass (segments merged per run, rows/events trimmed as windows move)
     gives what running the search over each window gives; logs out of order restart the scan.
-    The same with the records prepared in a second process (``jobs=2``)."""
+    The same with the logs scanned in ``jobs`` parts, one process each, merged."""
     import random
 
-    from smguard.scan import prepare
+    from smguard.scan import partition, prepare
 
     monkeypatch.setattr(prepare, "BATCH_RECORDS", 7)
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 1024)
     rnd = random.Random(3)
     records = []
     base = ts("2026-11-23T00:00:00Z")
@@ -198,6 +204,7 @@ def test_overlapping_windows_merge_equals_running_each_window(tmp_path, monkeypa
     elif tail == "whole":
         spl = "`ct` eventName=StopLogging | where _time < now() | stats count by user_arn"
     spec = DetectionSpec("w", "w", "x", spl, cron="30 * * * *", earliest="-3h@h", latest="@h")
+    assert len(partition.split_logs([path], jobs)) == jobs
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", jobs=jobs)
     events = [to_event(r) for r in records]
     expected = []
@@ -254,25 +261,3 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
     assert [r["eventID"] for r in res.alerts[0].results] == ["id-99"]
     assert not res.reordered
-
-
-def test_the_reader_pipe_is_widened_where_the_os_allows():
-    """A deeper pipe lets the reader run a few batches ahead (Linux: F_SETPIPE_SZ)."""
-    import multiprocessing
-    from pathlib import Path
-
-    fcntl = pytest.importorskip("fcntl")
-    limit = Path("/proc/sys/fs/pipe-max-size")
-    if not limit.exists():
-        pytest.skip("no pipe size control on this OS")
-    from smguard.scan.prepare import _widen
-
-    recv, send = multiprocessing.get_context("fork").Pipe(duplex=False)
-    try:
-        before = fcntl.fcntl(send.fileno(), 1032)  # F_GETPIPE_SZ
-        _widen(send)
-        after = fcntl.fcntl(send.fileno(), 1032)
-        assert after == max(before, min(int(limit.read_text()), 8 << 20))
-    finally:
-        recv.close()
-        send.close()

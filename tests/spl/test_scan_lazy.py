@@ -54,10 +54,16 @@ def test_lazy_scan_equals_full_extraction(day_of_logs, pack):
     assert lazy == full
 
 
-def test_a_second_process_preparing_records_leaves_the_pack_results_unchanged(day_of_logs, pack):
-    one, two = (pack_scan(pack, day_of_logs, jobs=jobs) for jobs in (1, 2))
-    assert alerting(two) > 10
-    assert two == one
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_scanning_in_parts_leaves_the_pack_results_unchanged(day_of_logs, pack, jobs):
+    """Parts replay the runs inside their stretch of time, the merge the rest; throttling
+    over all of them: the same alerts, runs and counts as one process."""
+    from smguard.scan.partition import split_logs
+
+    assert len(split_logs([str(day_of_logs)], jobs)) == jobs
+    one, parts = (pack_scan(pack, day_of_logs, jobs=n) for n in (1, jobs))
+    assert alerting(parts) > 10
+    assert parts == one
 
 
 def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs, pack):

@@ -147,6 +147,50 @@ def iter_records(
             sink.bad(source, 0, f"unreadable: {exc.strerror or exc}")
 
 
+@dataclass(frozen=True)
+class Piece:
+    """A file, or the lines of a plain NDJSON file that start in ``[start, end)`` (bytes).
+
+    ``start`` must be where a line starts. Line numbers of a piece that does not start
+    the file count from its start (:func:`iter_pieces`).
+    """
+
+    path: str
+    start: int = 0
+    end: int | None = None
+
+
+def is_ndjson(path: str | os.PathLike[str]) -> bool:
+    """Is the file plain (not gzip) line-per-record text, which can be read from any line?"""
+    with open(path, "rb", buffering=1 << 16) as fh:
+        if fh.read(2) == _GZIP_MAGIC:
+            return False
+        fh.seek(0)
+        first = _first_byte(fh)
+        return first != b"" and not _is_binary(fh.peek(4096)[:4096]) and not (
+            first == b"{" and _looks_like_records_file(fh))
+
+
+def iter_pieces(pieces: Iterable[Piece], *, strict: bool = False, report: ReadReport | None = None) -> Iterator[LogRecord]:
+    """:func:`iter_records` over pieces of files (see :class:`Piece`); a file counts in
+    ``report.files`` with the piece that starts it."""
+    report = report if report is not None else ReadReport()
+    sink = _Sink(report, strict)
+    for piece in pieces:
+        if piece.start == 0 and piece.end is None:
+            yield from iter_records([piece.path], strict=strict, report=report)
+            continue
+        if piece.start == 0:
+            report.files += 1
+        try:
+            with open(piece.path, "rb", buffering=1 << 20) as fh:
+                fh.seek(piece.start)
+                limit = None if piece.end is None else piece.end - piece.start
+                yield from _read_ndjson(fh, piece.path, sink, report, limit=limit, at_start=piece.start == 0)
+        except OSError as exc:
+            sink.bad(piece.path, 0, f"unreadable: {exc.strerror or exc}")
+
+
 class _Gunzip(io.RawIOBase):
     """Streaming gunzip that, unlike :class:`gzip.GzipFile`, hands over everything it could
     decompress from a cut-short file (then sets ``truncated``) instead of raising first.
@@ -333,18 +377,27 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
         sink.bad(source, index, "truncated Records file: the list is not closed by '}'")
 
 
-def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
+def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
+                 limit: int | None = None, at_start: bool = True) -> Iterator[LogRecord]:
+    """Records of the NDJSON lines from the stream's position; with ``limit``, only the
+    lines that start within that many bytes. Line numbers count from the position
+    (``at_start``: the file's start, where a byte-order mark may be)."""
     lineno = 0
+    pos = 0
     while True:
+        if limit is not None and pos >= limit:
+            break
         # readline with a bound: a newline-free multi-GB blob must not be read into memory whole.
         raw = fh.readline(MAX_RECORD_BYTES + 2)
         if not raw:
             break
+        pos += len(raw)
         lineno += 1
         if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
             sink.bad(source, lineno, f"too large: record over {MAX_RECORD_BYTES} bytes")
             while raw and not raw.endswith(b"\n"):  # skip the rest of this line
                 raw = fh.readline(1 << 20)
+                pos += len(raw)
             continue
         stripped = raw.strip()
         if not stripped:
@@ -357,7 +410,7 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> 
         except UnicodeDecodeError as exc:
             sink.bad(source, lineno, f"not UTF-8 text: binary data at byte {exc.start}")
             continue
-        if lineno == 1 and text.startswith("\ufeff"):
+        if lineno == 1 and at_start and text.startswith("\ufeff"):
             text = text[1:]
         try:
             rec = json.loads(text)

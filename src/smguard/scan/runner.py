@@ -19,16 +19,17 @@ import bisect
 import gc
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smguard.cloudtrail.reader import ReadReport
+from smguard.cloudtrail.fields import time_fields
+from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
 from smguard.scan.logs import _UNKNOWN, _raw_getter, prefilterable, read_events
-from smguard.scan.prepare import Preparer, prepared
+from smguard.scan.prepare import Preparer
 from smguard.spl import ast as A
 from smguard.spl.context import SearchContext
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
@@ -37,7 +38,8 @@ from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
-from smguard.spl.statscmd import StatsAccumulator
+from smguard.spl.segments import SegmentedTail
+from smguard.spl.statscmd import StatsAccumulator, merge_groups
 from smguard.spl.timeutil import parse_duration, relative_time
 from smguard.spl.values import out_value
 
@@ -137,12 +139,29 @@ class _Plan:
         # replay progress: runs are replayed in order, some while the logs are still read
         self.done_hi = float("-inf")  # latest window end already replayed
         self.next_from: float | None = None
-        self.suppressed_until: dict[str, float] = {}
+        # (run time, result rows) of each replayed run; throttled once all are known
+        self.outputs: list[tuple[float, list[dict[str, Any]]]] = []
+        self.replayed = 0
+        self.first_run: float | None = None  # the replayed runs: all those from first to last
+        self.last_run: float | None = None
+        # a part of the logs (smguard.scan.partition): runs whose window opens before
+        # zone_lo need records of the previous part and are replayed when the parts are
+        # merged, from what is kept here (times before keep_until, segments of runs up to
+        # keep_runs_until); runs in a ``skip`` range were replayed by another part
+        self.zone_lo = float("-inf")
+        self.keep_until = float("-inf")
+        self.keep_runs_until = float("-inf")
+        self.skip: list[tuple[float, float]] = []
         self._sorted_n = 0
         self._keys: list[float] = []
         self.all_time = all_time
         self.stats = None if self.whole or self.cs is None else self.cs.stats_first()
         self.acc_all = self.stats.accumulator(ordered=False) if self.stats is not None else None
+        # runs over overlapping windows: the tail's work computed once per segment
+        self.segmented: SegmentedTail | None = None
+        if self.stats is not None and optimize and not all_time:
+            tail = SegmentedTail(self.cs.tail_ops, self.cs.tail_cmds)
+            self.segmented = tail if tail.useful else None
         if self.rescan:
             self.terms = _union_terms(self.pipeline)
         elif isinstance(first, A.SearchCmd):
@@ -246,6 +265,10 @@ class _Plan:
             parts = self._run_segments.get(now)
             if not parts:
                 return self.cs.finish_after_stats(self.stats.accumulator().rows())
+            if self.segmented is not None:
+                out = self.segmented.run(parts)
+                if out is not None:
+                    return out
             return self.cs.finish_after_stats(StatsAccumulator.merged(parts).rows())
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
@@ -258,7 +281,7 @@ class _Plan:
         """Put held rows/events in time order (cheap: they arrive nearly sorted)."""
         if self.whole:
             if len(self.events) != self._sorted_n:
-                self.events.sort(key=lambda e: e.get("_time", float("-inf")))
+                self.events.sort(key=_event_time)
                 self._sorted_n = len(self.events)
         elif self.stats is None and len(self.rows) != self._sorted_n:
             self.rows.sort(key=lambda r: r.t if r.t is not None else float("-inf"))
@@ -266,31 +289,36 @@ class _Plan:
             self._sorted_n = len(self.rows)
 
     def forget_before(self, run_t: float, lo: float) -> None:
-        """Drop what no later run can need (windows only move forward)."""
+        """Drop what no later run can need (windows only move forward), except what runs
+        left to the merge of the parts need (``keep_until``, ``keep_runs_until``)."""
         if self.stats is not None:
             self._run_segments.pop(run_t, None)
-            for k in [k for k in self.windowed if k[-1] <= run_t]:
+            keep = self.keep_runs_until
+            for k in [k for k in self.windowed if k[-1] <= run_t and k[0] > keep]:
                 del self.windowed[k]
-        elif self.whole:
-            i = 0
+            return
+        if self.whole:
             evs = self.events
-            while i < len(evs) and evs[i].get("_time", float("-inf")) < lo:
-                i += 1
-            if i:
-                del evs[:i]
+            i = 0 if self.keep_until == float("-inf") else bisect.bisect_left(evs, self.keep_until, key=_event_time)
+            j = bisect.bisect_left(evs, lo, key=_event_time)
+            if j > i:
+                del evs[i:j]
                 self._sorted_n = len(evs)
-        else:
-            i = bisect.bisect_left(self._keys, lo)
-            if i:
-                del self.rows[:i]
-                del self._keys[:i]
-                self._sorted_n = len(self.rows)
+            return
+        i = 0 if self.keep_until == float("-inf") else bisect.bisect_left(self._keys, self.keep_until)
+        j = bisect.bisect_left(self._keys, lo)
+        if j > i:
+            del self.rows[i:j]
+            del self._keys[i:j]
+            self._sorted_n = len(self.rows)
 
-    def advance(self, alert: Alert, tmin: float, limit: float, tmax: float | None = None) -> None:
+    def advance(self, tmin: float, limit: float, tmax: float | None = None) -> None:
         """Replay, in order, every run not yet replayed whose window ends by ``limit``.
 
         With ``tmax`` (end of the logs), replay all remaining runs whose window overlaps
-        ``[tmin, tmax]``.
+        ``[tmin, tmax]``. Each run's result rows go to ``outputs``; throttling is applied
+        once every run is known (:func:`_throttled`), so runs replayed in different
+        processes throttle as they would in one.
         """
         spec = self.spec
         wi: _WindowIndex = self.window_of  # type: ignore[assignment]
@@ -308,18 +336,83 @@ class _Plan:
             self.next_from = run_t + 1.0
             if hi <= tmin or (tmax is not None and lo > tmax) or hi <= lo:
                 continue
+            if lo < self.zone_lo:  # reaches into the previous part: replayed at the merge
+                self.keep_runs_until = run_t
+                self.keep_until = max(self.keep_until, hi)
+                continue
+            if any(a <= run_t <= b for a, b in self.skip):
+                continue
             self.done_hi = max(self.done_hi, hi)
-            alert.runs += 1
-            for r in self.run_window(run_t, lo, hi):
-                if spec.throttle_fields and spec.throttle_period > 0:
-                    key = json.dumps([out_value(r.f.get(f)) for f in spec.throttle_fields])
-                    until = self.suppressed_until.get(key)
-                    if until is not None and run_t < until:
-                        alert.suppressed += 1
-                        continue
-                    self.suppressed_until[key] = run_t + spec.throttle_period
-                alert.results.append(_result_json(r, run_t))
+            self.replayed += 1
+            if self.first_run is None:
+                self.first_run = run_t
+            self.last_run = run_t
+            self.outputs.append((run_t, [_result_json(r, run_t) for r in self.run_window(run_t, lo, hi)]))
             self.forget_before(run_t, lo)
+
+    # ---------------------------------------------------------------- parts
+
+    def export_state(self) -> dict[str, Any]:
+        """What this part of the logs leaves for the merge: held rows, events and stats
+        groups (picklable), and the runs replayed here with their results."""
+        return {
+            "windowed": {seg: acc.groups for seg, acc in self.windowed.items()},
+            "acc_all": self.acc_all.groups if self.acc_all is not None else None,
+            "rows": self.rows, "events": self.events, "outputs": self.outputs, "replayed": self.replayed,
+            "runs": (self.first_run, self.last_run) if self.first_run is not None else None,
+        }
+
+    def absorb(self, state: dict[str, Any]) -> None:
+        """Add another part's :meth:`export_state` (of a later part of the logs)."""
+        if self.stats is not None:
+            specs = self.stats.specs
+            for seg, groups in state["windowed"].items():
+                for g in groups.values():
+                    g.rebind(specs)
+                acc = self.windowed.get(seg)
+                if acc is None:
+                    acc = self.windowed[seg] = self.stats.accumulator(ordered=False)
+                    acc.groups = groups
+                    for run_t in seg:
+                        self._run_segments.setdefault(run_t, []).append(acc)
+                else:
+                    acc.groups = merge_groups([acc.groups, groups], specs)
+                    acc.added += 1  # what was derived from the old groups is stale
+            if state["acc_all"] is not None and self.acc_all is not None:
+                for g in state["acc_all"].values():
+                    g.rebind(specs)
+                self.acc_all.groups = merge_groups([self.acc_all.groups, state["acc_all"]], specs)
+        # appended after this part's: stable sorting by time keeps the logs' order for ties
+        self.rows.extend(state["rows"])
+        self.events.extend(state["events"])
+        self._sorted_n = -1
+        self.outputs.extend(state["outputs"])
+        self.replayed += state["replayed"]
+        if state["runs"] is not None:
+            self.skip.append(state["runs"])
+
+
+def _event_time(ev: dict) -> float:
+    return ev.get("_time", float("-inf"))
+
+
+def _throttled(spec: DetectionSpec, outputs: list[tuple[float, list[dict[str, Any]]]]) -> tuple[list[dict[str, Any]], int]:
+    """The runs' results in run order with throttling applied (a result whose throttle
+    fields match one alerted less than the throttle period before is suppressed)."""
+    results: list[dict[str, Any]] = []
+    suppressed = 0
+    until: dict[str, float] = {}
+    throttle = bool(spec.throttle_fields) and spec.throttle_period > 0
+    for run_t, rows in sorted(outputs, key=lambda o: o[0]):
+        for d in rows:
+            if throttle:
+                key = json.dumps([d.get(f) for f in spec.throttle_fields])
+                if run_t < until.get(key, float("-inf")):
+                    suppressed += 1
+                    continue
+                until[key] = run_t + spec.throttle_period
+            results.append(d)
+    return results, suppressed
 
 
 def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
@@ -509,6 +602,7 @@ def _result_json(r: Row, run_time: float | None) -> dict[str, Any]:
     return d
 
 
+_ALL = (float("-inf"), float("inf"))
 LATENESS = 900.0
 """Runs are replayed during the pass (after each batch of records) once the newest record
 is this far past their window."""
@@ -599,56 +693,134 @@ def _young_gc_only() -> Iterator[None]:
         gc.unfreeze()
 
 
+class _Pass:
+    """The detections over (a part of) the logs: fed batches of records, replaying runs.
+
+    One pass over everything is a whole scan; :mod:`smguard.scan.partition` runs one per
+    part of the logs, each in its own process, and merges them (:meth:`export`,
+    :meth:`absorb`).
+    """
+
+    def __init__(self, specs: Sequence[DetectionSpec], ctx: SearchContext, opts: _Options):
+        self.opts = opts
+        self.plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize) for s in specs]
+        for p in self.plans:
+            p.window_of = _WindowIndex(p.spec)
+        self.preparer = Preparer([p.terms for p in self.plans],
+                                 [p.raw_reject if p.pre_ops else None for p in self.plans],
+                                 [p.fields for p in self.plans], index=opts.index, sourcetype=opts.sourcetype,
+                                 lazy=opts.lazy)
+        self.n = 0
+        self.tmin_s: str | None = None  # ISO-8601 UTC strings order like the times they spell
+        self.tmax_s: str | None = None
+
+    def feed(self, records: Iterable[Any], *, progressive: bool, zone: tuple[float, float] = _ALL,
+             on_batch: Callable[[int], None] | None = None) -> None:
+        """Feed every record; with ``progressive``, replay runs as soon as the logs are
+        :data:`LATENESS` past their window (and, in a part, only runs inside ``zone``)."""
+        plans = self.plans
+        for p in plans:
+            p.zone_lo = zone[0]
+        plans_feed = [p.feed for p in plans]
+        horizon = float("-inf")  # no record older than this may arrive any more
+        for count, lo_s, hi_s, items in self.preparer.batches(records):
+            self.n += count
+            if on_batch is not None:
+                on_batch(count)
+            if lo_s is not None and (self.tmin_s is None or lo_s < self.tmin_s):
+                self.tmin_s = lo_s
+            if hi_s is not None and (self.tmax_s is None or hi_s > self.tmax_s):
+                self.tmax_s = hi_s
+            for cands, ev in items:
+                if progressive and ev["_time"] < horizon:
+                    for i in cands:
+                        if ev["_time"] < plans[i].done_hi:
+                            raise _LateRecord()
+                for i in cands:
+                    plans_feed[i](ev)
+            if progressive and self.tmin_s is not None and self.tmax_s is not None:
+                lo_t, hi_t = self.span()  # type: ignore[misc]
+                limit = min(hi_t - 1.0 - LATENESS, zone[1])
+                for p in plans:
+                    p.advance(lo_t, limit)
+                    horizon = max(horizon, p.done_hi)
+        if progressive and zone[1] != float("inf") and self.tmin_s is not None:
+            # the part is read whole: every run inside its zone has all its records
+            for p in plans:
+                p.advance(self.span()[0], zone[1])  # type: ignore[arg-type]
+
+    def span(self) -> tuple[float | None, float | None]:
+        """First record time, and just after the last (None, None: no records)."""
+        if self.tmin_s is None or self.tmax_s is None:
+            return None, None
+        return float(time_fields(self.tmin_s)["_time"]), float(time_fields(self.tmax_s)["_time"]) + 1.0
+
+    def export(self, report: ReadReport) -> dict[str, Any]:
+        """This part's counts, report and detection state, for the merge (picklable)."""
+        return {"n": self.n, "tmin_s": self.tmin_s, "tmax_s": self.tmax_s, "report": report,
+                "plans": [p.export_state() for p in self.plans]}
+
+    def absorb(self, part: dict[str, Any], report: ReadReport) -> None:
+        """Merge a later part's :meth:`export` into this pass."""
+        self.n += part["n"]
+        if part["tmin_s"] is not None and (self.tmin_s is None or part["tmin_s"] < self.tmin_s):
+            self.tmin_s = part["tmin_s"]
+        if part["tmax_s"] is not None and (self.tmax_s is None or part["tmax_s"] > self.tmax_s):
+            self.tmax_s = part["tmax_s"]
+        got: ReadReport = part["report"]
+        report.files += got.files
+        report.records += got.records
+        report.problems.extend(got.problems)
+        for p, state in zip(self.plans, part["plans"], strict=True):
+            p.absorb(state)
+
+    def finish(self, report: ReadReport) -> ScanResult:
+        """Replay the runs left (all of them, without progressive replay) and throttle."""
+        tmin, tmax = self.span()
+        alerts = []
+        for p in self.plans:
+            p.zone_lo = float("-inf")
+            alert = Alert(p.spec)
+            if self.opts.all_time:
+                alert.runs = 1
+                alert.results = [_result_json(r, None) for r in p.run_all_time()]
+            else:
+                if tmin is not None and tmax is not None:
+                    p.advance(tmin, float("inf"), tmax)
+                alert.runs = p.replayed
+                alert.results, alert.suppressed = _throttled(p.spec, p.outputs)
+            alerts.append(alert)
+        return ScanResult(self.n, alerts, report, tmin, tmax)
+
+
 def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, opts: _Options,
                report: ReadReport, *, progressive: bool) -> ScanResult:
-    plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize) for s in specs]
-    alerts = [Alert(p.spec) for p in plans]
-    for p in plans:
-        p.window_of = _WindowIndex(p.spec)
-    n = 0
-    tmin: float | None = None
-    tmax: float | None = None
+    """One scan: in this process, or over parts of the logs in ``opts.jobs`` processes."""
+    from smguard.scan.partition import scan_in_parts
 
-    from smguard.cloudtrail.fields import time_fields
+    with _progress_bar(opts.progress) as on_batch:
+        if opts.jobs >= 2 and not opts.strict:
+            res = scan_in_parts(lambda: _Pass(specs, ctx, opts), paths, opts.jobs, report,
+                                progressive=progressive, on_batch=on_batch)
+            if res is not None:
+                return res
+        one = _Pass(specs, ctx, opts)
+        one.feed(iter_records(paths, strict=opts.strict, report=report), progressive=progressive, on_batch=on_batch)
+        return one.finish(report)
 
-    preparer = Preparer([p.terms for p in plans], [p.raw_reject if p.pre_ops else None for p in plans],
-                        [p.fields for p in plans], index=opts.index, sourcetype=opts.sourcetype, lazy=opts.lazy)
-    tmin_s: str | None = None
-    tmax_s: str | None = None
-    plans_feed = [p.feed for p in plans]
-    horizon = float("-inf")  # no record older than this may arrive any more
-    for count, lo_s, hi_s, items in prepared(preparer, paths, strict=opts.strict, report=report,
-                                             progress=opts.progress, jobs=opts.jobs):
-        n += count
-        if lo_s is not None and (tmin_s is None or lo_s < tmin_s):
-            tmin_s = lo_s
-        if hi_s is not None and (tmax_s is None or hi_s > tmax_s):
-            tmax_s = hi_s
-        for cands, ev in items:
-            if progressive and ev["_time"] < horizon:
-                for i in cands:
-                    if ev["_time"] < plans[i].done_hi:
-                        raise _LateRecord()
-            for i in cands:
-                plans_feed[i](ev)
-        if progressive and tmin_s is not None and tmax_s is not None:
-            lo_t = float(time_fields(tmin_s)["_time"])
-            limit = float(time_fields(tmax_s)["_time"]) - LATENESS
-            for p, a in zip(plans, alerts, strict=True):
-                p.advance(a, lo_t, limit)
-                horizon = max(horizon, p.done_hi)
-    if tmin_s is not None and tmax_s is not None:
-        tmin = float(time_fields(tmin_s)["_time"])
-        tmax = float(time_fields(tmax_s)["_time"]) + 1.0
 
-    for p, alert in zip(plans, alerts, strict=True):
-        if opts.all_time:
-            rows = p.run_all_time()
-            alert.runs = 1
-            alert.results = [_result_json(r, None) for r in rows]
-        elif tmin is not None and tmax is not None:
-            p.advance(alert, tmin, float("inf"), tmax)
-    return ScanResult(n, alerts, report, tmin, tmax)
+@contextmanager
+def _progress_bar(show: bool) -> Iterator[Callable[[int], None] | None]:
+    if not show:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(unit=" rec", unit_scale=True, mininterval=0.5, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()
 
 
 def specs_from_pack(pack: Any, keys: Sequence[str] = ()) -> list[DetectionSpec]:

@@ -70,6 +70,19 @@ class _Group:
         # appends to ids, so the row is still right while len(ids) is the same
         self.cached: tuple | None = None
 
+    def __getstate__(self) -> tuple:
+        # the value readers are compiled code; another process re-attaches its own (rebind)
+        return (self.key, self.aggs, self.any_wild, self.wild, self.ids, self.times)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.key, self.aggs, self.any_wild, self.wild, self.ids, self.times = state
+        self.pairs = []
+        self.cached = None
+
+    def rebind(self, specs: list[AggSpec]) -> None:
+        """Re-attach the value readers of ``specs`` (after unpickling)."""
+        self.pairs = [(a, s.values) for a, s in zip(self.aggs, specs, strict=True) if a is not None]
+
     def add(self, f: dict, specs: list[AggSpec], by: list[str], t: float | None) -> None:
         for a, values in self.pairs:
             a.add(values(f), t)
@@ -129,6 +142,31 @@ def _copy_agg(src: Agg, dst: Agg) -> None:
             setattr(dst, slot, copy.copy(getattr(src, slot)))
 
 
+def merge_groups(parts: list[dict[tuple, _Group]], specs: list[AggSpec]) -> dict[tuple, _Group]:
+    """The groups of all parts' rows together (the parts are not changed).
+
+    A group present in only one part is shared, not copied: reading results does not
+    change it.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    groups: dict[tuple, _Group] = {}
+    owned: set[tuple] = set()
+    for part in parts:
+        for hk, g in part.items():
+            have = groups.get(hk)
+            if have is None:
+                groups[hk] = g
+                continue
+            if hk not in owned:
+                copy = _Group(have.key, specs)
+                copy.merge(have)
+                groups[hk] = have = copy
+                owned.add(hk)
+            have.merge(g)
+    return groups
+
+
 def _key_sort(key: tuple) -> tuple:
     return tuple(to_str(k) or "" for k in key)
 
@@ -164,8 +202,11 @@ class StatsAccumulator:
         self.op = op
         self.ordered = ordered
         self.groups: dict[tuple, _Group] = {}
+        self.added = 0  # rows added so far: what was derived from the groups is stale when it moves
+        self.segment_part: object = None  # what smguard.spl.segments derived from the groups
 
     def add(self, r: Row) -> None:
+        self.added += 1
         op = self.op
         specs, by = op.specs, op.by
         keys = _group_keys(r.f, by)
@@ -185,71 +226,25 @@ class StatsAccumulator:
 
     @staticmethod
     def merged(parts: list[StatsAccumulator]) -> StatsAccumulator:
-        """One accumulator equal to having added every part's rows (parts are not changed).
-
-        A group present in only one part is shared, not copied: reading results does not
-        change it.
-        """
+        """One accumulator equal to having added every part's rows (parts are not changed)."""
         if len(parts) == 1:
             return parts[0]
-        op = parts[0].op
-        out = StatsAccumulator(op, parts[0].ordered)
-        owned: set[tuple] = set()
-        groups = out.groups
-        for part in parts:
-            for hk, g in part.groups.items():
-                have = groups.get(hk)
-                if have is None:
-                    groups[hk] = g
-                    continue
-                if hk not in owned:
-                    copy = _Group(have.key, op.specs)
-                    copy.merge(have)
-                    groups[hk] = have = copy
-                    owned.add(hk)
-                have.merge(g)
+        out = StatsAccumulator(parts[0].op, parts[0].ordered)
+        out.groups = merge_groups([p.groups for p in parts], parts[0].op.specs)
         return out
 
-    @staticmethod
-    def add_to_all(accs: list[StatsAccumulator], r: Row) -> None:
-        """Add one row to several accumulators of the same stats (overlapping windows).
-
-        Group keys and function inputs are computed once, not once per window.
-        """
-        if not accs:
-            return
-        op = accs[0].op
-        specs, by = op.specs, op.by
-        if any(s.wild for s in specs):
-            for acc in accs:
-                acc.add(r)
-            return
-        f = r.f
-        keys = _group_keys(f, by)
-        if keys is None:
-            return
-        t = _time_of(f)
-        vals = [s.values(f) for s in specs]
-        ts = r.t if r.t is not None else (t if t is not None else float("-inf"))
-        for key in keys:
-            hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
-            for acc in accs:
-                g = acc.groups.get(hk)
-                if g is None:
-                    g = acc.groups[hk] = _Group(key, specs)
-                for (a, _), v in zip(g.pairs, vals, strict=True):
-                    a.add(v, t)
-                g.ids.append(r.ids)
-                if not acc.ordered:
-                    g.times.append(ts)
-
     def rows(self) -> list[Row]:
+        """The result rows, in Splunk's order (sorted by the BY values)."""
+        return [r for _k, r in self.keyed_rows()]
+
+    def keyed_rows(self) -> list[tuple[tuple, Row]]:
+        """The result rows, each with the key they are sorted by (unique per group)."""
         op = self.op
         specs, by = op.specs, op.by
         groups = dict(self.groups)
         if not by and not groups:
             groups[()] = _Group((), specs)
-        out: list[Row] = []
+        out: list[tuple[tuple, Row]] = []
         ordered = self.ordered
         for hk in sorted(groups, key=_key_sort):
             g = groups[hk]
@@ -257,7 +252,7 @@ class StatsAccumulator:
             if c is not None and c[0] == len(g.ids) and c[1] is ordered:
                 # the same group read again (a window shared by several scheduled runs):
                 # its row is lent, commands copy it before writing
-                out.append(Row(c[2], c[3], False))
+                out.append((_key_sort(hk), Row(c[2], c[3], False)))
                 continue
             f = dict(zip(by, g.key, strict=True))
             for k, v in g.results(specs).items():
@@ -270,7 +265,7 @@ class StatsAccumulator:
                 id_groups = [id_groups[i] for i in order]
             ids = merge_ids(id_groups)
             g.cached = (len(g.ids), ordered, f, ids)
-            out.append(Row(f, ids, False))
+            out.append((_key_sort(hk), Row(f, ids, False)))
         return out
 
 
@@ -282,6 +277,15 @@ class EventstatsOp(Op):
         self.by = cmd.by
 
     def apply(self, rows: list[Row]) -> list[Row]:
+        groups, row_keys = self.group(rows)
+        cache: dict[tuple, dict] = {}
+        for r, hk in zip(rows, row_keys, strict=True):
+            if hk is not None:
+                self.attach(r, hk, groups, cache)
+        return rows
+
+    def group(self, rows: list[Row]) -> tuple[dict[tuple, _Group], list[tuple | None]]:
+        """The BY groups of ``rows`` and each row's group (None: a BY field is null)."""
         groups: dict[tuple, _Group] = {}
         row_keys: list[tuple | None] = []
         specs, by = self.specs, self.by
@@ -302,19 +306,23 @@ class EventstatsOp(Op):
                     g = groups[hk] = _Group(key, specs)
                 g.add(f, specs, by, t)
             row_keys.append(first)
-        cache: dict[tuple, dict] = {}
-        for r, hk in zip(rows, row_keys, strict=True):
-            if hk is None:
-                continue
-            res = cache.get(hk)
-            if res is None:
-                res = cache[hk] = groups[hk].results(self.specs)
-            f = r.w()
-            for s in self.specs:
-                if not s.wild:
-                    f.pop(s.name, None)
-            f.update(res)
-        return rows
+        return groups, row_keys
+
+    def attach(self, r: Row, hk: tuple, groups: dict[tuple, _Group], cache: dict[tuple, dict]) -> None:
+        """Write the results of the row's group ``hk`` onto it (``cache``: results by group)."""
+        res = cache.get(hk)
+        if res is None:
+            res = cache[hk] = groups[hk].results(self.specs)
+        f = r.w()
+        for s in self.specs:
+            if not s.wild:
+                f.pop(s.name, None)
+        f.update(res)
+
+    @property
+    def mergeable(self) -> bool:
+        """Can groups built from parts of the rows be merged into the groups of all of them?"""
+        return not any(s.wild or s.func in ORDER_DEPENDENT for s in self.specs)
 
 
 class StreamstatsOp(Op):
