@@ -261,3 +261,42 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
     assert [r["eventID"] for r in res.alerts[0].results] == ["id-99"]
     assert not res.reordered
+
+
+@pytest.mark.parametrize(("spl", "decided"), [
+    ("index=aws sourcetype=aws:cloudtrail eventName=StopLogging errorCode=success", True),
+    ("index=aws eventName IN (StopLogging, \"Delete*\") eventSource=cloudtrail.amazonaws.com", True),
+    ("index=other eventName=StopLogging", False),
+    ("index=aws eventName=StopLogging userIdentity.type!=AWSService", False),
+    ("index=aws (eventName=StopLogging OR eventSource=s3.amazonaws.com)", False),
+    ("index=aws eventName=StopLogging StopLogging", False),
+    ("index=aws eventName=StopLogging eventName=DeleteTrail", False),
+])
+def test_base_search_decided_by_the_prefilter(spl, decided):
+    """Only a base search that is exactly its prefilter terms may be skipped for records
+    the prefilter passed for sure."""
+    from smguard.scan.runner import _Plan
+
+    plan = _Plan(DetectionSpec("d", "n", "x", spl), CTX, 1.8e9, False, True, {"index": "aws", "sourcetype": "aws:cloudtrail"})
+    assert plan.base_decided is decided
+
+
+def test_records_the_prefilter_cannot_judge_get_the_full_base_search(tmp_path):
+    """A term's field holding a list or an object: the prefilter lets the record through
+    unsure, and the base search decides (JSON extraction names a list ``name{}`` and an
+    object's keys ``name.*``, so neither is ``name``)."""
+    records = [rec(1, "2026-11-23T10:05:00Z", requestParameters={"name": ["other", "trail"]}),
+               rec(2, "2026-11-23T10:06:00Z", requestParameters={"name": {"trail": "x"}}),
+               rec(3, "2026-11-23T10:07:00Z"),
+               rec(4, "2026-11-23T10:08:00Z", requestParameters={"name": "other"})]
+    path = write(tmp_path / "u.ndjson", records)
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging requestParameters.name=trail | table eventID")
+    pre = Prefilter([required_terms(spec.spl, CTX, fields=prefilterable)])
+    from smguard.cloudtrail.reader import iter_records
+
+    assert [pre.candidates(r) for r in iter_records([path])] == [[~0], [~0], [0], []]
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert sorted(r["eventID"] for r in res.alerts[0].results) == ["id-3"]
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging requestParameters.name{}=trail | table eventID")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    assert [r["eventID"] for r in res.alerts[0].results] == ["id-1"]

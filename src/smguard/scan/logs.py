@@ -141,7 +141,9 @@ class Prefilter:
         self._plans: dict[str, list[tuple[int, list[tuple[str, Callable[[str], bool]]]]]] = {}
 
     def candidates(self, rec: Any) -> list[int]:
-        """Indexes of the searches that may match ``rec``.
+        """Indexes of the searches that may match ``rec``: ``i`` when every term of
+        search ``i`` was checked on a plain value, ``~i`` (negative) when one was not (a
+        list or an object: only the full search can tell).
 
         Per (eventName, eventSource), the searches the record may match are worked out
         once, with every check on those two fields (or their aliases) decided then; the
@@ -170,15 +172,17 @@ class Prefilter:
         out: list[int] = []
         for i, checks in searches:
             ok = True
+            sure = True
             for f, ms in checks:
                 v = values[f]
                 if v is _UNKNOWN:
+                    sure = False
                     continue
                 if v is None or not ms(v):
                     ok = False
                     break
             if ok:
-                out.append(i)
+                out.append(i if sure else ~i)
         if len(memo) > 10_000:
             memo.clear()
         memo[key] = out

@@ -7,7 +7,9 @@ detections read.
 A batch is ``(records, first eventTime, last eventTime, items)``: how many records were
 read (all of them, kept or not), the smallest and largest ``eventTime`` strings among
 them (ISO-8601 UTC strings order like the times they spell), and ``(candidates,
-event)`` for every record some detection may match.
+event)`` for every record some detection may match (a candidate is ``i``, or ``~i`` when
+the prefilter could not check all of detection ``i``'s terms; see
+:meth:`smguard.scan.logs.Prefilter.candidates`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ class Preparer:
                  raw_rejects: Sequence[Callable[[dict], bool] | None],
                  fields: Sequence[frozenset[str] | None], *, index: str, sourcetype: str, lazy: bool = True):
         self.pre = Prefilter(terms)
-        self.raw_rejects = list(raw_rejects) if lazy else [None] * len(terms)
+        # indexed by candidate: i, or ~i (a negative index) when the prefilter was unsure
+        rejects = list(raw_rejects) if lazy else [None] * len(terms)
+        self.raw_rejects = rejects + rejects[::-1]
         self.any_raw = any(r is not None for r in self.raw_rejects)
-        self.fields = list(fields)
+        self.fields = list(fields) + list(fields)[::-1]
         self.lazy = lazy
         self.index = index
         self.sourcetype = sourcetype

@@ -37,7 +37,7 @@ from smguard.spl.macros import expand_macros
 from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
-from smguard.spl.searchmatch import indexed_terms
+from smguard.spl.searchmatch import indexed_terms, value_matcher
 from smguard.spl.segments import SegmentedTail
 from smguard.spl.statscmd import StatsAccumulator, merge_groups
 from smguard.spl.timeutil import parse_duration, relative_time
@@ -114,7 +114,8 @@ def _union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
 class _Plan:
     """One detection during the pass: either matched rows (stream) or events (whole)."""
 
-    def __init__(self, spec: DetectionSpec, ctx: SearchContext, now: float, all_time: bool, optimize: bool = True):
+    def __init__(self, spec: DetectionSpec, ctx: SearchContext, now: float, all_time: bool, optimize: bool = True,
+                 constants: dict[str, str] | None = None):
         self.spec = spec
         self.ctx = ctx
         self.text = expand_macros(spec.spl, ctx)
@@ -180,6 +181,10 @@ class _Plan:
         # the event fields this search can read (None: all), so records are extracted lazily
         found = pipeline_fields(self.pipeline)
         self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
+        # the base search is exactly its prefilter terms (and index/sourcetype values that
+        # hold for every event): a record the prefilter passed for sure needs no base search
+        self.base_decided = self.cs is not None and not self.rescan and _decided_by_terms(
+            self.cs.base_expr, self.terms, constants or {})
 
     def raw_reject(self, record: dict) -> bool:
         """Do the stream's leading filters reject this raw record (as they would its event)?
@@ -213,7 +218,12 @@ class _Plan:
         if self.rescan:
             self.events.append(ev)
             return
-        if not self.cs.base_pred(ev) or not self.cs.in_range(ev):
+        if self.cs.base_pred(ev):
+            self.feed_matched(ev)
+
+    def feed_matched(self, ev: dict) -> None:
+        """:meth:`feed` for an event the base search is known to match (``base_decided``)."""
+        if not self.cs.in_range(ev):
             return
         if self.whole:
             self.events.append(ev)
@@ -390,6 +400,30 @@ class _Plan:
         self.replayed += state["replayed"]
         if state["runs"] is not None:
             self.skip.append(state["runs"])
+
+
+def _decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], constants: dict[str, str]) -> bool:
+    """Is ``expr`` true exactly when the prefilter's ``terms`` hold? That is: an AND of
+    ``field=value`` / ``field IN (...)`` over distinct fields, each a term the prefilter
+    checks with the same values, or a field in ``constants`` whose value it matches."""
+    items = expr.items if isinstance(expr, A.SAnd) else (() if expr is None else (expr,))
+    seen: set[str] = set()
+    for it in items:
+        if isinstance(it, A.SCompare) and it.op == "=" and not it.case_sensitive:
+            values: tuple[str, ...] = (it.value,)
+        elif isinstance(it, A.SIn):
+            values = it.values
+        else:
+            return False
+        if it.field in seen:
+            return False
+        seen.add(it.field)
+        if it.field in constants and it.field not in terms:
+            if len(values) != 1 or not value_matcher(values[0])(constants[it.field]):
+                return False
+        elif not prefilterable(it.field) or terms.get(it.field) != values:
+            return False
+    return True
 
 
 def _event_time(ev: dict) -> float:
@@ -703,7 +737,8 @@ class _Pass:
 
     def __init__(self, specs: Sequence[DetectionSpec], ctx: SearchContext, opts: _Options):
         self.opts = opts
-        self.plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize) for s in specs]
+        constants = {"index": opts.index, "sourcetype": opts.sourcetype}
+        self.plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize, constants) for s in specs]
         for p in self.plans:
             p.window_of = _WindowIndex(p.spec)
         self.preparer = Preparer([p.terms for p in self.plans],
@@ -718,10 +753,12 @@ class _Pass:
              on_batch: Callable[[int], None] | None = None) -> None:
         """Feed every record; with ``progressive``, replay runs as soon as the logs are
         :data:`LATENESS` past their window (and, in a part, only runs inside ``zone``)."""
-        plans = self.plans
-        for p in plans:
+        for p in self.plans:
             p.zone_lo = zone[0]
-        plans_feed = [p.feed for p in plans]
+        # indexed by candidate (i, or ~i when the prefilter was unsure: a negative index)
+        plans = self.plans + self.plans[::-1]
+        plans_feed = [p.feed_matched if p.base_decided else p.feed for p in self.plans] + [
+            p.feed for p in self.plans[::-1]]
         horizon = float("-inf")  # no record older than this may arrive any more
         for count, lo_s, hi_s, items in self.preparer.batches(records):
             self.n += count
@@ -741,12 +778,12 @@ class _Pass:
             if progressive and self.tmin_s is not None and self.tmax_s is not None:
                 lo_t, hi_t = self.span()  # type: ignore[misc]
                 limit = min(hi_t - 1.0 - LATENESS, zone[1])
-                for p in plans:
+                for p in self.plans:
                     p.advance(lo_t, limit)
                     horizon = max(horizon, p.done_hi)
         if progressive and zone[1] != float("inf") and self.tmin_s is not None:
             # the part is read whole: every run inside its zone has all its records
-            for p in plans:
+            for p in self.plans:
                 p.advance(self.span()[0], zone[1])  # type: ignore[arg-type]
 
     def span(self) -> tuple[float | None, float | None]:
