@@ -111,7 +111,9 @@ def test_extractor_gives_requested_fields_exactly(day_of_logs):
             got = ex(rec, index="aws", sourcetype="aws:cloudtrail")
             for f in wanted:
                 assert got.get(f) == ev.get(f), (f, rec.line)
-            assert got["_time"] == ev["_time"] and got["_raw"] == ev["_raw"] and got.get("eventID") == ev.get("eventID")
+            assert got["_time"] == ev["_time"] and got.get("eventID") == ev.get("eventID")
+            assert ("_raw" in got) is ("_raw" in ex.fields)  # read by a wanted field, or not made
+        assert not any(f.startswith("date_") for f in got) or ex.dates
 
 
 def test_extractor_follows_replaced_addon_tables(monkeypatch):

@@ -142,6 +142,17 @@ def time_fields(event_time: str) -> dict[str, Any]:
     return out
 
 
+def epoch_time(event_time: str) -> float:
+    """``_time`` alone (see :func:`time_fields`), when no ``date_*`` field is needed."""
+    cached = _MINUTE_CACHE.get(event_time[:16])
+    if cached is None or event_time[-1] != "Z" or event_time[16] != ":" or len(event_time) < 20:
+        return time_fields(event_time)["_time"]
+    second = int(event_time[17:19])
+    if second > 60:
+        raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
+    return float(cached[0] + second) + (float("0" + event_time[19:-1]) if len(event_time) > 20 else 0.0)
+
+
 def _minute_fields(event_time: str) -> tuple[int, dict[str, str]]:
     if event_time[4] != "-" or event_time[7] != "-" or event_time[10] != "T" or event_time[13] != ":":
         raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
@@ -321,17 +332,15 @@ def _strings_in(obj: Any, out: set[str], seen: set[int]) -> None:
                     _strings_in(mcode, out, seen)
 
 
-_DEFAULT_FIELDS = ("_time", "_raw", "sourcetype", "source", "host", "index", "eventTime", "eventName", "eventID")
-
-
 class Extractor:
     """:func:`to_event` restricted to the event fields a set of searches can read.
 
     ``fields`` are event field names (JSON paths, add-on names); the event produced has
-    every one of them exactly as :func:`to_event` would give it, plus the default fields,
-    ``date_*`` and whatever the add-on needs to compute them. Subtrees of the record that
-    lead to no wanted path are not walked, and aliases, calculated fields and lookups
-    whose outputs nobody reads are not computed.
+    every one of them exactly as :func:`to_event` would give it, plus ``_time``,
+    ``eventID`` and whatever the add-on needs to compute them. Subtrees of the record that
+    lead to no wanted path are not walked; aliases, calculated fields and lookups whose
+    outputs nobody reads are not computed, nor are ``_raw``, ``date_*`` and the other
+    default fields unless asked for.
     """
 
     def __init__(self, fields: frozenset[str]):
@@ -341,7 +350,7 @@ class Extractor:
     def _build(self) -> None:
         _tables_changed()
         self.tables = (addon.FIELD_ALIASES, addon.CALCULATED_FIELDS, addon.AUTOMATIC_LOOKUPS)
-        need = set(self.requested) | set(_DEFAULT_FIELDS)
+        need = set(self.requested) | {"_time", "eventID"}
         alias_src: dict[str, list[str]] = {}
         for src, alias in addon.FIELD_ALIASES:
             alias_src.setdefault(alias, []).append(src)
@@ -365,7 +374,11 @@ class Extractor:
                 need |= lookup_in
             if len(need) == before:
                 break
+        if any(name in need for name, _ in addon.CALCULATED_FIELDS):
+            need.add("eventName")  # the calculated fields are specialized per eventName
         self.fields = frozenset(need)
+        self.dates = any(f.startswith("date_") for f in need)
+        self.defaults = tuple(f for f in ("_raw", "sourcetype", "source", "host", "index") if f in need)
         self.prefixes = frozenset(f[:i] for f in need for i in range(1, len(f) + 1))
         self.aliases = tuple((src, tuple(a for a in aliases if a in need)) for src, aliases in _ALIASES[0]
                              if any(a in need for a in aliases))
@@ -393,19 +406,23 @@ class Extractor:
         t = self.tables
         if t[1] is not addon.CALCULATED_FIELDS or t[0] is not addon.FIELD_ALIASES or t[2] is not addon.AUTOMATIC_LOOKUPS:
             self._build()  # the add-on tables were replaced (a test)
-        raw = getattr(rec, "raw", None)
-        if raw is None:
-            raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         event: Event = {}
         _select_dict(record, "", event, null_value, self.fields, self.prefixes)
         when = record.get("eventTime")
         if isinstance(when, str):
-            event.update(time_fields(when))
-        event["_raw"] = raw
-        event["sourcetype"] = sourcetype
-        event["source"] = getattr(rec, "source", "")
-        event["host"] = host
-        event["index"] = index
+            if self.dates:
+                event.update(time_fields(when))
+            else:
+                event["_time"] = epoch_time(when)
+        if self.defaults:
+            values = {"sourcetype": sourcetype, "host": host, "index": index, "source": getattr(rec, "source", "")}
+            for name in self.defaults:
+                if name == "_raw":
+                    raw = getattr(rec, "raw", None)
+                    event[name] = raw if raw is not None else json.dumps(record, ensure_ascii=False,
+                                                                         separators=(",", ":"))
+                else:
+                    event[name] = values[name]
         get = event.get
         for src, aliases in self.aliases:
             value = get(src)

@@ -329,9 +329,11 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
                 sink.bad(source, 0, "not a CloudTrail Records file: 'Records' is not a list")
                 return
             for index, rec in enumerate(doc["Records"]):
-                yield from _accept(rec, None, source, index, sink, report)
+                if (got := _accept(rec, None, source, index, sink, report)) is not None:
+                    yield got
             return
-        yield from _accept(doc, None, source, 0, sink, report)
+        if (got := _accept(doc, None, source, 0, sink, report)) is not None:
+            yield got
         return
     pos = opening.end()
     index = 0
@@ -353,7 +355,8 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
         except RecursionError:
             sink.bad(source, index, f"invalid JSON in Records file: record {index} nested too deeply")
             return
-        yield from _accept(rec, None, source, index, sink, report)
+        if (got := _accept(rec, None, source, index, sink, report)) is not None:
+            yield got
         index += 1
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
         if pos < end and text[pos] == ",":
@@ -421,7 +424,8 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
         except RecursionError:
             sink.bad(source, lineno, "not JSON: nested too deeply")
             continue
-        yield from _accept(rec, text, source, lineno, sink, report)
+        if (got := _accept(rec, text, source, lineno, sink, report)) is not None:
+            yield got
 
 
 def _truncated(text: str) -> bool:
@@ -431,28 +435,29 @@ def _truncated(text: str) -> bool:
 
 def _accept(
     rec: Any, text: str | None, source: str, line: int, sink: _Sink, report: ReadReport
-) -> Iterator[LogRecord]:
+) -> LogRecord | None:
+    """The parsed JSON as a record if it is a usable one; else None, reported."""
     if not isinstance(rec, dict):
         sink.bad(
             source,
             line,
             f"not a record: a JSON {type(rec).__name__ if rec is not None else 'null'}, not an object",
         )
-        return
+        return None
     when = rec.get("eventTime")
     if when is None:
         sink.bad(source, line, "no eventTime")
-        return
+        return None
     if not isinstance(when, str):
         sink.bad(source, line, f"bad eventTime: {type(when).__name__} {when!r:.40}, not a string")
-        return
+        return None
     if _TIME_RE.match(when) is None:
         sink.bad(source, line, f"bad eventTime: {when!r:.60} is not YYYY-MM-DDTHH:MM:SSZ")
-        return
+        return None
     if text is None:
         text = json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
         if len(text) > MAX_RECORD_BYTES:
             sink.bad(source, line, f"too large: record over {MAX_RECORD_BYTES} bytes")
-            return
+            return None
     report.records += 1
-    yield LogRecord(rec, text, source, line)
+    return LogRecord(rec, text, source, line)

@@ -20,9 +20,9 @@ segments' sorted rows. What is cached per segment:
    ``mode``, no wildcard) follows, its groups over the segment's rows, and which rows
    pass the filters (``where``/``search``) right after it that read none of the
    eventstats' output fields. Those filters decide the same before and after the
-   eventstats writes its fields, so a run merges the segments' groups and writes the
-   results only on the rows that pass, instead of grouping and writing every row of its
-   window. :func:`smguard.spl.optimize.push_filters` puts such filters there.
+   eventstats writes its fields, so a run merges the segments' groups of the rows that
+   pass and writes the results on those rows only, instead of grouping and writing
+   every row of its window. :func:`smguard.spl.optimize.push_filters` puts such filters there.
 
 The result is the same rows, in the same order, with the same provenance, as running
 the tail over the merged accumulator (tests check this for the whole pack); when the
@@ -112,14 +112,18 @@ class SegmentedTail:
             merged = heapq.merge(*[c.rows for c in cached], key=_KEY) if len(cached) > 1 else cached[0].rows
             rows = [Row(r.f, r.ids, False, r.t) for _k, r in merged]
         else:
-            groups = merge_groups([c.groups for c in cached], self.es.specs)
+            specs = self.es.specs
             merged = heapq.merge(*[c.passed for c in cached], key=_KEY) if len(cached) > 1 else cached[0].passed
             rows = []
             results: dict[tuple, dict] = {}
             for _k, r, hk in merged:
                 row = Row(r.f, r.ids, False, r.t)
                 if hk is not None:
-                    self.es.attach(row, hk, groups, results)
+                    res = results.get(hk)
+                    if res is None:  # only the groups of rows that passed are merged
+                        g = merge_groups([{hk: c.groups[hk]} for c in cached if hk in c.groups], specs)[hk]
+                        res = results[hk] = g.results(specs)
+                    self.es.write(row, res)
                 rows.append(row)
         for op in self.rest:
             rows = op.apply(rows)

@@ -281,7 +281,10 @@ class EventstatsOp(Op):
         cache: dict[tuple, dict] = {}
         for r, hk in zip(rows, row_keys, strict=True):
             if hk is not None:
-                self.attach(r, hk, groups, cache)
+                res = cache.get(hk)
+                if res is None:
+                    res = cache[hk] = groups[hk].results(self.specs)
+                self.write(r, res)
         return rows
 
     def group(self, rows: list[Row]) -> tuple[dict[tuple, _Group], list[tuple | None]]:
@@ -308,11 +311,8 @@ class EventstatsOp(Op):
             row_keys.append(first)
         return groups, row_keys
 
-    def attach(self, r: Row, hk: tuple, groups: dict[tuple, _Group], cache: dict[tuple, dict]) -> None:
-        """Write the results of the row's group ``hk`` onto it (``cache``: results by group)."""
-        res = cache.get(hk)
-        if res is None:
-            res = cache[hk] = groups[hk].results(self.specs)
+    def write(self, r: Row, res: dict) -> None:
+        """Write a group's results onto one of its rows."""
         f = r.w()
         for s in self.specs:
             if not s.wild:
