@@ -171,3 +171,33 @@ def test_segment_tail_recomputes_when_a_segment_grows(tmp_path):
     assert [r.f["c2"] for r in tail.run([acc])] == [2]
     acc.add(Row({"k": "a", "_time": 2.0}, ("2",)))
     assert [r.f["c2"] for r in tail.run([acc])] == [4]
+
+
+def test_progress_counts_every_part(tmp_path, monkeypatch):
+    """The progress bar of this process counts the records the other parts read too."""
+    from contextlib import contextmanager
+
+    from smguard.scan import runner
+
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 256)
+    path = write(tmp_path / "p.ndjson", hourly(400))
+    ticks: list[int] = []
+
+    @contextmanager
+    def bar(show):
+        yield ticks.append
+
+    monkeypatch.setattr(runner, "_progress_bar", bar)
+    res = scan([DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging | stats count")], [path], CTX,
+               index="aws", sourcetype="aws:cloudtrail", jobs=3, progress=True)
+    assert len(split_logs([path], 3)) == 3
+    assert sum(ticks) == res.events == 400
+
+
+def test_default_jobs_follow_the_cpus(monkeypatch):
+    from smguard.cli import scan as cli_scan
+
+    monkeypatch.setattr(cli_scan.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert cli_scan.default_jobs() == 3
+    monkeypatch.setattr(cli_scan.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert cli_scan.default_jobs() == 8

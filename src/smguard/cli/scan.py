@@ -23,14 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--now", metavar="ISO", help="now() for --all-time runs (default: current time)")
     p.add_argument("--strict", action="store_true", help="a bad log line is an error (exit 1)")
     p.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
-                   help="processes: 2 reads and prepares records in a second process while this one runs the "
-                        "detections (same results); default %(default)s on this machine")
+                   help="processes: N >= 2 cuts the logs into N parts by time, scans each in its own process and "
+                        "merges them (same results; --strict scans in one); default %(default)s, the CPUs here")
     p.set_defaults(func=run)
 
 
 def default_jobs() -> int:
-    """2 when the machine has a second CPU for the reader, else 1."""
-    return 2 if (os.cpu_count() or 1) >= 2 else 1
+    """The CPUs this process may use, at most 8 (each part holds its own windows in memory)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
 
 
 def run(args: argparse.Namespace) -> int:

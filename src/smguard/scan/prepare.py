@@ -1,4 +1,4 @@
-"""Log records -> the events each detection must see, in batches: the reading half of a scan.
+"""Log records -> the events each detection must see, in batches.
 
 Per record (:class:`Preparer`): which detections may match it (the prefilter, then
 their leading filters run on the raw values), and its event with only the fields those

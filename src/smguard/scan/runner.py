@@ -11,6 +11,12 @@ Detections that call ``now()``/``time()`` per event (before their first transfor
 command) or contain subsearches cannot share the per-event work between runs; they
 keep the prefiltered *events* instead and run whole per scheduled time. A ``now()``
 after that point is read per run from the compiled search's env.
+
+A base search that is exactly its indexed terms (``_decided_by_terms``) is not run again
+on records the prefilter passed for sure. Runs over overlapping windows share their
+tail's work per segment of time (:mod:`smguard.spl.segments`). Results of all runs are
+throttled at the end, in run order, so a pass can also cover one part of the logs in
+its own process (:class:`_Pass`, :mod:`smguard.scan.partition`).
 """
 
 from __future__ import annotations
@@ -672,9 +678,11 @@ def scan(
     remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
     :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
     ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
-    with ``optimize`` (:func:`smguard.spl.optimize.push_filters`) on or off, and with
-    ``jobs=2``, which reads and prepares the records in a second process
-    (:mod:`smguard.scan.prepare`) while this one runs the detections.
+    with ``optimize`` (:func:`smguard.spl.optimize.push_filters` and the per-segment tails
+    of :mod:`smguard.spl.segments`) on or off, and with ``jobs >= 2``, which cuts the logs
+    into parts by time, scans each in its own process and merges them
+    (:mod:`smguard.scan.partition`; a strict scan runs in one process, so the first bad
+    line is the one raised).
     """
     opts = _Options(all_time, now if now is not None else time.time(), strict, progress, lazy, optimize, jobs,
                     index, sourcetype)
