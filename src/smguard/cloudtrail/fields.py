@@ -455,6 +455,8 @@ def _select_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str |
     """:func:`_flatten_dict` keeping only ``fields`` (walking only into ``prefixes``)."""
     for k, v in obj.items():
         key = prefix + k
+        if key not in prefixes:  # leads to no wanted field (most keys): one set lookup
+            continue
         t = type(v)
         if t is dict:
             if v and key + "." in prefixes:
