@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from smguard.errors import Problem, SmguardError
 
@@ -49,13 +49,13 @@ _TIME_RE = re.compile(
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+class LogRecord(NamedTuple):
     """One CloudTrail record and where it came from.
 
     ``raw`` is the record's own JSON text, what Splunk's ``_raw`` holds for it: the line as
     written for NDJSON, compact ``json.dumps`` for a record taken out of a Records file
-    (the add-on splits Records files into one event per record the same way).
+    (the add-on splits Records files into one event per record the same way). A named
+    tuple: one is made per record read, at half the cost of a frozen dataclass.
     """
 
     record: dict[str, Any]
