@@ -7,11 +7,12 @@ import json
 import random
 
 import pytest
-from tests.spl.test_scan import CTX, rec, ts, write
 
 from smguard.cloudtrail.reader import Piece, iter_pieces, iter_records
 from smguard.scan import DetectionSpec, partition, scan
 from smguard.scan.partition import split_logs
+
+from .test_scan import CTX, rec, ts, write
 
 
 def lines_of(pieces: list[Piece]) -> list[str]:
@@ -201,3 +202,39 @@ def test_default_jobs_follow_the_cpus(monkeypatch):
     assert cli_scan.default_jobs() == 3
     monkeypatch.setattr(cli_scan.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
     assert cli_scan.default_jobs() == 8
+
+
+def test_sliding_merge_equals_merging_each_window():
+    """Runs over sliding windows of segments (with a segment that grows after use, and a
+    window that jumps) get exactly the merge of their segments, in order."""
+    from smguard.spl import parse
+    from smguard.spl.executor import CompiledSearch, Runtime
+    from smguard.spl.rows import Row
+    from smguard.spl.segments import SlidingMerge
+    from smguard.spl.statscmd import StatsAccumulator, merge_groups
+
+    cs = CompiledSearch(parse("search x=1 | stats count min(n) as lo max(n) as hi dc(n) as d values(n) as v by k"),
+                        Runtime(CTX, lambda: [], 0.0, None, None, ""))
+    op = cs.stats_first()
+    rnd = random.Random(11)
+    segs = []
+    for s in range(60):
+        acc = op.accumulator(ordered=False)
+        for j in range(rnd.randint(0, 6)):
+            acc.add(Row({"k": rnd.choice("abc"), "n": str(rnd.randint(1, 30)), "_time": float(s * 10 + j)}, (f"{s}-{j}",),
+                        False, float(s * 10 + j)))
+        segs.append(acc)
+    sliding = SlidingMerge(op.specs)
+
+    def rows_of(groups):
+        acc = StatsAccumulator(op, ordered=False)
+        acc.groups = groups
+        return [(r.f, r.ids) for r in acc.rows()]
+
+    windows = [(i, i + 12) for i in range(0, 40)] + [(50, 58), (59, 60)]
+    for n, (a, b) in enumerate(windows):
+        if n == 20:  # a segment of the current window gets a late row
+            segs[a + 3].add(Row({"k": "a", "n": "99", "_time": 1.0}, ("late",), False, 1.0))
+        parts = segs[a:b]
+        assert rows_of(sliding.groups(parts)) == rows_of(merge_groups([p.groups for p in parts], op.specs))
+    assert sliding.restarts == 3  # the first run, the late row, the jump past every known segment

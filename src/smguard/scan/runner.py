@@ -44,8 +44,8 @@ from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms, value_matcher
-from smguard.spl.segments import SegmentedTail
-from smguard.spl.statscmd import StatsAccumulator, merge_groups
+from smguard.spl.segments import SegmentedTail, SlidingMerge
+from smguard.spl.statscmd import merge_groups
 from smguard.spl.timeutil import parse_duration, relative_time
 from smguard.spl.values import out_value
 
@@ -164,7 +164,9 @@ class _Plan:
         self.all_time = all_time
         self.stats = None if self.whole or self.cs is None else self.cs.stats_first()
         self.acc_all = self.stats.accumulator(ordered=False) if self.stats is not None else None
-        # runs over overlapping windows: the tail's work computed once per segment
+        # runs over overlapping windows: the tail's work computed once per segment, or
+        # where segments share groups, their merge kept from run to run
+        self.sliding = SlidingMerge(self.stats.specs) if self.stats is not None else None
         self.segmented: SegmentedTail | None = None
         if self.stats is not None and optimize and not all_time:
             tail = SegmentedTail(self.cs.tail_ops, self.cs.tail_cmds)
@@ -285,7 +287,9 @@ class _Plan:
                 out = self.segmented.run(parts)
                 if out is not None:
                     return out
-            return self.cs.finish_after_stats(StatsAccumulator.merged(parts).rows())
+            acc = self.stats.accumulator(ordered=False)
+            acc.groups = self.sliding.groups(parts)
+            return self.cs.finish_after_stats(acc.rows())
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)

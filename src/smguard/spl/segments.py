@@ -159,4 +159,64 @@ class SegmentedTail:
         return got
 
 
-__all__ = ["SegmentedTail"]
+class SlidingMerge:
+    """The merged stats groups of each run's segments, for runs replayed in order.
+
+    When segments share groups (``stats ... by user`` over a 7-day window on an hourly
+    cron: every run merges hundreds of segments holding the same users), merging every
+    segment for every run costs the window's length per run. Windows only move forward,
+    so a run's segments are the previous run's minus some of the oldest plus some new
+    ones; but ``min``, ``max``, ``dc`` and ``values`` cannot be taken back out of a
+    merge. The two-stack scheme of sliding-window aggregation avoids that: the older
+    segments (*front*) are kept with their suffix merges (each segment merged with every
+    later front segment), the newer ones (*back*) with one running merge. A run's groups
+    are the suffix merge of its oldest front segment merged with the running merge; when
+    the window has moved past every front segment, the back becomes the front (its
+    suffix merges computed once). Each segment is merged a constant number of times
+    instead of once per run.
+
+    Merging keeps the segments' order (provenance is concatenated oldest first, as
+    merging them one by one does); parts are never changed. Segments that do not follow
+    on from the previous run's (logs merged from parts, out-of-order records) or that
+    got rows since they were merged restart the scheme, so the answer is always the
+    merge of exactly the given segments.
+    """
+
+    def __init__(self, specs: list) -> None:
+        self.specs = specs
+        self.front: list[tuple[StatsAccumulator, int, dict]] = []  # (segment, rows then, suffix merge)
+        self.back: list[tuple[StatsAccumulator, int]] = []
+        self.back_groups: dict[tuple, _Group] = {}
+        self.restarts = 0  # (for tests)
+
+    def groups(self, parts: Sequence[StatsAccumulator]) -> dict[tuple, _Group]:
+        """The groups of all ``parts`` (in time order) merged."""
+        known = [(a, n) for a, n, _g in self.front] + self.back
+        start = next((i for i, (a, _n) in enumerate(known) if a is parts[0]), None)
+        same = start is not None and all(
+            i < len(parts) and parts[i] is a and a.added == n for i, (a, n) in enumerate(known[start:]))
+        if not same:
+            self.front, self.back, self.back_groups = [], [], {}
+            self.restarts += 1
+            start, known = 0, []
+        for acc in parts[len(known) - start:]:
+            self.back.append((acc, acc.added))
+            self.back_groups = merge_groups([self.back_groups, acc.groups], self.specs)
+        if start < len(self.front):
+            del self.front[:start]
+        else:  # the window has left every front segment: the back becomes the front
+            fresh = self.back[start - len(self.front):]
+            self.front, self.back, self.back_groups = [], [], {}
+            suffix: dict[tuple, _Group] = {}
+            for acc, n in reversed(fresh):
+                suffix = merge_groups([acc.groups, suffix], self.specs) if suffix else acc.groups
+                self.front.append((acc, n, suffix))
+            self.front.reverse()
+        if not self.front:
+            return self.back_groups
+        if not self.back_groups:
+            return self.front[0][2]
+        return merge_groups([self.front[0][2], self.back_groups], self.specs)
+
+
+__all__ = ["SegmentedTail", "SlidingMerge"]

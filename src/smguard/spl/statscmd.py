@@ -224,15 +224,6 @@ class StatsAccumulator:
             if not self.ordered:
                 g.times.append(r.t if r.t is not None else (t if t is not None else float("-inf")))
 
-    @staticmethod
-    def merged(parts: list[StatsAccumulator]) -> StatsAccumulator:
-        """One accumulator equal to having added every part's rows (parts are not changed)."""
-        if len(parts) == 1:
-            return parts[0]
-        out = StatsAccumulator(parts[0].op, parts[0].ordered)
-        out.groups = merge_groups([p.groups for p in parts], parts[0].op.specs)
-        return out
-
     def rows(self) -> list[Row]:
         """The result rows, in Splunk's order (sorted by the BY values)."""
         return [r for _k, r in self.keyed_rows()]
