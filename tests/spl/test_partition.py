@@ -238,3 +238,33 @@ def test_sliding_merge_equals_merging_each_window():
         parts = segs[a:b]
         assert rows_of(sliding.groups(parts)) == rows_of(merge_groups([p.groups for p in parts], op.specs))
     assert sliding.restarts == 3  # the first run, the late row, the jump past every known segment
+
+
+@pytest.mark.parametrize("spl", [
+    "`ct` eventName=StopLogging | stats count dc(requestParameters.n) as d by user_arn",
+    "`ct` eventName=StopLogging | dedup user_arn | table eventID user_arn",
+    "`ct` eventName=StopLogging | where _time < now() | stats count by user_arn",
+])
+def test_all_time_in_parts_equals_one_process(tmp_path, monkeypatch, spl):
+    """--all-time: the parts send what they hold, the merge runs each search once."""
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 256)
+    recs = hourly(300, step=90)
+    for i, r in enumerate(recs):
+        r["requestParameters"] = {"n": str(i % 17)}
+    path = write(tmp_path / "a.ndjson", recs)
+    spec = DetectionSpec("d", "n", "x", spl)
+    one, two = (scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, now=2e9, jobs=j)
+                for j in (1, 3))
+    assert len(split_logs([path], 3)) == 3
+    assert two.to_json() == one.to_json() and one.alerts[0].results
+
+
+def test_no_fork_scans_in_one_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 256)
+    monkeypatch.setattr(partition.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    cut: list = []
+    monkeypatch.setattr(partition, "split_logs", lambda *a, **k: cut.append(a))
+    path = write(tmp_path / "a.ndjson", hourly(200))
+    spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging | stats count")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True, jobs=2)
+    assert res.alerts[0].results[0]["count"] == "200" and not cut

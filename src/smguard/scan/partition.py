@@ -97,12 +97,15 @@ def first_time(pieces: Sequence[Piece]) -> float | None:
 def scan_in_parts(make_pass: Callable[[], Any], paths: Sequence[str], jobs: int, report: ReadReport, *,
                   progressive: bool, on_batch: Callable[[int], None] | None = None) -> Any:
     """A :class:`~smguard.scan.runner.ScanResult` from ``jobs`` processes, or None when the
-    logs do not split into two parts or more (the caller scans in one process).
+    logs do not split into two parts or more, or processes cannot be forked here (the
+    caller scans in one process).
 
     Raises ``_LateRecord`` when the logs are out of time order (see the module docstring).
     """
     from smguard.scan.runner import LATENESS, _LateRecord
 
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None  # parts inherit the compiled detections by fork
     chunks, times = _fold_empty(split_logs(paths, jobs))
     if len(chunks) < 2:
         return None
