@@ -77,13 +77,8 @@ def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str 
         elif t is list:
             if v:
                 _flatten_list(v, key + "{}", out, null_value)
-        elif t is bool:
-            _put(out, key, "true" if v else "false")
-        elif v is None:
-            if null_value is not None:
-                _put(out, key, null_value)
         else:
-            _put(out, key, str(v) if t is int else repr(v))
+            _put_scalar(out, key, v, null_value)
 
 
 def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None) -> None:
@@ -97,13 +92,8 @@ def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None
         elif t is list:
             if v:
                 _flatten_list(v, key + "{}", out, null_value)
-        elif t is bool:
-            _put(out, key, "true" if v else "false")
-        elif v is None:
-            if null_value is not None:
-                _put(out, key, null_value)
         else:
-            _put(out, key, str(v) if t is int else repr(v))
+            _put_scalar(out, key, v, null_value)
 
 
 def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:
