@@ -114,6 +114,20 @@ def time_fields(event_time: str) -> dict[str, Any]:
     Raises ValueError for any other shape (the reader has already rejected those).
     Everything but the seconds is cached per minute: records come in time order.
     """
+    minute, second, epoch = _split_time(event_time)
+    out: dict[str, Any] = minute.copy()
+    out["_time"] = epoch
+    out["date_second"] = _INT_STR[second] if second < 60 else "60"
+    return out
+
+
+def epoch_time(event_time: str) -> float:
+    """``_time`` alone (see :func:`time_fields`), when no ``date_*`` field is needed."""
+    return _split_time(event_time)[2]
+
+
+def _split_time(event_time: str) -> tuple[dict[str, str], int, float]:
+    """The minute's ``date_*`` fields (cached per minute), the second, and ``_time``."""
     minute_key = event_time[:16]
     cached = _MINUTE_CACHE.get(minute_key)
     if cached is None:
@@ -126,21 +140,7 @@ def time_fields(event_time: str) -> dict[str, Any]:
     second = int(event_time[17:19])
     if second > 60:
         raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
-    out: dict[str, Any] = cached[1].copy()
-    out["_time"] = float(cached[0] + second) + (float("0" + event_time[19:-1]) if len(event_time) > 20 else 0.0)
-    out["date_second"] = _INT_STR[second] if second < 60 else "60"
-    return out
-
-
-def epoch_time(event_time: str) -> float:
-    """``_time`` alone (see :func:`time_fields`), when no ``date_*`` field is needed."""
-    cached = _MINUTE_CACHE.get(event_time[:16])
-    if cached is None or event_time[-1] != "Z" or event_time[16] != ":" or len(event_time) < 20:
-        return time_fields(event_time)["_time"]
-    second = int(event_time[17:19])
-    if second > 60:
-        raise ValueError(f"not a CloudTrail eventTime: {event_time!r}")
-    return float(cached[0] + second) + (float("0" + event_time[19:-1]) if len(event_time) > 20 else 0.0)
+    return cached[1], second, float(cached[0] + second) + (float("0" + event_time[19:-1]) if len(event_time) > 20 else 0.0)
 
 
 def _minute_fields(event_time: str) -> tuple[int, dict[str, str]]:

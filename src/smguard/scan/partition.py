@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from smguard.cloudtrail.fields import time_fields
+from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import Piece, ReadReport, expand_paths, is_ndjson, iter_pieces
 
 MIN_PART_BYTES = 16 << 20
@@ -90,7 +90,7 @@ def split_logs(paths: Sequence[str], parts: int, min_part: int | None = None) ->
 def first_time(pieces: Sequence[Piece]) -> float | None:
     """The time of a part's first usable record (None: it has none)."""
     for rec in iter_pieces(pieces, report=ReadReport()):
-        return float(time_fields(rec.record["eventTime"])["_time"])
+        return epoch_time(rec.record["eventTime"])
     return None
 
 
@@ -228,9 +228,9 @@ def _receive(proc: Any, recv: Any, tick: _Ticker) -> dict[str, Any] | None:
 def _in_their_time(whole: Any, exports: list[dict[str, Any]], times: list[float]) -> bool:
     """Does every part's records lie within LATENESS of its stretch of time (what makes
     the runs each part replayed complete)?"""
-    from smguard.scan.runner import LATENESS
+    from smguard.scan.runner import LATENESS, time_span
 
-    spans = [whole.span()] + [_span(e) for e in exports]
+    spans = [whole.span()] + [time_span(e["tmin_s"], e["tmax_s"]) for e in exports]
     first = spans[0][0]
     for k, (lo, hi) in enumerate(spans):
         if lo is None or hi is None:
@@ -242,12 +242,6 @@ def _in_their_time(whole: Any, exports: list[dict[str, Any]], times: list[float]
         if k + 1 < len(times) and hi - 1.0 >= times[k + 1] + LATENESS:
             return False
     return True
-
-
-def _span(part: dict[str, Any]) -> tuple[float | None, float | None]:
-    if part["tmin_s"] is None or part["tmax_s"] is None:
-        return None, None
-    return float(time_fields(part["tmin_s"])["_time"]), float(time_fields(part["tmax_s"])["_time"]) + 1.0
 
 
 def _relocate(report: ReadReport, first: Piece) -> None:

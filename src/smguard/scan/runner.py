@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smguard.cloudtrail.fields import time_fields
+from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
 from smguard.scan.logs import _UNKNOWN, _raw_getter, prefilterable, read_events
@@ -436,6 +436,14 @@ def _decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...
     return True
 
 
+def time_span(tmin_s: str | None, tmax_s: str | None) -> tuple[float | None, float | None]:
+    """The first and last ``eventTime`` read, as the first record's time and just after
+    the last's (None, None: no records)."""
+    if tmin_s is None or tmax_s is None:
+        return None, None
+    return epoch_time(tmin_s), epoch_time(tmax_s) + 1.0
+
+
 def _event_time(ev: dict) -> float:
     return ev.get("_time", float("-inf"))
 
@@ -800,9 +808,7 @@ class _Pass:
 
     def span(self) -> tuple[float | None, float | None]:
         """First record time, and just after the last (None, None: no records)."""
-        if self.tmin_s is None or self.tmax_s is None:
-            return None, None
-        return float(time_fields(self.tmin_s)["_time"]), float(time_fields(self.tmax_s)["_time"]) + 1.0
+        return time_span(self.tmin_s, self.tmax_s)
 
     def export(self, report: ReadReport) -> dict[str, Any]:
         """This part's counts, report and detection state, for the merge (picklable)."""
