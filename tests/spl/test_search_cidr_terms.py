@@ -170,6 +170,11 @@ def test_scan_and_search_agree_on_cidr_terms(tmp_path: Path, optimize: bool):
         assert got.get(f"d{j}", []) == expected[j], s
 
 
+def test_field_names_are_case_sensitive_so_cloudtrail_eventtype_is_a_plain_field():
+    events = [ev("a", 1, eventType="AwsApiCall"), ev("b", 2, eventType="AwsServiceEvent")]
+    assert ids(q('NOT eventType="AwsServiceEvent"', events)) == ["a"]
+
+
 def test_error_message_names_the_value_and_position():
     with pytest.raises(SplError) as exc:
         q("eventName=x 2001:db8::/32", EVENTS)

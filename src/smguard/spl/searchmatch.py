@@ -101,8 +101,8 @@ _UNMODELLED_FIELDS = ("tag", "eventtype")
 
 
 def _check_field(name: str, pos: int, text: str) -> None:
-    low = name.lower()
-    if low in _UNMODELLED_FIELDS or low.startswith("tag::"):
+    # field names are case-sensitive: CloudTrail's eventType is not Splunk's eventtype
+    if name in _UNMODELLED_FIELDS or name.startswith("tag::"):
         raise UnsupportedError(f"search on '{name}' (event types and tags) is not supported", pos, text)
 
 
