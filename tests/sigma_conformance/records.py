@@ -40,7 +40,7 @@ def _rec(i: int, t: dt.datetime, source: str, name: str, ip: str = "192.0.2.10",
 
 
 def records(start: dt.datetime) -> list[dict[str, Any]]:
-    """The records, at minutes after ``start`` (inside the generated window), in time order."""
+    """The records, at minutes after ``start`` (the first hours of the generated logs)."""
     def at(minute: int) -> dt.datetime:
         return start + dt.timedelta(minutes=minute)
 
