@@ -170,6 +170,12 @@ def test_scan_and_search_agree_on_cidr_terms(tmp_path: Path, optimize: bool):
         assert got.get(f"d{j}", []) == expected[j], s
 
 
+def test_ipv6_addresses_as_bare_terms_are_terms_not_indexed_field_terms():
+    events = [ev("a", 1, raw="from fe80::1 and 2001:db8::7"), ev("b", 2, raw="from fe80::2")]
+    assert ids(q("fe80::1", events)) == ["a"]
+    assert ids(q('"2001:db8::7"', events)) == ["a"]
+
+
 def test_field_names_are_case_sensitive_so_cloudtrail_eventtype_is_a_plain_field():
     events = [ev("a", 1, eventType="AwsApiCall"), ev("b", 2, eventType="AwsServiceEvent")]
     assert ids(q('NOT eventType="AwsServiceEvent"', events)) == ["a"]
