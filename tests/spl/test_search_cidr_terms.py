@@ -13,11 +13,14 @@ Sources:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smguard.cloudtrail.fields import to_event
 from smguard.scan import DetectionSpec, scan
@@ -186,3 +189,42 @@ def test_error_message_names_the_value_and_position():
         q("eventName=x 2001:db8::/32", EVENTS)
     assert exc.value.pos == len("eventName=x ")
     assert "2001:db8::/32" in str(exc.value)
+
+
+# ------------------------------------------------------------------ property: search agrees with cidrmatch()
+
+_addr4 = st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
+_addr6 = st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
+_net4 = st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)).map(
+    lambda t: str(ipaddress.IPv4Network((t[0], t[1]), strict=False)))
+_net6 = st.tuples(st.integers(0, 2**128 - 1), st.integers(0, 128)).map(
+    lambda t: str(ipaddress.IPv6Network((t[0], t[1]), strict=False)))
+_value = st.one_of(_addr4, _addr6, st.sampled_from(["AWS Internal", "ec2.amazonaws.com", "", "10.0.0.0/8"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(net=st.one_of(_net4, _net6), values=st.lists(st.one_of(st.none(), _value, st.lists(_value, min_size=2, max_size=3)),
+                                                     min_size=1, max_size=6))
+def test_cidr_search_terms_agree_with_eval_cidrmatch_and_ipaddress(net, values):
+    """For any subnet and field values: ``src=<net>`` keeps exactly the events with an
+    address inside (``ipaddress``), as ``where cidrmatch()`` does; ``NOT`` is its
+    complement; ``!=`` is ``src=*`` minus it."""
+    events = [ev(f"e{i}", i, **({} if v is None else {"src": v})) for i, v in enumerate(values)]
+    network = ipaddress.ip_network(net)
+
+    def inside(v: object) -> bool:
+        for x in v if isinstance(v, list) else [v]:
+            try:
+                if ipaddress.ip_address(x) in network:
+                    return True
+            except ValueError:
+                pass
+        return False
+
+    expected = {f"e{i}" for i, v in enumerate(values) if v is not None and inside(v)}
+    present = {f"e{i}" for i, v in enumerate(values) if v is not None}
+    everyone = {f"e{i}" for i in range(len(values))}
+    assert set(ids(q(f'src="{net}"', events))) == expected
+    assert set(ids(q(f'* | where cidrmatch("{net}", src)', events))) == expected
+    assert set(ids(q(f'NOT src="{net}"', events))) == everyone - expected
+    assert set(ids(q(f'src!="{net}"', events))) == present - expected
