@@ -168,7 +168,8 @@ def evaluate(conversions: dict[str, Conversion], logs: Logs) -> dict[str, Outcom
 
 
 def table(conversions: dict[str, Conversion], outcomes: dict[str, Outcome]) -> list[str]:
-    """One markdown row per rule: origin, engine matches, reference matches, verdict."""
+    """One markdown row per rule: origin, engine matches, reference matches, verdict (no
+    ``|`` inside a cell, so rows split on ``" | "``)."""
     lines = ["| rule | origin | engine | reference | verdict |", "| --- | --- | --- | --- | --- |"]
     for name, conv in conversions.items():
         o = outcomes[name]

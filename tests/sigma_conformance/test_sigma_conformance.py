@@ -95,9 +95,16 @@ def test_the_scanner_returns_what_the_engine_returns(conversions, outcomes, logs
             assert got.get(name, set()) == outcomes[name].engine, name
 
 
+def _verdicts(table: str) -> list[tuple[str, ...]]:
+    """rule, origin and verdict of each row: the match counts follow the generated logs,
+    which other work changes, so they are shown but not pinned."""
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    return [(r[0], r[1], r[4]) for r in rows]
+
+
 def test_the_committed_table_is_current(conversions, outcomes):
     fresh = "\n".join(suite.table(conversions, outcomes)) + "\n"
     if suite.write_table_requested():
         suite.TABLE.write_text(fresh)
-    assert suite.TABLE.read_text() == fresh, "regenerate with SMGUARD_WRITE_SIGMA_TABLE=1"
+    assert _verdicts(suite.TABLE.read_text()) == _verdicts(fresh), "regenerate with SMGUARD_WRITE_SIGMA_TABLE=1"
     assert "DISAGREE" not in fresh and "engine error" not in fresh
