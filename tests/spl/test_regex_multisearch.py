@@ -170,3 +170,15 @@ def test_multisearch_allows_streaming_commands_splunk_lists():
 def test_unsupported_remains_loud_inside_a_subsearch():
     with pytest.raises(UnsupportedError, match="bare term"):
         q("| multisearch [search 10.0.0.0/8] [search b=2]", MS)
+
+
+def test_a_search_that_starts_with_a_pipe_and_rex_is_an_error_not_an_empty_result():
+    # pySigma's shape for a regex under OR when no field=value can lead the search;
+    # what Splunk returns for it is not documented, so the engine refuses it loudly
+    spl = ('\n| rex field=arn "(?<arnMatch>assumed-role)"\n| eval arnCondition=if(isnotnull(arnMatch), "true", "false")'
+           '\n| search arnCondition="true" OR act="PutObject"')
+    with pytest.raises(SplError, match="must start with search or a generating command"):
+        q(spl, EVENTS)
+    # with a leading field=value, as pySigma writes it when it can, it runs
+    res = q("act=* " + spl, EVENTS)
+    assert ids(res) == ["b", "a"]
