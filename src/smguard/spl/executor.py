@@ -557,7 +557,7 @@ def tail_fields(cmds: list[A.Command]) -> set[str] | None:
         elif isinstance(c, A.FillnullCmd):
             ok = bool(c.fields) and _names(c.fields, need)
         elif isinstance(c, A.RegexCmd):
-            need.add(c.field)
+            ok = _names([c.field], need)
         elif isinstance(c, A.RexCmd | A.SpathCmd):
             need.add(c.field if isinstance(c, A.RexCmd) else c.input)
             ok = not (isinstance(c, A.SpathCmd) and c.path is None)
