@@ -4,7 +4,9 @@ The rules, in the order Splunk runs them:
 
 1. the base macro, then every filter SPL's ``search`` can express (equality, wildcard,
    IN, exists/missing, numeric comparison, negation) — case-insensitive like Splunk;
-2. ``| where`` only for what ``search`` cannot say (regex, CIDR), as whole conjuncts;
+2. ``| where`` only for what ``search`` cannot say (regex, CIDR, and a value that is the
+   *text* of a CIDR such as ``0.0.0.0/0``, which ``search`` would take as a subnet), as
+   whole conjuncts;
 3. ``| eval`` for computed fields, then allow-/deny-lists through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
    (honours the lookup's WILDCARD/CIDR match types and case sensitivity);
    (computed fields from ``eval`` come first, so an allow-list can match them);
@@ -24,6 +26,7 @@ from typing import Any
 
 from smguard.compile import condition as cond
 from smguard.compile.quoting import dq, eval_field, search_field, stats_field, wildcard_regex
+from smguard.spl.searchmatch import cidr_network
 
 CTIME_MACRO = "smguard_ctime"
 SEARCH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -67,6 +70,10 @@ class Matcher:
 
     def search(self) -> str | None:
         f, op, arg = search_field(self.field), self.op, self.arg
+        if op in ("eq", "in") and any(cidr_network(_str(v)) is not None for v in (arg if op == "in" else [arg])):
+            # search reads a value in CIDR notation as a subnet (addresses inside it), not
+            # as the text "0.0.0.0/0" a CloudTrail field may hold: only eval says "this text"
+            return None
         if op == "eq":
             return f"{f}={dq(_str(arg))}"
         if op == "in":

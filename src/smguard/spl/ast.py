@@ -80,14 +80,22 @@ class SCompare:
 class SIn:
     field: str
     values: tuple[str, ...]
+    pos: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class STerm:
-    """A bare term, matched against ``_raw``."""
+    """A bare term, matched against ``_raw``.
+
+    ``whole`` is ``TERM(x)``: ``x`` must be one whole segment between *major* breakers
+    (spaces, quotes, brackets, ...), minor breakers such as ``.`` or ``:`` inside it
+    included; a plain term only needs letters and digits not to continue on either side.
+    """
 
     value: str
     case_sensitive: bool = False
+    whole: bool = False
+    pos: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +230,15 @@ class RexCmd(Command):
 
 
 @dataclass
+class RegexCmd(Command):
+    """``regex [field=|field!=]"<PCRE>"``: keep rows whose field matches (``!=``: does not)."""
+
+    regex: str
+    field: str = "_raw"
+    negate: bool = False
+
+
+@dataclass
 class SpathCmd(Command):
     input: str = "_raw"
     output: str | None = None
@@ -277,6 +294,14 @@ class AppendCmd(Command):
 @dataclass
 class MakeresultsCmd(Command):
     count: int = 1
+
+
+@dataclass
+class MultisearchCmd(Command):
+    """``| multisearch [search ...] [search ...] ...``: a generating command running two or
+    more streaming searches over the same events, their results interleaved by time."""
+
+    subsearches: list[Pipeline]
 
 
 @dataclass

@@ -211,6 +211,28 @@ class RexOp(Op):
         return [row]
 
 
+class RegexOp(Op):
+    """``regex``: keep a row when the unanchored PCRE finds a match in any value of the
+    field (``!=``: in none; a row without the field has no match, so ``!=`` keeps it).
+
+    The pattern is compiled by the same function as ``rex`` and ``match()``, so a
+    bounded-regex engine plugged in there applies here too.
+    """
+
+    def __init__(self, cmd: A.RegexCmd, text: str = ""):
+        try:
+            self.rx = _regex(cmd.regex)
+        except SplError as exc:
+            raise SplError(f"regex: {exc.message}", cmd.pos, text) from exc
+        self.field = cmd.field
+        self.negate = cmd.negate
+
+    def process(self, row: Row) -> list[Row]:
+        search = self.rx.search
+        found = any(search(s) for s in mv(row.f.get(self.field)))
+        return [row] if found != self.negate else _EMPTY
+
+
 def flatten_json(doc: object, prefix: str = "", out: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
     """Splunk's JSON auto-extraction: dotted keys, ``{}`` for arrays, values in order."""
     if out is None:

@@ -32,6 +32,7 @@ from smguard.spl.commands import (
     HeadOp,
     MvexpandOp,
     Op,
+    RegexOp,
     RenameOp,
     ReverseOp,
     RexOp,
@@ -104,7 +105,7 @@ class CompiledSearch:
         if isinstance(first, A.SearchCmd):
             self.base_expr = self._time_modifiers(first.expr)
             self.base_pred = compile_search(self.base_expr, self._resolve, rt.text)
-        elif isinstance(first, A.InputlookupCmd | A.MakeresultsCmd):
+        elif isinstance(first, A.InputlookupCmd | A.MakeresultsCmd | A.MultisearchCmd):
             self.generator = first
             self.base_pred = lambda f: True
         else:
@@ -164,6 +165,8 @@ class CompiledSearch:
             return FillnullOp(c)
         if isinstance(c, A.RexCmd):
             return RexOp(c)
+        if isinstance(c, A.RegexCmd):
+            return RegexOp(c, self.rt.text)
         if isinstance(c, A.SpathCmd):
             return SpathOp(c)
         if isinstance(c, A.MvexpandCmd):
@@ -200,8 +203,8 @@ class CompiledSearch:
             return InputlookupAppendOp(c, self.rt)
         if isinstance(c, A.OutputlookupCmd):
             return OutputlookupOp()
-        if isinstance(c, A.MakeresultsCmd):
-            raise SplError("makeresults must be the first command", c.pos, self.rt.text)
+        if isinstance(c, A.MakeresultsCmd | A.MultisearchCmd):
+            raise SplError(f"{c.name} must be the first command", c.pos, self.rt.text)
         raise UnsupportedError(f"unsupported command '{c.name}'", c.pos, self.rt.text)
 
     def _resolve(self, ss: A.SSubsearch) -> A.SearchExpr:
@@ -296,8 +299,17 @@ class CompiledSearch:
 
 
 def generate_rows(c: A.Command, rt: Runtime) -> list[Row]:
+    """The rows a generating command starts a search with, in search order."""
     if isinstance(c, A.MakeresultsCmd):
         return [Row({"_time": rt.now}, (), True) for _ in range(c.count)]
+    if isinstance(c, A.MultisearchCmd):
+        # each subsearch is a streaming search over the same events and time range; their
+        # results are interleaved by time, newest first (an event two subsearches match
+        # is there twice, once from each, as with separate searches)
+        rows: list[Row] = []
+        for sub in c.subsearches:
+            rows.extend(CompiledSearch(sub, rt).execute())
+        return search_order(rows)
     assert isinstance(c, A.InputlookupCmd)
     lk = find_lookup(rt.ctx, c.table, c.pos, rt.text)
     pred = compile_search(c.where, None, rt.text) if c.where is not None else None
@@ -397,6 +409,9 @@ def walk_commands(p: A.Pipeline) -> Iterable[A.Command]:
         yield c
         if isinstance(c, A.JoinCmd | A.AppendCmd):
             yield from walk_commands(c.subsearch)
+        if isinstance(c, A.MultisearchCmd):
+            for sub in c.subsearches:
+                yield from walk_commands(sub)
         if isinstance(c, A.SearchCmd) and c.expr is not None:
             for ss in _subsearches(c.expr):
                 yield from walk_commands(ss.pipeline)
@@ -415,7 +430,7 @@ def _subsearches(e: A.SearchExpr) -> Iterable[A.SSubsearch]:
 def needs_rescan(p: A.Pipeline) -> bool:
     """True when running the pipeline reads the events more than once (subsearches)."""
     for c in walk_commands(p):
-        if isinstance(c, A.JoinCmd | A.AppendCmd):
+        if isinstance(c, A.JoinCmd | A.AppendCmd | A.MultisearchCmd):
             return True
         if isinstance(c, A.SearchCmd) and c.expr is not None and any(True for _ in _subsearches(c.expr)):
             return True
@@ -541,6 +556,8 @@ def tail_fields(cmds: list[A.Command]) -> set[str] | None:
             ok = _names([k for k, _, _ in c.keys], need)
         elif isinstance(c, A.FillnullCmd):
             ok = bool(c.fields) and _names(c.fields, need)
+        elif isinstance(c, A.RegexCmd):
+            ok = _names([c.field], need)
         elif isinstance(c, A.RexCmd | A.SpathCmd):
             need.add(c.field if isinstance(c, A.RexCmd) else c.input)
             ok = not (isinstance(c, A.SpathCmd) and c.path is None)

@@ -187,7 +187,8 @@ def _search_primary(cur: Cursor) -> A.SearchExpr:
             if val.kind not in (WORD, STRING):
                 raise cur.error(f"expected a term inside {t.value}()", val)
             cur.expect(RPAREN, "')'")
-            return A.STerm(val.value, case_sensitive=t.value.upper() == "CASE")
+            kind = t.value.upper()
+            return A.STerm(val.value, case_sensitive=kind == "CASE", whole=kind == "TERM", pos=t.pos)
         if nxt.kind == OP:
             cur.next()
             v = cur.peek()
@@ -200,7 +201,12 @@ def _search_primary(cur: Cursor) -> A.SearchExpr:
                 if inner.kind not in (WORD, STRING):
                     raise cur.error(f"expected a value inside {v.value}()", inner)
                 cur.expect(RPAREN, "')'")
-                return A.SCompare(t.value, nxt.value, inner.value, case_sensitive=v.value.upper() == "CASE", pos=t.pos)
+                if v.value.upper() == "TERM":
+                    # TERM() names an indexed segment of _raw; on a field value its
+                    # meaning is not documented, so it is refused rather than guessed
+                    raise UnsupportedError(f"TERM() as a field value ({t.value}{nxt.value}TERM(...)) is not supported; "
+                                           "use TERM() as a bare term", v.pos, cur.text)
+                return A.SCompare(t.value, nxt.value, inner.value, case_sensitive=True, pos=t.pos)
             return A.SCompare(t.value, nxt.value, v.value, pos=t.pos)
         if nxt.kind == WORD and nxt.value.upper() == "IN" and cur.peek(1).kind == LPAREN:
             cur.next()
@@ -215,8 +221,8 @@ def _search_primary(cur: Cursor) -> A.SearchExpr:
                 if v.kind not in (WORD, STRING):
                     raise cur.error("expected a value in IN (...)", v)
                 values.append(v.value)
-            return A.SIn(t.value, tuple(values))
-        return A.STerm(t.value)
+            return A.SIn(t.value, tuple(values), pos=t.pos)
+        return A.STerm(t.value, pos=t.pos)
     raise cur.error(f"unexpected {t.value or t.kind!r} in search", t)
 
 
@@ -716,6 +722,60 @@ def _p_rex(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
     return A.RexCmd(rx.value, opts.get("field", "_raw"), mm, pos=pos)
 
 
+def _p_regex(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
+    """``regex field="re"`` / ``regex field!="re"`` / ``regex "re"`` (field ``_raw``); the
+    expression must be quoted and ``NOT`` is not valid (Search Reference, regex:
+    https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/regex)."""
+    cur = _search_cursor(text, s, e)
+    t = cur.next()
+    field, negate = "_raw", False
+    if t.kind == WORD and t.value.upper() == "NOT":
+        raise cur.error("regex does not accept NOT; use field!=\"<regex>\"", t)
+    if t.kind == WORD and cur.peek().kind == OP:
+        op = cur.next()
+        if op.value not in ("=", "!="):
+            raise cur.error(f"regex takes field=\"<regex>\" or field!=\"<regex>\", not {op.value!r}", op)
+        field, negate = t.value, op.value == "!="
+        t = cur.next()
+    if t.kind != STRING:
+        raise cur.error("regex needs a quoted regular expression", t)
+    _end(cur, name)
+    return A.RegexCmd(t.value, field, negate, pos=pos)
+
+
+# Distributable streaming commands a multisearch subsearch may hold besides its leading
+# search (Search Reference, "Command types"); anything else is refused, as Splunk does.
+MULTISEARCH_STREAMING = frozenset({
+    "search", "where", "eval", "fields", "rename", "rex", "regex", "spath", "convert", "lookup", "mvexpand",
+    "bin", "fillnull",
+})
+
+
+def _p_multisearch(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
+    """Two or more ``[search ...]`` subsearches of streaming commands only (Search Reference,
+    multisearch:
+    https://help.splunk.com/splunk-cloud-platform/spl-search-reference/10.0.2503/search-commands/multisearch)."""
+    cur = _search_cursor(text, s, e)
+    subs: list[A.Pipeline] = []
+    while not cur.at_end():
+        t = cur.next()
+        if t.kind != SUBSEARCH:
+            raise cur.error(f"multisearch takes only [subsearches], found {t.value!r}", t)
+        sub = parse_pipeline(text, t.pos, t.pos + len(t.value))
+        n = len(subs) + 1
+        first = sub.commands[0]
+        if not isinstance(first, A.SearchCmd):
+            raise SplError(f"multisearch subsearch {n} must start with search, not '{first.name}'", first.pos, text)
+        for c in sub.commands[1:]:
+            if c.name not in MULTISEARCH_STREAMING or (isinstance(c, A.FillnullCmd) and not c.fields):
+                raise SplError(f"multisearch subsearches may only contain purely streaming operations "
+                               f"(subsearch {n} contains the non-streaming command '{c.name}')", c.pos, text)
+        subs.append(sub)
+    if len(subs) < 2:
+        raise SplError("multisearch needs at least two subsearches", pos, text)
+    return A.MultisearchCmd(subs, pos=pos)
+
+
 def _p_spath(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
     cur = _search_cursor(text, s, e)
     opts: dict[str, str] = {}
@@ -900,6 +960,8 @@ _COMMANDS: dict[str, Callable[[str, int, int, int, str], A.Command]] = {
     "reverse": _p_reverse,
     "fillnull": _p_fillnull,
     "rex": _p_rex,
+    "regex": _p_regex,
+    "multisearch": _p_multisearch,
     "spath": _p_spath,
     "mvexpand": _p_mvexpand,
     "lookup": _p_lookup,

@@ -4,10 +4,19 @@ Search semantics differ from eval on purpose (Splunk's index-oriented matching):
 values match case-insensitively with ``*`` wildcards, a multivalue field matches if
 any value does, ``f!=v`` needs ``f`` to exist while ``NOT f=v`` does not, and a bare
 term looks for a whole token in ``_raw``.
+
+A value in CIDR notation (``src=10.0.0.0/8``, ``src="2001:db8::/32"``) matches the IP
+addresses inside that subnet, as the Search Reference documents for ``search``
+(https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/search-commands/search).
+Values that denote something this engine does not model (a CIDR as a bare term, a
+``field::value`` indexed-field term, ``tag``/``eventtype`` fields, a CIDR compared with
+``<``) raise :class:`UnsupportedError`: matched as plain text they would silently
+return a wrong answer.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -44,6 +53,63 @@ def value_matcher(pattern: str, case_sensitive: bool = False) -> StrMatch:
     return lambda s: rx.match(s) is not None
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=1024)
+def cidr_network(value: str) -> IPNetwork | None:
+    """The subnet a search value denotes in CIDR notation (``10.0.0.0/8``, ``2001:db8::/32``),
+    or None for any other value (wildcards, plain addresses, text with a ``/``)."""
+    v = value.strip()
+    if "/" not in v or "*" in v or not v.rpartition("/")[2].isdigit():
+        return None
+    try:
+        return ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _ip(s: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(s.strip())
+    except ValueError:
+        return None
+
+
+def search_value_matcher(pattern: str, case_sensitive: bool = False) -> StrMatch:
+    """A predicate on one field value for a ``search`` value: subnet membership for a
+    CIDR value (a value that is not an IP address is outside every subnet), else
+    :func:`value_matcher`'s case-insensitive wildcard match."""
+    net = cidr_network(pattern)
+    if net is None:
+        return value_matcher(pattern, case_sensitive)
+
+    def in_subnet(s: str) -> bool:
+        ip = _ip(s)
+        return ip is not None and ip in net
+    return in_subnet
+
+
+# Splunk's default major breakers (segmenters.conf), the single-character ones: a
+# TERM() must be bounded by these (or the ends of _raw), not by minor breakers like "." or ":"
+MAJOR_BREAKERS = " \t\r\n[]<>(){}|!;,'\"*&?+"
+
+# Search fields whose values Splunk computes from configuration this engine does not
+# model (event types, tags): matching them against event fields would be a silent miss.
+_UNMODELLED_FIELDS = ("tag", "eventtype")
+
+
+# ``sourcetype::aws:cloudtrail``: a term on an indexed field, which events here do not have
+_INDEXED_FIELD_TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*::")
+
+
+def _check_field(name: str, pos: int, text: str) -> None:
+    # field names are case-sensitive: CloudTrail's eventType is not Splunk's eventtype
+    if name in _UNMODELLED_FIELDS or name.startswith("tag::"):
+        raise UnsupportedError(f"search on '{name}' (event types and tags) is not supported", pos, text)
+
+
 def _strings(v: Value) -> list[str]:
     if isinstance(v, str):
         return [v]
@@ -55,11 +121,17 @@ def _strings(v: Value) -> list[str]:
 
 
 @lru_cache(maxsize=1024)
-def _term_regex(term: str, case_sensitive: bool) -> re.Pattern[str]:
-    # A term matches a token of _raw: not preceded/followed by a letter or digit.
+def _term_regex(term: str, case_sensitive: bool, whole: bool = False) -> re.Pattern[str]:
+    flags = 0 if case_sensitive else re.I
     parts = [re.escape(p) for p in term.split("*")]
+    if whole:
+        # TERM(x): x is one segment between major breakers
+        major = "[" + re.escape(MAJOR_BREAKERS) + "]"
+        body = "[^" + re.escape(MAJOR_BREAKERS) + "]*"
+        return re.compile(f"(?:(?<={major})|^)" + body.join(parts) + f"(?={major}|$)", flags)
+    # A term matches a token of _raw: not preceded/followed by a letter or digit.
     body = r"[^\s]*".join(parts)
-    return re.compile(r"(?<![A-Za-z0-9])" + body + r"(?![A-Za-z0-9])", 0 if case_sensitive else re.I)
+    return re.compile(r"(?<![A-Za-z0-9])" + body + r"(?![A-Za-z0-9])", flags)
 
 
 def _getter(name: str) -> Callable[[dict], Value]:
@@ -102,9 +174,14 @@ def compile_search(expr: A.SearchExpr | None, resolve: SubsearchResolver | None 
             raise SplError("subsearch not allowed here", expr.pos, text)
         return compile_search(resolve(expr), None, text)
     if isinstance(expr, A.STerm):
+        if cidr_network(expr.value) is not None:
+            raise UnsupportedError(f"a CIDR value as a bare term ({expr.value}) is not supported: "
+                                   f"name the field, e.g. src={expr.value}", expr.pos, text)
+        if _INDEXED_FIELD_TERM.match(expr.value) and _ip(expr.value) is None:  # fe80::1 is an address
+            raise UnsupportedError(f"indexed-field term '{expr.value}' (field::value) is not supported", expr.pos, text)
         if expr.value.strip("*") == "":
             return lambda f: True
-        rx = _term_regex(expr.value, expr.case_sensitive)
+        rx = _term_regex(expr.value, expr.case_sensitive, expr.whole)
 
         def term(f: dict) -> bool:
             raw = f.get("_raw")
@@ -113,8 +190,9 @@ def compile_search(expr: A.SearchExpr | None, resolve: SubsearchResolver | None 
             return any(rx.search(s) for s in _strings(raw))
         return term
     if isinstance(expr, A.SIn):
+        _check_field(expr.field, expr.pos, text)
         get = _getter(expr.field)
-        ms = [value_matcher(v) for v in expr.values]
+        ms = [search_value_matcher(v) for v in expr.values]
 
         def in_(f: dict) -> bool:
             v = get(f)
@@ -135,10 +213,11 @@ def _compile_compare(c: A.SCompare, text: str) -> Pred:
         raise UnsupportedError(
             f"time modifier '{c.field}' inside the search is not supported (pass earliest/latest to run())", c.pos, text
         )
+    _check_field(c.field, c.pos, text)
     get = _getter(c.field)
     op = c.op
     if op in ("=", "!="):
-        m = value_matcher(c.value, c.case_sensitive)
+        m = search_value_matcher(c.value, c.case_sensitive)
         if op == "=":
             def eq(f: dict) -> bool:
                 v = get(f)
@@ -156,6 +235,8 @@ def _compile_compare(c: A.SCompare, text: str) -> Pred:
             return not any(m(s) for s in _strings(v))
         return ne
     val = c.value
+    if cidr_network(val) is not None:
+        raise UnsupportedError(f"'{c.field}{op}{val}': a CIDR value compares only with = or !=", c.pos, text)
 
     def rel(f: dict) -> bool:
         v = get(f)
@@ -183,7 +264,8 @@ def indexed_terms(
     of the base search (ANDed): an event can match only if its value of that field
     matches one of the patterns (case-insensitive, ``*`` wildcards). A field absent
     from the result is unconstrained. Only sound constraints are reported: terms under
-    NOT, or ORs mixing other fields, are ignored.
+    NOT, or ORs mixing other fields, are ignored; so is a field with a CIDR value
+    (``src=10.0.0.0/8``), whose match is subnet membership, not a text pattern.
     """
     out: dict[str, tuple[str, ...]] = {}
     items = expr.items if isinstance(expr, A.SAnd) else ((expr,) if expr is not None else ())
@@ -205,9 +287,9 @@ def indexed_terms(
 
 def _required_values(e: A.SearchExpr, fname: str) -> tuple[str, ...] | None:
     if isinstance(e, A.SCompare) and e.field == fname and e.op == "=":
-        return (e.value,)
+        return None if cidr_network(e.value) is not None else (e.value,)
     if isinstance(e, A.SIn) and e.field == fname:
-        return e.values
+        return None if any(cidr_network(v) is not None for v in e.values) else e.values
     if isinstance(e, A.SOr):
         acc: list[str] = []
         for x in e.items:
