@@ -142,7 +142,7 @@ def duckdb_event_ids(rule_yaml: str, records: Iterable[dict[str, Any]], *, backe
             for record in records:
                 for combo in _rows(record, ordered):
                     row = {"eventID": record.get("eventID")}
-                    row.update((f, _typed(v, f in numeric)) for f, v in zip(ordered, combo) if v is not None)
+                    row.update((f, _typed(v, f in numeric)) for f, v in zip(ordered, combo, strict=True) if v is not None)
                     fh.write(json.dumps(row) + "\n")
         con = duckdb.connect()
         try:
@@ -166,3 +166,32 @@ def _typed(value: Any, numeric: bool) -> Any:
         return float(value)
     except ValueError:
         return None
+
+
+def selection_spl(spl: str) -> str:
+    """A structured detection's compiled SPL up to its aggregation: the events it selects.
+
+    The structured compiler emits ``| bin _time`` (with ``span``) and then ``| stats`` right
+    after the allow-/deny-lists, so everything before them is the event selection that a
+    Sigma base rule states. Raw SPL has no such shape and is refused.
+    """
+    cut = spl.find(" | stats ")
+    if cut < 0:
+        raise CheckError("not a structured detection's SPL (no '| stats')")
+    head = spl[:cut]
+    binned = head.find(" | bin _time span=")
+    return head[:binned] if binned >= 0 else head
+
+
+def spl_event_ids(spl: str, events: list[dict[str, Any]], ctx: Any) -> set[str]:
+    """eventIDs of the events an SPL search returns (our engine), all time."""
+    from smguard.spl import run
+
+    # The engine writes eval and lookup outputs into the events: each search gets fresh dicts.
+    fresh = [dict(e) for e in events]
+    rows = run(spl, fresh, ctx, now=max((e["_time"] for e in fresh), default=0.0) + 3600).rows
+    out: set[str] = set()
+    for row in rows:
+        value = row.get("eventID")
+        out.update(value if isinstance(value, list) else [value] if value else [])
+    return out

@@ -39,7 +39,11 @@ _OF = re.compile(r"\b(1|all)\s+of\s+([A-Za-z0-9_*]+)")
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin
-    """A Sigma rule (or part) with no structured form; the message says why."""
+    """A Sigma rule (or part) with no structured form; the message says why, ``key`` where."""
+
+    def __init__(self, message: str, key: tuple[Any, ...] = ("detection",)):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -209,6 +213,19 @@ def _fold_negations(selections: dict[str, dict[str, Any]], tree: cond.Node) -> c
     return fold(tree)
 
 
+def _flat(node: cond.Node) -> cond.Node:
+    """Nested ``and`` in ``and`` (``or`` in ``or``) as one level: how a person writes it."""
+    if isinstance(node, cond.Not):
+        return cond.Not(_flat(node.item))
+    if isinstance(node, cond.And | cond.Or):
+        kind = type(node)
+        items: list[cond.Node] = []
+        for item in map(_flat, node.items):
+            items += list(item.items) if type(item) is kind else [item]
+        return kind(tuple(items))
+    return node
+
+
 def _render(node: cond.Node, top: bool = True) -> str:
     if isinstance(node, cond.Ref):
         return node.name
@@ -241,7 +258,8 @@ def rule_to_detection(doc: dict[str, Any], correlation: dict[str, Any] | None = 
     """One Sigma rule (and its correlation) as a structured detection mapping."""
     logsource = doc.get("logsource") or {}
     if (str(logsource.get("product", "")).lower(), str(logsource.get("service", "")).lower()) != ("aws", "cloudtrail"):
-        raise ImportError_(f"logsource {logsource} is not AWS CloudTrail (product: aws, service: cloudtrail)")
+        raise ImportError_(f"logsource {logsource} is not AWS CloudTrail (product: aws, service: cloudtrail)",
+                           ("logsource",))
     extra: dict[str, Any] = dict(doc.get("smguard") or {})
     fields_map: dict[str, str] = dict(extra.get("field_names") or {})
     lists: dict[str, dict[str, Any]] = extra.get("lists") or {}
@@ -256,13 +274,16 @@ def rule_to_detection(doc: dict[str, Any], correlation: dict[str, Any] | None = 
     for name, body in detection.items():
         if name in lists:
             continue
-        parts = _selection(name, body, fields_map)
+        try:
+            parts = _selection(name, body, fields_map)
+        except ImportError_ as exc:
+            raise ImportError_(str(exc), ("detection", name)) from None
         safe = _safe(name)
         alternatives = []
         for i, ands in enumerate(parts, 1):
             base = safe if len(parts) == 1 else f"{safe}_{i}"
             names = [base if j == 1 else f"{base}_and_{j}" for j in range(1, len(ands) + 1)]
-            selections.update(zip(names, ands))
+            selections.update(zip(names, ands, strict=True))
             alternatives.append(names[0] if len(names) == 1 else "(" + " and ".join(names) + ")")
         renames[name] = alternatives[0] if len(alternatives) == 1 else "(" + " or ".join(alternatives) + ")"
     text = _expand_of(text, list(detection))
@@ -271,12 +292,13 @@ def rule_to_detection(doc: dict[str, Any], correlation: dict[str, Any] | None = 
     try:
         tree = cond.parse(text)
     except cond.ConditionError as exc:
-        raise ImportError_(f"condition {doc['detection'].get('condition')!r}: {exc}") from None
+        raise ImportError_(f"condition {doc['detection'].get('condition')!r}: {exc}",
+                           ("detection", "condition")) from None
     tree, refs = _split_lists(tree, lists)
     # Lists the export could not inline (computed fields) come back from the attribute alone.
     refs += [(name, ref) for name, ref in lists.items() if not ref.get("inline", True)]
     refs.sort(key=lambda r: list(lists).index(r[0]))
-    tree = _fold_negations(selections, tree)
+    tree = _fold_negations(selections, _flat(tree))
     unknown = cond.refs(tree) - set(selections)
     if unknown:
         raise ImportError_(f"condition refers to {sorted(unknown)}, which the rule does not define")
@@ -519,7 +541,7 @@ def import_text(text: str, path: str, *, enforces: str | None = None, story: str
         result.detection = rule_to_detection(rule.data, corrs[0][0].data if corrs else None, enforces=enforces,
                                              story=story)
     except (ImportError_, ValueError, KeyError, TypeError) as exc:
-        line = rule.line(("detection",)) + off
+        line = rule.line(getattr(exc, "key", ("detection",))) + off
         result.problems.append(Problem(path, line, f"cannot import {rule.data.get('title', 'rule')!r}: {exc}"))
     return result
 
