@@ -109,3 +109,11 @@ def test_unpatched_duckdb_backend_misses_exactly_the_negations_over_missing_fiel
                  (rp.get("networkConfig") or {}).get("enableInterContainerTrafficEncryption"),
                  (rp.get("trainingJobDefinition") or {}).get("enableInterContainerTrafficEncryption")]
         assert all(f is None for f in flags)
+
+
+def test_readme_table_is_current(pack, exports):
+    from smguard.testing.coverage import readme_block
+
+    text = (pack.root / "README.md").read_text()
+    assert readme_block(text, "sigma") == index_markdown(exports, compact=True).strip("\n"), \
+        "run: smguard export sigma --readme README.md"

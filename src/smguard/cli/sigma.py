@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "and why. Every rule is checked with pySigma's validators.")
     p.add_argument("format", choices=FORMATS, help="the rule format (sigma)")
     p.add_argument("--out", default="build/sigma", metavar="DIR", help="output directory (default: build/sigma)")
+    p.add_argument("--readme", metavar="FILE",
+                   help="also rewrite the exportability table between <!-- sigma:start --> and <!-- sigma:end -->")
     p.set_defaults(func=run_export)
 
     p = sub.add_parser("import", help="turn Sigma rules for AWS CloudTrail into structured detection YAML",
@@ -51,6 +53,12 @@ def run_export(args: argparse.Namespace) -> int:
         return 1
     out = Path(args.out)
     written = write_exports(exports, out)
+    if args.readme:
+        from smguard.sigma.export import index_markdown
+        from smguard.testing.coverage import replace_block
+
+        path = Path(args.readme)
+        path.write_text(replace_block(path.read_text(), "sigma", index_markdown(exports, compact=True)))
     done = sum(e.exported for e in exports)
     print(f"{done} of {len(exports)} detections exported to {out}/ ({len(written) - 1} files); "
           f"{len(exports) - done} raw-SPL detections listed with their reason in {out / 'INDEX.md'}")

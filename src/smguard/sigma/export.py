@@ -455,20 +455,32 @@ def export_pack(pack: Pack) -> list[Export]:
     return [export_detection(pack, det) for det in sorted(pack.detections, key=lambda d: d.name)]
 
 
-def index_markdown(exports: list[Export]) -> str:
-    """The table of what was exported, approximated or refused (README and ``--out`` index)."""
-    lines = ["| detection | Sigma | rules | notes |", "|---|---|---|---|"]
+def index_markdown(exports: list[Export], *, compact: bool = False) -> str:
+    """The table of what was exported, approximated or refused, and where each rule converts.
+
+    Base rules convert with every backend tested (Splunk, Elasticsearch ES|QL and Lucene,
+    Kusto); correlation rules only where the backend supports correlations (Splunk, ES|QL).
+    ``compact`` (the README) names each note's kind instead of its full text.
+    """
+    lines = ["| detection | Sigma | Splunk, ES\\|QL | Lucene, Kusto | notes |", "|---|---|---|---|---|"]
     for e in exports:
         if not e.exported:
-            lines.append(f"| {e.detection.name} | no | — | {e.reason} |")
+            reason = e.reason.split(":")[0] if compact and e.reason else e.reason
+            lines.append(f"| {e.detection.name} | no | — | — | {reason} |")
             continue
         state = "placeholder" if e.placeholders else ("approximate" if e.notes else "exact")
-        kinds = "rule + correlation" if len(e.rules) > 1 else "rule"
-        lines.append(f"| {e.detection.name} | {state} | {kinds} | {'; '.join(e.notes + e.placeholders)} |")
+        full = "rule + correlation" if len(e.rules) > 1 else "rule"
+        partial = "rule (no correlation support)" if len(e.rules) > 1 else "rule"
+        notes = e.notes + e.placeholders
+        if compact:
+            notes = [n.split(":")[0] for n in notes]
+        lines.append(f"| {e.detection.name} | {state} | {full} | {partial} | {'; '.join(notes)} |")
     n = sum(e.exported for e in exports)
     lines.append("")
-    lines.append(f"{n} of {len(exports)} detections exported; "
-                 f"{sum(e.exact and not e.notes for e in exports)} exactly.")
+    lines.append(f"{n} of {len(exports)} detections exported: "
+                 f"{sum(e.exported and not e.notes and not e.placeholders for e in exports)} exact, "
+                 f"{sum(e.exported and bool(e.notes) and not e.placeholders for e in exports)} approximate, "
+                 f"{sum(bool(e.placeholders) for e in exports)} with a placeholder.")
     return "\n".join(lines) + "\n"
 
 
