@@ -83,7 +83,9 @@ def test_s3_layout(tmp_path, root):
     files = sorted(p for p in out.rglob("*.json.gz"))
     assert len(files) == s.files > 10
     total = 0
-    truth = json.loads((out / "ground_truth.json").read_text())
+    assert s.truth_path == str(tmp_path / "s3.truth.json")  # beside the directory, not inside
+    assert not (out / "ground_truth.json").exists() and {p.name for p in out.iterdir()} == {"AWSLogs"}
+    truth = json.loads((tmp_path / "s3.truth.json").read_text())
     seen_truth = set()
     for f in files:
         rel = str(f.relative_to(out))
