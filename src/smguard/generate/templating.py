@@ -201,6 +201,30 @@ def expressions(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, 
     return out
 
 
+def unbalanced(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Every string in a YAML value with a ``{{`` or ``}}`` that is not part of a whole
+    ``{{ … }}`` expression, with its key path and why.
+
+    Without this, ``"{{ faker.user_agent }"`` matches no expression and is written into
+    every record literally; a scenario file has no reason to hold a bare ``{{`` or ``}}``.
+    """
+    out: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(value, str):
+        rest = EXPR.sub("", value)
+        if "{{" in rest or "}}" in rest:
+            out.append((key, f"unbalanced template in {value!r}: every '{{{{' needs its own '}}}}'"))
+        else:
+            out.extend((key, f"{{{{ {m.group(1)} }}}}: braces inside an expression (a '}}}}' is missing)")
+                       for m in EXPR.finditer(value) if "{" in m.group(1) or "}" in m.group(1))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            out.extend(unbalanced(v, key + (k,)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out.extend(unbalanced(v, key + (i,)))
+    return out
+
+
 def static_check(expr: str, baseline_view: dict[str, Any], var_names: set[str], scope: Scope) -> str | None:
     """Why ``expr`` cannot work, or None. Checks what can be known before rendering."""
     m = _CALL.match(expr)
