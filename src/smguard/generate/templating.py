@@ -226,7 +226,11 @@ def unbalanced(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, .
 
 
 def static_check(expr: str, baseline_view: dict[str, Any], var_names: set[str], scope: Scope) -> str | None:
-    """Why ``expr`` cannot work, or None. Checks what can be known before rendering."""
+    """Why ``expr`` cannot work, or None. Checks what can be known before rendering.
+
+    An expression holding a brace is a missing ``}}`` (:func:`unbalanced` reports it once)."""
+    if "{" in expr or "}" in expr:
+        return None
     m = _CALL.match(expr)
     if m and not expr.startswith("faker."):
         fn, argtext = m.group(1), m.group(2).strip()
