@@ -243,10 +243,10 @@ def write(baseline: Baseline, *, start: dt.datetime, hours: int, seed: int, inje
         raise SmguardError("--format s3 needs --out DIR")
     truth_path = truth_target(fmt, out, truth)
     if truth_path is not None:
-        outpaths.output_file(truth_path)
         if out not in (None, "-") and _inside(truth_path, Path(out)):  # type: ignore[arg-type]
             where = "inside the log directory" if fmt == "s3" else "the output file"
             raise SmguardError(f"{truth_path}: the ground truth cannot be {where} {out}")
+        outpaths.output_file(truth_path)
     info: dict[str, Any] = {
         "seed": seed, "start": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "hours": hours,
         "baseline": baseline.path, "format": fmt, "instances": [], "events": {},
