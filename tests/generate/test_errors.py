@@ -280,3 +280,25 @@ def test_window_rule_over_many_times():
             assert inside, (start, hours, at)
         except SmguardError as exc:
             assert not inside and "outside the generated window" in str(exc)
+
+
+def test_no_template_brace_survives_a_check_that_passed(baseline):
+    """Over many random strings: whenever the load-time checks find nothing, rendering
+    succeeds and leaves no ``{{`` or ``}}`` in the output (nothing is written literally)."""
+    import random
+
+    from smguard.generate import templating
+
+    rng = random.Random(5)
+    tokens = ["{{ rep }}", "{{ rep1 }}", "{{", "}}", "{", "}", "a", " ", "{{rep}}"]
+    scope = templating.Scope(baseline=baseline.view, rng=random.Random(0))
+    flagged = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(tokens) for _ in range(rng.randrange(1, 8)))
+        if templating.unbalanced(text) or any(templating.static_check(e, baseline.view, set(), scope)
+                                              for _, e in templating.expressions(text)):
+            flagged += 1  # what load_scenario reports
+            continue
+        out = str(templating.render(text, scope))
+        assert "{{" not in out and "}}" not in out, (text, out)
+    assert 500 < flagged < 3000

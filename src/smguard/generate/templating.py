@@ -214,8 +214,11 @@ def unbalanced(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, .
         if "{{" in rest or "}}" in rest:
             out.append((key, f"unbalanced template in {value!r}: every '{{{{' needs its own '}}}}'"))
         else:
-            out.extend((key, f"{{{{ {m.group(1)} }}}}: braces inside an expression (a '}}}}' is missing)")
-                       for m in EXPR.finditer(value) if "{" in m.group(1) or "}" in m.group(1))
+            # the expressions as render() will see them: a whole-value one first (it keeps its type)
+            whole = EXPR.fullmatch(value.strip())
+            found = [whole.group(1)] if whole and "{{" not in whole.group(1) else [m.group(1) for m in EXPR.finditer(value)]
+            if any("{" in e or "}" in e for e in found):
+                out.append((key, f"{value!r}: braces inside an expression (a '{{{{' or '}}}}' is missing or extra)"))
     elif isinstance(value, dict):
         for k, v in value.items():
             out.extend(unbalanced(v, key + (k,)))
