@@ -26,6 +26,13 @@ from pathlib import Path
 from smguard.errors import SmguardError
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -96,6 +103,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
     try:
         yield tmp
         os.replace(tmp, p)
@@ -113,10 +121,13 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     if p.exists():
         if not p.is_dir():
             raise _fail(p, "exists and is not a directory")
+        if p.resolve() == Path.cwd().resolve():
+            raise _fail(p, "is the working directory: name a directory to create")
         if any(p.iterdir()):
             raise _fail(p, "exists and is not empty (remove it or choose another directory)")
     _parent_ready(p)
     tmp = Path(tempfile.mkdtemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part"))
+    tmp.chmod(0o777 & ~_umask())
     try:
         yield tmp
         if p.exists():

@@ -85,3 +85,24 @@ def test_atomic_writes_replace_when_done(tmp_path):
     with atomic_dir(tmp_path / "empty") as tmp:
         (tmp / "f").write_text("x")
     assert (tmp_path / "empty" / "f").read_text() == "x"
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path, monkeypatch):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "g").write_text("y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+def test_atomic_dir_refuses_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SmguardError, match="is the working directory"), atomic_dir("."):
+        pass
