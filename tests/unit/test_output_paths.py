@@ -1,6 +1,6 @@
 """Bad output paths are one line naming the path and the reason, exit 1 (issue 11, item 9).
 
-Every command that writes (build, prove, generate) checks its paths through
+Every command that writes (build, prove, generate, coverage) checks its paths through
 ``smguard.outpaths``; the matrix below feeds each one the paths a newcomer trips over.
 """
 
@@ -38,6 +38,9 @@ CASES = [
     (["generate", "--hours", "1", "--no-progress", "--format", "s3", "--out"], "under_file", "is not a directory"),
     (["generate", "--hours", "1", "--no-progress", "--out", "-", "--truth"], "dir", "is a directory, not a file"),
     (["generate", "--hours", "1", "--no-progress", "--out", "-", "--truth"], "proc_deep", "cannot create its directory"),
+    (["coverage", "--navigator"], "dir", "is a directory, not a file"),
+    (["coverage", "--navigator"], "proc_deep", "cannot create its directory"),
+    (["coverage", "--readme"], "under_file", "no such file"),
 ]
 
 
