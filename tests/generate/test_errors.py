@@ -302,3 +302,18 @@ def test_no_template_brace_survives_a_check_that_passed(baseline):
         out = str(templating.render(text, scope))
         assert "{{" not in out and "}}" not in out, (text, out)
     assert 500 < flagged < 3000
+
+
+@pytest.mark.parametrize(("field", "value"), [("userAgent", "42"), ("sourceIPAddress", "[]"), ("readOnly", "'yes'"),
+                                              ("eventVersion", "'one'")])
+def test_a_rendered_record_the_strict_schema_refuses_stops_generation(pack, capsys, field, value):
+    """What only rendering shows (a ``fields:`` override of the wrong type) is still refused,
+    located at the step, before anything is written: generated logs always pass strict checks."""
+    _write(pack, GOOD + f"    fields:\n      {field}: {value}\n", "fieldy")
+    out = pack / "f.ndjson"
+    rc = main(["--pack", str(pack), "generate", "--hours", "1", "--scenario", "fieldy", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    p = pack / "generators/scenarios/fieldy.yml"
+    assert rc == 1 and f"fieldy.yml:{_line_of(p, '- id: create')}: fieldy#1 step 'create' renders a record" in err
+    assert f"/{field}: " in err and "Traceback" not in err
+    assert not out.exists() and not Path(f"{out}.truth.json").exists()

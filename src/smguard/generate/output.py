@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from smguard import outpaths
+from smguard.cloudtrail.schema import validate_record
 from smguard.errors import SmguardError
 from smguard.generate import stream
 from smguard.generate.model import Baseline
-from smguard.generate.scenario import Scenario, render_events
+from smguard.generate.scenario import RenderedEvent, Scenario, render_events
 
 FILE_WINDOW = 300  # CloudTrail delivers a file per account and region about every 5 minutes
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -157,6 +158,22 @@ def place_scenarios(scenarios: list[tuple[Scenario, dt.datetime | None]], start:
     return out
 
 
+def _check_record(inj: Injection, ev: RenderedEvent) -> None:
+    """Refuse a scenario record the strict CloudTrail schema refuses, before anything is written.
+
+    Load-time checks cover what can be known from the file; this covers what only rendering
+    shows (a ``fields:`` override of the wrong type, a template that renders to a list), so
+    generated logs always pass ``check-logs --strict-schema``. Scenario records are few
+    (about a thousand for every shipped scenario), so this costs a fraction of a second.
+    """
+    errors = validate_record(ev.record, strict=True)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SmguardError(inj.scenario.located.problem(
+            ("steps", ev.index), f"{inj.label} step {ev.step!r} renders a record the CloudTrail record schema "
+                                 f"(strict) refuses: {errors[0]}{more}"))
+
+
 def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
                    truth: dict[str, Any]) -> list[tuple[int, int, str, Where]]:
     rows = []
@@ -165,6 +182,7 @@ def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
         events = render_events(baseline, inj.scenario, inj.at, seed, inj.instance)
         ids_ = []
         for ev in events:
+            _check_record(inj, ev)
             eid = ev.record["eventID"]
             if eid in truth["events"]:
                 raise SmguardError(f"duplicate eventID {eid} across scenario instances")

@@ -332,6 +332,7 @@ class RenderedEvent:
     record: dict[str, Any]
     step: str
     epoch: float
+    index: int = 0  # the step's position in ``steps`` (for located errors)
 
 
 def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed: int, instance: int = 1) -> list[RenderedEvent]:
@@ -410,7 +411,7 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
                 ip=sess.ip, agent=agent,
                 error=error, params=params, fields=fields,
             )
-            out.append(RenderedEvent(rec, _step_id(st, i), float(int(t))))
+            out.append(RenderedEvent(rec, _step_id(st, i), float(int(t)), i))
     return out
 
 
