@@ -68,6 +68,10 @@ def output_file(path: str | Path) -> Path:
     p = Path(path)
     if p.is_dir():
         raise _fail(p, "is a directory, not a file")
+    if is_special(p):  # /dev/null, a FIFO: written in place, nothing is created beside it
+        if not os.access(p, os.W_OK):
+            raise _fail(p, "cannot write here: Permission denied")
+        return p
     _parent_ready(p)
     return p
 
@@ -98,13 +102,17 @@ def _probe(directory: Path, shown: Path) -> None:
 @contextlib.contextmanager
 def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` when the block succeeds,
-    remove it when the block raises (``KeyboardInterrupt`` included)."""
+    remove it when the block raises (``KeyboardInterrupt`` included). A special file
+    (``/dev/null``) is yielded itself: a rename would replace the device node."""
     p = output_file(path)
+    if is_special(p):
+        yield p
+        return
     fd, name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(name)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
     try:
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any new file
         yield tmp
         os.replace(tmp, p)
     except BaseException:

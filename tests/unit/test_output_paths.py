@@ -109,3 +109,19 @@ def test_atomic_dir_refuses_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SmguardError, match="is the working directory"), atomic_dir("."):
         pass
+
+
+def test_a_device_is_written_in_place_never_replaced(tmp_path, capsys):
+    """``--truth /dev/null`` (or ``--out /dev/null``) must not rename a regular file over the
+    device node (as root, that would replace /dev/null), nor create files in /dev."""
+    import stat as st
+
+    before = sorted(p.name for p in Path("/dev").iterdir())
+    with atomic_file("/dev/null") as tmp:
+        assert tmp == Path("/dev/null")
+        tmp.write_text("discarded")
+    rc = main(["--pack", str(ROOT), "generate", "--hours", "1", "--no-progress", "--out", "/dev/null",
+               "--truth", "/dev/null"])
+    assert rc == 0 and "ground truth /dev/null" in capsys.readouterr().err
+    assert st.S_ISCHR(Path("/dev/null").stat().st_mode)
+    assert sorted(p.name for p in Path("/dev").iterdir()) == before

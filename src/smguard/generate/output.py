@@ -261,7 +261,7 @@ def write(baseline: Baseline, *, start: dt.datetime, hours: int, seed: int, inje
         raise SmguardError("--format s3 needs --out DIR")
     truth_path = truth_target(fmt, out, truth)
     if truth_path is not None:
-        if out not in (None, "-") and _inside(truth_path, Path(out)):  # type: ignore[arg-type]
+        if out not in (None, "-") and not outpaths.is_special(truth_path) and _inside(truth_path, Path(out)):  # type: ignore[arg-type]
             where = "inside the log directory" if fmt == "s3" else "the output file"
             raise SmguardError(f"{truth_path}: the ground truth cannot be {where} {out}")
         outpaths.output_file(truth_path)
@@ -277,9 +277,7 @@ def write(baseline: Baseline, *, start: dt.datetime, hours: int, seed: int, inje
             sink: NdjsonSink | S3Sink = S3Sink(stack.enter_context(outpaths.atomic_dir(out)), seed)  # type: ignore[arg-type]
         elif out in (None, "-"):
             sink = NdjsonSink(None)
-        elif outpaths.is_special(out):  # type: ignore[arg-type]
-            sink = NdjsonSink(Path(out))  # type: ignore[arg-type]
-        else:
+        else:  # a regular file through a temporary one; a device (/dev/null) in place
             sink = NdjsonSink(stack.enter_context(outpaths.atomic_file(out)))  # type: ignore[arg-type]
         try:
             for batch in merged_rows(baseline, start, hours, seed, injections, info, progress):
