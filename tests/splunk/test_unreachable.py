@@ -66,3 +66,13 @@ def test_unresolvable_host(capsys, monkeypatch, command):
     assert rc == 1 and asked == ["nonexistent.invalid"]
     assert "cannot connect to https://nonexistent.invalid:8089: cannot resolve host 'nonexistent.invalid'" in line
     assert "Name or service not known" in line
+
+
+def test_a_bad_token_is_refused_at_connect_not_per_object(fake, capsys):
+    """splunklib checks a token only when a request is made: before, every object of the plan
+    failed in turn ("not logged in"); now one authenticated GET at connect says it once."""
+    rc = main(["--pack", str(ROOT), "deploy", "--url", fake.url, "--token", "wrong-token-value", "--no-searches"])
+    line = _one_error_line(capsys)
+    assert rc == 1 and line.endswith("AuthenticationError: Request aborted: not logged in.")
+    assert f"cannot connect to {fake.url}" in line and "wrong-token-value" not in line
+    assert not [r for r in fake.requests if r.method == "POST"]

@@ -94,8 +94,10 @@ class Target:
             kwargs["username"] = self.username
             kwargs["password"] = self.password
         try:
-            return client.connect(**kwargs)
-        except Exception as exc:  # AuthenticationError, ssl, connection refused ...
+            service = client.connect(**kwargs)
+            _ = service.info  # one authenticated GET: a token is not checked until a request is made
+            return service
+        except Exception as exc:  # AuthenticationError, HTTP 401, ssl, connection reset ...
             raise SmguardError(f"cannot connect to {self.describe()}: {type(exc).__name__}: {exc}") from None
 
 
