@@ -8,6 +8,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from smguard.cli import main
 from smguard.generate import generate, iter_baseline
 
@@ -83,7 +85,9 @@ def test_s3_layout(tmp_path, root):
     files = sorted(p for p in out.rglob("*.json.gz"))
     assert len(files) == s.files > 10
     total = 0
-    truth = json.loads((out / "ground_truth.json").read_text())
+    assert s.truth_path == str(tmp_path / "s3.truth.json")  # beside the directory, not inside
+    assert not (out / "ground_truth.json").exists() and {p.name for p in out.iterdir()} == {"AWSLogs"}
+    truth = json.loads((tmp_path / "s3.truth.json").read_text())
     seen_truth = set()
     for f in files:
         rel = str(f.relative_to(out))
@@ -159,3 +163,111 @@ def test_s3_layout_reads_back_through_the_log_reader(tmp_path, root):
     assert len(recs) == s.records
     assert all(not validate_record(r.record, strict=True) for r in recs)
     assert all(r.source.endswith(".json.gz") for r in recs)
+
+
+# --- issue 11: scannable S3 output, atomic writes, where the ground truth goes ----------------
+
+def test_s3_output_is_scannable_as_is(tmp_path, root, capsys):
+    """Item 12: the S3 directory holds only logs (the sidecar is beside it) and is read in
+    delivery order, so strict checks pass and the scan does not see logs out of time order."""
+    out = tmp_path / "logs"
+    assert main(["--pack", str(root), "generate", "--hours", "3", "--seed", "3", "--format", "s3",
+                 "--out", f"{out}/", "--no-progress"]) == 0
+    assert "ground truth " + str(tmp_path / "logs.truth.json") in capsys.readouterr().err
+    assert (tmp_path / "logs.truth.json").is_file() and [p.name for p in out.iterdir()] == ["AWSLogs"]
+    assert main(["--pack", str(root), "check-logs", "--strict-schema", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["--pack", str(root), "scan", "--strict", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "not in time order" not in captured.err
+    assert re.search(r"^\d+ events, ", captured.out, re.M)
+
+
+def test_directory_files_are_read_in_delivery_stamp_order(tmp_path):
+    from smguard.cloudtrail.reader import expand_paths
+
+    names = {
+        "AWSLogs/111111111111/CloudTrail/us-east-1/2026/11/23/111111111111_CloudTrail_us-east-1_20261123T0110Z_a.json.gz": 3,
+        "AWSLogs/111111111111/CloudTrail/us-east-1/2026/11/23/111111111111_CloudTrail_us-east-1_20261123T0010Z_b.json.gz": 0,
+        "AWSLogs/222222222222/CloudTrail/eu-west-1/2026/11/23/222222222222_CloudTrail_eu-west-1_20261123T0015Z_c.json.gz": 1,
+        "AWSLogs/222222222222/CloudTrail/eu-west-1/2026/11/23/222222222222_CloudTrail_eu-west-1_20261123T0105Z_d.json.gz": 2,
+    }
+    for rel in names:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    (tmp_path / "plain.ndjson").write_text("")
+    got = [str(p.relative_to(tmp_path)) for p in expand_paths([tmp_path])]
+    assert got == ["plain.ndjson", *sorted(names, key=names.__getitem__)]
+
+
+def _leftovers(d: Path) -> list[str]:
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*"))
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "s3"])
+def test_ctrl_c_leaves_nothing_behind(tmp_path, root, capsys, monkeypatch, fmt):
+    """Item 16: interrupted after some output was written: no partial file, no temporary, no
+    ground truth; a message on stderr; exit 130."""
+    from smguard.generate import output
+
+    calls = {"n": 0}
+    real = output.NdjsonSink.write_many if fmt == "ndjson" else output.S3Sink.write_many
+
+    def interrupting(self, rows):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(self, rows)
+
+    monkeypatch.setattr(output.NdjsonSink if fmt == "ndjson" else output.S3Sink, "write_many", interrupting)
+    out = tmp_path / "out" / ("x.ndjson" if fmt == "ndjson" else "s3")
+    rc = main(["--pack", str(root), "generate", "--hours", "6", "--format", fmt, "--out", str(out),
+               "--scenario", "access_key_created", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 130 and calls["n"] == 3
+    assert f"generate: interrupted; nothing written to {out} (partial output removed)" in err
+    assert _leftovers(tmp_path / "out") == []
+
+
+def test_an_error_while_writing_leaves_nothing_behind(tmp_path, root, monkeypatch):
+    from smguard.generate import output
+
+    def failing(self, rows):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output.NdjsonSink, "write_many", failing)
+    with pytest.raises(OSError):
+        generate(hours=1, out=tmp_path / "x.ndjson", pack_root=root)
+    assert _leftovers(tmp_path) == []
+
+
+def test_dev_null_gets_no_sidecar(root, capsys):
+    """Item 17: a device is written in place and gets no ground truth beside it."""
+    assert not Path("/dev/null.truth.json").exists()
+    assert main(["--pack", str(root), "generate", "--hours", "1", "--out", "/dev/null", "--no-progress"]) == 0
+    assert Path("/dev/null").is_char_device() and not Path("/dev/null.truth.json").exists()
+    assert "ground truth not written" in capsys.readouterr().err
+
+
+def test_stdout_drops_no_ground_truth_in_the_working_directory(tmp_path, root, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--pack", str(root), "generate", "--hours", "1", "--out", "-", "--no-progress"]) == 0
+    assert capsys.readouterr().out.count("\n") > 10
+    assert _leftovers(tmp_path) == []
+    truth = tmp_path / "t" / "truth.json"
+    assert main(["--pack", str(root), "generate", "--hours", "1", "--scenario", "access_key_created",
+                 "--truth", str(truth), "--no-progress"]) == 0
+    assert len(json.loads(truth.read_text())["events"]) == 1
+    assert _leftovers(tmp_path) == ["t", "t/truth.json"]
+
+
+def test_s3_refuses_a_non_empty_directory_and_a_sidecar_inside(tmp_path, root, capsys):
+    out = tmp_path / "s3"
+    out.mkdir()
+    (out / "old.json").write_text("{}")
+    rc = main(["--pack", str(root), "generate", "--hours", "1", "--format", "s3", "--out", str(out), "--no-progress"])
+    assert rc == 1 and f"{out}: exists and is not empty" in capsys.readouterr().err
+    rc = main(["--pack", str(root), "generate", "--hours", "1", "--format", "s3", "--out", str(tmp_path / "new"),
+               "--truth", str(tmp_path / "new" / "t.json"), "--no-progress"])
+    assert rc == 1 and "cannot be inside the log directory" in capsys.readouterr().err
+    assert _leftovers(tmp_path) == ["s3", "s3/old.json"]

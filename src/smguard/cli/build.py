@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from smguard.model import load_pack
+from smguard.outpaths import output_dir
 from smguard.package import build_app
 
 
@@ -18,8 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     pack = load_pack(args.pack)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(args.out)  # one line naming the path if it cannot be a directory we write into
     app_dir, tgz = build_app(pack, out)
     print(f"app: {app_dir}")
     print(f"package: {tgz}")

@@ -18,17 +18,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smguard.errors import SmguardError
     from smguard.model import load_pack
+    from smguard.outpaths import output_file
     from smguard.testing.coverage import coverage_rows, markdown, navigator_layer, replace_block
 
     pack = load_pack(args.pack)
     print(markdown(pack))
     if args.navigator:
-        Path(args.navigator).write_text(json.dumps(navigator_layer(pack), indent=2) + "\n")
+        output_file(args.navigator).write_text(json.dumps(navigator_layer(pack), indent=2) + "\n")
         print(f"\nnavigator layer: {args.navigator}")
     if args.readme:
         path = Path(args.readme)
-        path.write_text(replace_block(path.read_text(), "coverage", markdown(pack)))
+        if not path.is_file():
+            raise SmguardError(f"{path}: no such file (--readme rewrites a block in an existing file)")
+        output_file(path).write_text(replace_block(path.read_text(), "coverage", markdown(pack)))
         print(f"\nupdated: {args.readme}")
     gaps = [r for r in coverage_rows(pack) if r.status == "GAP"]
     return 1 if (args.strict and gaps) else 0

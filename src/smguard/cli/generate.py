@@ -33,7 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--all-scenarios", action="store_true", help="inject one instance of every scenario in generators/scenarios")
     p.add_argument("--list-scenarios", action="store_true", help="list scenario names and exit")
     p.add_argument("--format", choices=["ndjson", "s3"], default="ndjson", help="ndjson (one record per line) or s3 (AWSLogs/... .json.gz)")
-    p.add_argument("--out", metavar="PATH", help="output file (ndjson; '-' or absent: stdout) or directory (s3)")
+    p.add_argument("--out", metavar="PATH", help="output file (ndjson; '-' or absent: stdout) or directory (s3; must not exist or be empty)")
+    p.add_argument("--truth", metavar="PATH",
+                   help="ground-truth file (default: <out>.truth.json beside a regular output file or the s3 directory; "
+                        "none for stdout or a device such as /dev/null)")
+    p.add_argument("--allow-outside-window", action="store_true",
+                   help="accept --scenario NAME@ISO times outside the generated window (default: an error)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -69,15 +74,23 @@ def run(args: argparse.Namespace) -> int:
         items.append((name, _parse_time(at, f"--scenario {spec}") if at else None))
     start = _parse_time(args.start, "--start") if args.start else None
     t0 = time.perf_counter()
-    summary = generate(
-        baseline=args.baseline, start=start, hours=hours, seed=args.seed, scenarios=items,
-        fmt=args.format, out=args.out, pack_root=root, progress=not args.no_progress and sys.stderr.isatty(),
-    )
+    where = args.out if args.out not in (None, "-") else "stdout"
+    try:
+        summary = generate(
+            baseline=args.baseline, start=start, hours=hours, seed=args.seed, scenarios=items,
+            fmt=args.format, out=args.out, pack_root=root, progress=not args.no_progress and sys.stderr.isatty(),
+            truth=args.truth, allow_outside_window=args.allow_outside_window,
+        )
+    except KeyboardInterrupt:
+        left = ("what reached stdout is incomplete" if where == "stdout"
+                else f"nothing written to {where} (partial output removed)")
+        print(f"generate: interrupted; {left}, no ground truth written", file=sys.stderr)
+        return 130
     took = time.perf_counter() - t0
-    where = args.out or "stdout"
+    truth = summary.truth_path or "not written (output is not a regular file; use --truth PATH)"
     print(
         f"generate: {summary.records} records ({summary.baseline_records} baseline, {summary.scenario_records} from "
-        f"{len(items)} scenario instance(s)) in {summary.files} file(s) at {where}; ground truth {summary.truth_path}; "
+        f"{len(items)} scenario instance(s)) in {summary.files} file(s) at {where}; ground truth {truth}; "
         f"{took:.1f}s",
         file=sys.stderr,
     )

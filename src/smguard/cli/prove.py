@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from smguard.outpaths import output_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"ok: {len(pack.detections)} detections, {len(pack.macros)} macros, {len(pack.lookups)} lookups")
 
     _step("build")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(args.out)  # one line naming the path if it cannot be a directory we write into
     app_dir, tgz = build_app(pack, out)
     print(f"app: {app_dir}\npackage: {tgz}")
 

@@ -99,6 +99,23 @@ class _Sink:
         self.report.problems.append(problem)
 
 
+_DELIVERY_STAMP = re.compile(r"_CloudTrail_[a-z0-9-]+_(\d{8}T\d{4}Z)_[^/]*$")
+
+
+def delivery_order(path: Path) -> tuple[str, str]:
+    """Sort key of a file found below a directory: CloudTrail's S3 layout by the delivery
+    stamp in the file name, then the path.
+
+    The layout is ``AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/..._<YYYYMMDDTHHMMZ>_<id>.json.gz``,
+    so path order reads every file of one account and region before the next: records
+    hours apart, and a scan would see the logs out of time order. The stamp order reads
+    them within a few minutes of time order (delivery lags a file's window by minutes).
+    Files without a stamp sort by path, before the stamped ones.
+    """
+    m = _DELIVERY_STAMP.search(path.name)
+    return (m.group(1) if m else "", str(path))
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files named, and every file below directories named, in sorted (deterministic) order.
 
@@ -114,7 +131,7 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root, f) for f in files if not f.startswith("."))
-            out.extend(sorted(found))
+            out.extend(sorted(found, key=delivery_order))
         elif path.exists():
             out.append(path)
         else:

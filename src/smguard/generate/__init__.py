@@ -31,6 +31,7 @@ __all__ = [
     "Scenario",
     "Summary",
     "baseline_records",
+    "check_window",
     "default_start",
     "generate",
     "iter_baseline",
@@ -107,11 +108,16 @@ def generate(
     out: str | Path | None = None,
     pack_root: str | Path = ".",
     progress: bool = False,
+    truth: str | Path | None = None,
+    allow_outside_window: bool = False,
 ) -> Summary:
-    """Write ``hours`` of baseline with scenarios injected; always writes the ground truth.
+    """Write ``hours`` of baseline with scenarios injected, and the ground truth.
 
     ``scenarios`` holds names (placed at a seeded random time), ``"name@ISO"`` strings or
-    ``(name, time)`` pairs.
+    ``(name, time)`` pairs. A time outside the generated window is an error unless
+    ``allow_outside_window``: such an instance would sit alone, away from any baseline,
+    which is almost always a mistyped date. The ground truth goes to ``truth``, else
+    beside the output (see :func:`smguard.generate.output.truth_target`).
     Every scenario file is loaded and checked before the first record is written.
     """
     b = baseline if isinstance(baseline, Baseline) else load_baseline(Path(pack_root) / baseline)
@@ -133,8 +139,28 @@ def generate(
     if problems:
         raise SmguardError(problems)
     start_t = _utc(start)
+    if not allow_outside_window:
+        check_window([(sc.name, at) for sc, at in loaded if at is not None], start_t, hours)
     injections = place_scenarios(loaded, start_t, hours, seed)
-    return output.write(b, start=start_t, hours=hours, seed=seed, injections=injections, fmt=fmt, out=out, progress=progress)
+    return output.write(b, start=start_t, hours=hours, seed=seed, injections=injections, fmt=fmt, out=out,
+                        progress=progress, truth=truth)
+
+
+def window(start: dt.datetime, hours: int) -> tuple[dt.datetime, dt.datetime]:
+    """The generated window ``[first hour, end)``: the baseline starts on the hour of ``start``."""
+    first = start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    return first, first + dt.timedelta(hours=hours)
+
+
+def check_window(placed: Sequence[tuple[str, dt.datetime]], start: dt.datetime, hours: int) -> None:
+    """Raise for every scenario time outside the generated window."""
+    lo, hi = window(start, hours)
+    shown = f"{lo:%Y-%m-%dT%H:%MZ} to {hi:%Y-%m-%dT%H:%MZ}"
+    bad = [f"--scenario {name}@{at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}: outside the generated window {shown} "
+           "(move it, widen the window with --start/--hours/--days, or pass --allow-outside-window)"
+           for name, at in placed if not lo <= at < hi]
+    if bad:
+        raise SmguardError(bad[0] if len(bad) == 1 else "; ".join(bad))
 
 
 def scenario_records(name: str, *, seed: int = 1, at: dt.datetime | str | None = None,

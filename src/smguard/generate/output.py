@@ -8,12 +8,12 @@ and the seed (fixed gzip mtime, seeded file-name ids), so a run can be reproduce
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import heapq
 import io
 import json
-import os
 import random
 import sys
 from collections.abc import Iterable, Iterator
@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from smguard import outpaths
+from smguard.cloudtrail.schema import validate_record
 from smguard.errors import SmguardError
 from smguard.generate import stream
 from smguard.generate.model import Baseline
-from smguard.generate.scenario import Scenario, render_events
+from smguard.generate.scenario import RenderedEvent, Scenario, render_events
 
 FILE_WINDOW = 300  # CloudTrail delivers a file per account and region about every 5 minutes
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -67,15 +69,17 @@ class Summary:
 
 
 class NdjsonSink:
-    def __init__(self, out: str | Path | None):
-        self.path = str(out) if out not in (None, "-") else None
+    """One NDJSON stream: stdout, a special file written in place (``/dev/null``), or a
+    regular file written under a temporary name by the caller (see :func:`write`)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
         self.fh: IO[str] = sys.stdout
-        if self.path:
+        if path is not None:
             try:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                self.fh = open(self.path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+                self.fh = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
             except OSError as exc:
-                raise SmguardError(f"{self.path}: cannot write: {exc.strerror}") from None
+                raise SmguardError(f"{path}: cannot write: {exc.strerror}") from None
         self.files = 1
 
     def write_many(self, rows: list[tuple[int, str, Any]]) -> None:
@@ -84,7 +88,7 @@ class NdjsonSink:
             self.fh.write("\n")
 
     def close(self) -> None:
-        if self.path:
+        if self.path is not None:
             self.fh.close()
         else:
             self.fh.flush()
@@ -154,6 +158,22 @@ def place_scenarios(scenarios: list[tuple[Scenario, dt.datetime | None]], start:
     return out
 
 
+def _check_record(inj: Injection, ev: RenderedEvent) -> None:
+    """Refuse a scenario record the strict CloudTrail schema refuses, before anything is written.
+
+    Load-time checks cover what can be known from the file; this covers what only rendering
+    shows (a ``fields:`` override of the wrong type, a template that renders to a list), so
+    generated logs always pass ``check-logs --strict-schema``. Scenario records are few
+    (about a thousand for every shipped scenario), so this costs a fraction of a second.
+    """
+    errors = validate_record(ev.record, strict=True)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SmguardError(inj.scenario.located.problem(
+            ("steps", ev.index), f"{inj.label} step {ev.step!r} renders a record the CloudTrail record schema "
+                                 f"(strict) refuses: {errors[0]}{more}"))
+
+
 def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
                    truth: dict[str, Any]) -> list[tuple[int, int, str, Where]]:
     rows = []
@@ -162,6 +182,7 @@ def _scenario_rows(baseline: Baseline, injections: list[Injection], seed: int,
         events = render_events(baseline, inj.scenario, inj.at, seed, inj.instance)
         ids_ = []
         for ev in events:
+            _check_record(inj, ev)
             eid = ev.record["eventID"]
             if eid in truth["events"]:
                 raise SmguardError(f"duplicate eventID {eid} across scenario instances")
@@ -212,38 +233,70 @@ def merged_rows(baseline: Baseline, start: dt.datetime, hours: int, seed: int, i
         bar.close()
 
 
+def truth_target(fmt: str, out: str | Path | None, truth: str | Path | None = None) -> Path | None:
+    """Where the ground truth goes: ``truth`` when given; else beside a regular NDJSON file
+    (``<out>.truth.json``) or beside an S3 directory (``<dir>.truth.json``, never inside it,
+    so the directory holds only logs and scans as is); else nowhere (stdout, ``/dev/null``)."""
+    if truth is not None:
+        return Path(truth)
+    if fmt == "s3" and out not in (None, "-"):
+        return Path(f"{Path(out)}.truth.json")
+    if out in (None, "-") or outpaths.is_special(out):  # type: ignore[arg-type]
+        return None
+    return Path(f"{out}.truth.json")
+
+
 def write(baseline: Baseline, *, start: dt.datetime, hours: int, seed: int, injections: list[Injection],
-          fmt: str = "ndjson", out: str | Path | None = None, progress: bool = False) -> Summary:
-    """Generate and write records plus the ground-truth sidecar; returns counts and paths."""
+          fmt: str = "ndjson", out: str | Path | None = None, progress: bool = False,
+          truth: str | Path | None = None) -> Summary:
+    """Generate and write records plus the ground-truth sidecar; returns counts and paths.
+
+    Paths are checked before the first record is generated. Files (and the S3 directory)
+    are written under temporary names and renamed when complete, so an interrupted run
+    (``KeyboardInterrupt``) or a failed one leaves nothing behind.
+    """
     if fmt not in ("ndjson", "s3"):
         raise SmguardError(f"unknown output format {fmt!r} (use ndjson or s3)")
-    truth: dict[str, Any] = {
+    if fmt == "s3" and out in (None, "-"):
+        raise SmguardError("--format s3 needs --out DIR")
+    truth_path = truth_target(fmt, out, truth)
+    if truth_path is not None:
+        if out not in (None, "-") and not outpaths.is_special(truth_path) and _inside(truth_path, Path(out)):  # type: ignore[arg-type]
+            where = "inside the log directory" if fmt == "s3" else "the output file"
+            raise SmguardError(f"{truth_path}: the ground truth cannot be {where} {out}")
+        outpaths.output_file(truth_path)
+    info: dict[str, Any] = {
         "seed": seed, "start": start.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "hours": hours,
         "baseline": baseline.path, "format": fmt, "instances": [], "events": {},
     }
-    if fmt == "s3":
-        if out in (None, "-"):
-            raise SmguardError("--format s3 needs --out DIR")
-        sink: NdjsonSink | S3Sink = S3Sink(out, seed)  # type: ignore[arg-type]
-        truth_path = Path(out) / "ground_truth.json"  # type: ignore[arg-type]
-    else:
-        sink = NdjsonSink(out)
-        truth_path = Path(f"{out}.truth.json") if out not in (None, "-") else Path("ground_truth.json")
     summary = Summary()
-    try:
-        for batch in merged_rows(baseline, start, hours, seed, injections, truth, progress):
-            sink.write_many(batch)
-            summary.records += len(batch)
-    finally:
-        sink.close()
-    summary.scenario_records = len(truth["events"])
-    summary.baseline_records = summary.records - summary.scenario_records
-    summary.files = sink.files
-    summary.paths = getattr(sink, "paths", [str(out)])
-    truth["records"] = summary.records
-    truth_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = truth_path.with_suffix(truth_path.suffix + ".tmp")
-    tmp.write_text(json.dumps(truth, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, truth_path)
-    summary.truth_path = str(truth_path)
+    with contextlib.ExitStack() as stack:
+        # entered first, committed last: the ground truth appears only once the logs are in place
+        truth_tmp = stack.enter_context(outpaths.atomic_file(truth_path)) if truth_path is not None else None
+        if fmt == "s3":
+            sink: NdjsonSink | S3Sink = S3Sink(stack.enter_context(outpaths.atomic_dir(out)), seed)  # type: ignore[arg-type]
+        elif out in (None, "-"):
+            sink = NdjsonSink(None)
+        else:  # a regular file through a temporary one; a device (/dev/null) in place
+            sink = NdjsonSink(stack.enter_context(outpaths.atomic_file(out)))  # type: ignore[arg-type]
+        try:
+            for batch in merged_rows(baseline, start, hours, seed, injections, info, progress):
+                sink.write_many(batch)
+                summary.records += len(batch)
+        finally:
+            sink.close()
+        summary.scenario_records = len(info["events"])
+        summary.baseline_records = summary.records - summary.scenario_records
+        summary.files = sink.files
+        summary.paths = getattr(sink, "paths", [str(out)])
+        info["records"] = summary.records
+        if truth_tmp is not None:
+            truth_tmp.write_text(json.dumps(info, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    summary.truth_path = str(truth_path) if truth_path is not None else ""
     return summary
+
+
+def _inside(path: Path, other: Path) -> bool:
+    """Is ``path`` ``other`` itself or below it (after resolving)?"""
+    a, b = path.resolve(), other.resolve()
+    return a == b or b in a.parents

@@ -14,10 +14,12 @@ import datetime as dt
 import random
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from smguard import jsonschemas, yamlio
+from smguard.cloudtrail import schema as schema_check
 from smguard.errors import Problem, SmguardError
 from smguard.generate import catalog, ids, templating
 from smguard.generate.model import Baseline, Principal, load_baseline
@@ -27,6 +29,7 @@ _DUR_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _UNIT_ORDER = ("d", "h", "m", "s", "ms")
 ACTOR_KINDS = ("person", "pipeline", "execution_role", "service", "break_glass", "iam_user")
+REQUEST_PARAMETERS_REF = "#/$defs/requestParametersStrict"
 DEFAULT_CLIENT = {"person": "console", "pipeline": "sdk", "execution_role": "vpc", "service": "service",
                   "break_glass": "cli", "iam_user": "cli"}
 
@@ -133,6 +136,37 @@ def _type_name(v: Any) -> str:
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}.get(type(v), type(v).__name__)
 
 
+@cache
+def _request_parameters_check() -> schema_check.Check:
+    return schema_check.compile_schema(jsonschemas.schema(schema_check.SCHEMA_NAME), REQUEST_PARAMETERS_REF)
+
+
+def param_type_problem(call: str, name: str, value: Any) -> str | None:
+    """Why ``value`` cannot be request parameter ``name`` by the CloudTrail record schema
+    (the strict ``requestParameters``, which types resource names), or None.
+
+    The same rule ``check-logs --strict-schema`` applies to the written records, checked
+    here so a scenario saying ``modelName: 42`` fails at load with its line."""
+    errs: list[str] = []
+    _request_parameters_check()({name: value}, "", errs)
+    if not errs:
+        return None
+    want = jsonschemas.schema(schema_check.SCHEMA_NAME)["$defs"]["requestParametersStrict"]["properties"][name]["type"]
+    want = want if isinstance(want, str) else want[0]
+    return (f"{call} parameter {name!r} should be {_type_name(_EXAMPLE[want])}, not {_type_name(value)} "
+            "(the CloudTrail record schema's requestParameters)")
+
+
+_EXAMPLE: dict[str, Any] = {"string": "", "object": {}, "array": [], "boolean": True, "number": 0, "integer": 0}
+
+
+def _templated(value: Any) -> bool:
+    """A value whose type is known only once rendered: a ``{{ … }}`` string or an encoding directive."""
+    if isinstance(value, str):
+        return "{{" in value
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in templating.DIRECTIVES
+
+
 def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
     d = doc.data
     problems: list[Problem] = []
@@ -152,6 +186,9 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
     acct = d.get("account")
     if isinstance(acct, str) and "{{" not in acct and acct not in b.accounts:
         problems.append(doc.problem(("account",), f"bad reference to the baseline: account {acct!r} is not one of {', '.join(b.accounts)}"))
+    for section in ("vars", "account", "region", "actor", "steps"):
+        for ukey, why in templating.unbalanced(d.get(section), (section,)):
+            problems.append(doc.problem(ukey, why))
     problems += _check_actor(doc, d["actor"], ("actor",), b, var_names, scope)
     for i, st in enumerate(d["steps"]):
         key = ("steps", i)
@@ -167,6 +204,11 @@ def _check(doc: yamlio.Located, b: Baseline) -> list[Problem]:
                 problems.append(doc.problem(key + ("call",), f"missing required parameter {req!r} for {spec.key}"))
         template = spec.request if isinstance(spec.request, dict) else {}
         for pname, pval in params.items():
+            if pval is not None and not _templated(pval):  # None: leave the parameter out
+                why = param_type_problem(spec.key, pname, pval)
+                if why:
+                    problems.append(doc.problem(key + ("params", pname), why))
+                    continue
             default = template.get(pname)
             if default is None or pval is None or (isinstance(pval, str) and "{{" in pval):
                 continue
@@ -290,6 +332,7 @@ class RenderedEvent:
     record: dict[str, Any]
     step: str
     epoch: float
+    index: int = 0  # the step's position in ``steps`` (for located errors)
 
 
 def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed: int, instance: int = 1) -> list[RenderedEvent]:
@@ -340,6 +383,10 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
                 agent = None  # the console's S3 pages call through their own client (S3Console)
             when = dt.datetime.fromtimestamp(int(t), dt.UTC)
             params = templating.render(st.get("params") or {}, scope)
+            for pname, pval in params.items():
+                why = param_type_problem(spec.key, pname, pval) if pval is not None else None
+                if why:  # a whole-value template rendered to the wrong type (e.g. a list variable)
+                    raise SmguardError(scenario.located.problem(("steps", i, "params", pname), why))
             fields = templating.render(st.get("fields") or {}, scope)
             ctx = Ctx(baseline, rng, account, str(templating.render(st.get("region"), scope) or region), principal, when)
             template = spec.request if isinstance(spec.request, dict) else {}
@@ -364,7 +411,7 @@ def render_events(baseline: Baseline, scenario: Scenario, at: dt.datetime, seed:
                 ip=sess.ip, agent=agent,
                 error=error, params=params, fields=fields,
             )
-            out.append(RenderedEvent(rec, _step_id(st, i), float(int(t))))
+            out.append(RenderedEvent(rec, _step_id(st, i), float(int(t)), i))
     return out
 
 

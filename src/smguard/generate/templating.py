@@ -201,8 +201,39 @@ def expressions(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, 
     return out
 
 
+def unbalanced(value: Any, key: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Every string in a YAML value with a ``{{`` or ``}}`` that is not part of a whole
+    ``{{ … }}`` expression, with its key path and why.
+
+    Without this, ``"{{ faker.user_agent }"`` matches no expression and is written into
+    every record literally; a scenario file has no reason to hold a bare ``{{`` or ``}}``.
+    """
+    out: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(value, str):
+        rest = EXPR.sub("", value)
+        if "{{" in rest or "}}" in rest:
+            out.append((key, f"unbalanced template in {value!r}: every '{{{{' needs its own '}}}}'"))
+        else:
+            # the expressions as render() will see them: a whole-value one first (it keeps its type)
+            whole = EXPR.fullmatch(value.strip())
+            found = [whole.group(1)] if whole and "{{" not in whole.group(1) else [m.group(1) for m in EXPR.finditer(value)]
+            if any("{" in e or "}" in e for e in found):
+                out.append((key, f"{value!r}: braces inside an expression (a '{{{{' or '}}}}' is missing or extra)"))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            out.extend(unbalanced(v, key + (k,)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out.extend(unbalanced(v, key + (i,)))
+    return out
+
+
 def static_check(expr: str, baseline_view: dict[str, Any], var_names: set[str], scope: Scope) -> str | None:
-    """Why ``expr`` cannot work, or None. Checks what can be known before rendering."""
+    """Why ``expr`` cannot work, or None. Checks what can be known before rendering.
+
+    An expression holding a brace is a missing ``}}`` (:func:`unbalanced` reports it once)."""
+    if "{" in expr or "}" in expr:
+        return None
     m = _CALL.match(expr)
     if m and not expr.startswith("faker."):
         fn, argtext = m.group(1), m.group(2).strip()

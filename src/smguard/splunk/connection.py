@@ -7,6 +7,7 @@ kind of credential only, so dry runs and logs can be pasted into tickets safely.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from smguard.errors import SmguardError
 
 DEFAULT_MGMT_PORT = 8089
 DEFAULT_HEC_PORT = 8088
+CONNECT_TIMEOUT = 10.0  # seconds to wait for the management port to answer
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Target:
         """
         from splunklib import client
 
+        self.check_reachable()
         kwargs: dict[str, Any] = {
             "scheme": self.endpoint.scheme, "host": self.endpoint.host, "port": self.endpoint.port,
             "owner": "nobody", "app": self.app, "verify": self.verify, "autologin": True,
@@ -91,9 +94,40 @@ class Target:
             kwargs["username"] = self.username
             kwargs["password"] = self.password
         try:
-            return client.connect(**kwargs)
-        except Exception as exc:  # AuthenticationError, ssl, connection refused ...
+            service = client.connect(**kwargs)
+            _ = service.info  # one authenticated GET: a token is not checked until a request is made
+            return service
+        except Exception as exc:  # AuthenticationError, HTTP 401, ssl, connection reset ...
             raise SmguardError(f"cannot connect to {self.describe()}: {type(exc).__name__}: {exc}") from None
+
+
+    def check_reachable(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Resolve the host and open (then close) one TCP connection to the management port.
+
+        With a token, splunklib connects lazily: an unreachable server would surface as a
+        socket traceback from the first request, deep inside a deploy. Asking here turns it
+        into one line naming the host, port and reason. Only the named host's own addresses
+        are tried.
+        """
+        host, port = self.endpoint.host, self.endpoint.port
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise SmguardError(f"cannot connect to {self.endpoint.url}: cannot resolve host {host!r}: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
+        last: OSError | None = None
+        for family, kind, proto, _, addr in infos:
+            try:
+                with socket.socket(family, kind, proto) as sock:
+                    sock.settimeout(timeout)
+                    sock.connect(addr)
+                return
+            except TimeoutError:
+                last = TimeoutError(f"no answer within {timeout:g}s")
+            except OSError as exc:
+                last = exc
+        reason = (last.strerror or str(last)) if last is not None else "no address"
+        raise SmguardError(f"cannot connect to {self.endpoint.url}: {reason}") from None
 
 
 def target_from(args: Any, app: str, env: Mapping[str, str] | None = None) -> Target:
