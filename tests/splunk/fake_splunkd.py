@@ -147,7 +147,7 @@ class FakeSplunk:
     def writes(self) -> list[Request]:
         """Requests that change server state (everything but GETs, logins and oneshot reads)."""
         return [r for r in self.requests if r.method in ("POST", "DELETE") and r.path != "/services/auth/login"
-                and not (r.path.endswith("/search/v2/jobs") and "outputlookup" not in r.params.get("search", ""))]
+                and not ("/search/v2/jobs" in r.path and "outputlookup" not in r.params.get("search", ""))]
 
     # --- what a SOC does in Splunk Web (the same state REST sees) ---------------------
     def soc_set(self, coll: str, app: str, name: str, **values: str) -> None:
