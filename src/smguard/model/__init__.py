@@ -36,6 +36,7 @@ class Pack:
     detections: list[Detection] = field(default_factory=list)
     stories: dict[str, Story] = field(default_factory=dict)
     tuning: dict[str, Tuning] = field(default_factory=dict)  # soc_tuning.yml, by detection name
+    shipped_filters: dict[str, str] = field(default_factory=dict)  # filter macro -> definition before SOC tuning
     _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
 
     def compiled(self, det: Detection) -> CompiledSearch:
@@ -128,6 +129,7 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
     tuning, tuning_doc = load_tuning(root, problems)
     problems.extend(check_tuning(tuning, tuning_doc, {d.name for d in pack.detections}))
     pack.tuning = tuning
+    pack.shipped_filters = {d.filter_macro: pack.macros[d.filter_macro].definition for d in pack.detections}
     for det in pack.detections:
         t = tuning.get(det.name)
         if t is not None and t.filter is not None:  # the SOC's filter, pulled from the server
