@@ -186,3 +186,22 @@ def test_fake_follows_the_reference_409_on_existing_objects(fake: FakeSplunk) ->
     with pytest.raises(HTTPError) as exc:
         Target(parse_url(fake.url, 8089), APP, token="wrong").connect().get("configs/conf-macros/m")
     assert exc.value.status == 401
+
+
+def test_bad_backup_files_and_unreachable_servers_are_clean_errors(live_pack: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.json"
+    assert main(["restore", str(missing), "--url", "http://127.0.0.1:9", "--token", "t"]) == 1
+    assert f"{missing}: cannot read" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "smguard-backup/1",\n "objects": [}\n')
+    assert main(["restore", str(bad), "--url", "http://127.0.0.1:9", "--token", "t"]) == 1
+    assert f"{bad}:2: not JSON" in capsys.readouterr().err
+    other = tmp_path / "other.json"
+    other.write_text('{"objects": []}')
+    assert main(["restore", str(other), "--url", "http://127.0.0.1:9", "--token", "t"]) == 1
+    assert "not an smguard backup" in capsys.readouterr().err
+    for cmd in (["deploy"], ["deploy", "--dry-run"], ["pull"]):
+        assert main(["--pack", str(live_pack), *cmd, "--url", "http://127.0.0.1:9", "--token", "t"]) == 1
+        err = capsys.readouterr().err
+        assert "http://127.0.0.1:9" in err and "Traceback" not in err, cmd

@@ -381,6 +381,8 @@ def apply(service: Any, changes: list[Change], app: str, *, log: Log = print,
     from splunklib.binding import HTTPError
 
     opts = options or DeployOptions()
+    if opts.force and not opts.dry_run and opts.backup is None:
+        raise SmguardError("--force needs a backup file to save overwritten objects to")
     report = DeployReport()
     manifest = Manifest.read(service) if _app_exists(service, app) else Manifest({}, exists=False)
     for ch in changes:
