@@ -390,8 +390,11 @@ def apply(service: Any, changes: list[Change], app: str, *, log: Log = print,
             server, full = server_state(service, ch, app)
             d = decide(ch, server, full, manifest)
             lines = describe_decision(ch, d)
-            for line in lines if opts.dry_run or d.action != "create" else lines[:1]:
-                log(line)
+            if opts.dry_run or d.action not in ("create", "unchanged") or d.soc:
+                for line in lines:
+                    log(line)
+            elif d.action == "create":
+                log(lines[0])
             if ch.kind == "collection" and d.action == "exists":
                 rows = kv_records(service, ch.name)
                 if rows:
