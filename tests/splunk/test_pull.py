@@ -73,6 +73,8 @@ def test_pull_round_trip(fake: FakeSplunk, region_pack: Path, capsys: pytest.Cap
     assert main(["--pack", str(region_pack), "test", DETECTION]) == 1
     out = capsys.readouterr().out
     assert "FAIL SageMaker Activity In Unapproved Region :: a person enumerates and creates a notebook in us-east-1" in out
+    assert ("with the SOC's tuning (lookups/*_soc.csv, soc_tuning.yml): 1 SOC row(s) in sagemaker_approved_regions_soc; "
+            f"the SOC's filter for {DETECTION!r}") in out
     assert load_pack(region_pack).macros[load_pack(region_pack).detection(DETECTION).filter_macro].definition == \
         SCANNER_FILTER
     # Deploy again: nothing changes on the server, and it says why.
