@@ -105,3 +105,20 @@ def test_a_bad_soc_row_is_reported_with_its_line(pack_copy: Path) -> None:
     _, problems = check_pack(pack_copy)
     assert [str(p).split("/pack/", 1)[-1] for p in problems] == [
         "lookups/corporate_egress_ranges_soc.csv:2: cidr='not-a-range' is not a CIDR range"]
+
+
+def test_the_app_readme_says_where_each_kind_of_tuning_goes(pack_copy: Path) -> None:
+    from smguard.package.app import app_files
+
+    pack = load_pack(pack_copy)
+    files = app_files(pack)
+    readme = files["README.md"].decode()
+    assert "Installing a new version replaces every file this app ships" in readme
+    assert "Do **not** edit `lookups/*.csv`" in readme
+    for where in ("KV store collection `<allow-list>_soc`", "`<name>_filter` macro", "local/savedsearches.conf"):
+        assert where in readme
+    for lk in pack.allow_lists():
+        assert f"your entries: KV store collection `{lk.name}_soc`" in readme
+    # The SOC's rows are never shipped: only the defaults are app files.
+    assert not [p for p in files if p.endswith("_soc.csv")]
+    assert "default/collections.conf" in files
