@@ -12,6 +12,7 @@ from smguard.cli import main
 from smguard.compile.confs import rule_name
 from smguard.model import load_pack
 from smguard.splunk.connection import Target, parse_url
+from smguard.splunk.deploy import plan
 from smguard.splunk.manifest import COLLECTION
 
 from .fake_splunkd import FakeSplunk
@@ -205,3 +206,15 @@ def test_bad_backup_files_and_unreachable_servers_are_clean_errors(live_pack: Pa
         assert main(["--pack", str(live_pack), *cmd, "--url", "http://127.0.0.1:9", "--token", "t"]) == 1
         err = capsys.readouterr().err
         assert "http://127.0.0.1:9" in err and "Traceback" not in err, cmd
+
+
+def test_dry_run_on_a_fresh_server_lists_every_create_and_writes_nothing(fake: FakeSplunk, live_pack: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy(fake, live_pack, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert fake.writes() == [] and fake.objects == {} and fake.apps == set()
+    assert "create    app SA-SageMakerGuardrails" in out and "    + definition = " in out
+    pack = load_pack(live_pack)
+    creates = len(plan(pack, APP)) - len(pack.lookups)  # every object but the lookup files, which are "written"
+    assert f"dry run, nothing written; it would be: {creates} created, 0 updated" in out
+    assert f"{len(pack.lookups)} lookup file(s) written" in out and "0 error(s)" in out

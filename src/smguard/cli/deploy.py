@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                                                                     write_roles=roles, backup=backup))
     except OSError as exc:
         raise SmguardError(f"cannot reach {target.describe()}: {exc.strerror or exc}") from None
-    print(("dry run, nothing written: " if args.dry_run else "") + report.summary())
+    print(("dry run, nothing written; it would be: " if args.dry_run else "") + report.summary())
     if report.forced and backup is not None:
         print(f"backed up {len(report.forced)} object(s) before overwriting them: {backup.path} "
               f"(smguard restore {backup.path})")

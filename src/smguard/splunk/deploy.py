@@ -384,10 +384,11 @@ def apply(service: Any, changes: list[Change], app: str, *, log: Log = print,
     if opts.force and not opts.dry_run and opts.backup is None:
         raise SmguardError("--force needs a backup file to save overwritten objects to")
     report = DeployReport()
-    manifest = Manifest.read(service) if _app_exists(service, app) else Manifest({}, exists=False)
+    fresh = not _app_exists(service, app)  # a new app holds nothing yet: no need to (or way to) read it
+    manifest = Manifest({}, exists=False) if fresh else Manifest.read(service)
     for ch in changes:
         try:
-            server, full = server_state(service, ch, app)
+            server, full = (None, {}) if fresh and ch.kind != "app" else server_state(service, ch, app)
             d = decide(ch, server, full, manifest)
             lines = describe_decision(ch, d)
             if opts.dry_run or d.action not in ("create", "unchanged") or d.soc:
@@ -408,7 +409,12 @@ def apply(service: Any, changes: list[Change], app: str, *, log: Log = print,
             if d.action == "conflict" and not opts.force:
                 report.conflicts.append(f"{ch.label}: {d.reason}")
                 continue
-            if opts.dry_run:
+            if opts.dry_run:  # count what would happen, write nothing
+                if d.action == "conflict":
+                    report.forced.append(ch.label)
+                target = {"create": report.created, "update": report.updated, "adopt": report.unchanged}
+                (report.written if ch.kind == "lookup-file" and d.action != "adopt" else
+                 target.get(d.action, report.updated)).append(ch.label)
                 continue
             if ch.kind != "app" and ch.kind != "collection" and not ch.create_only:
                 manifest.ensure_collection(service)
