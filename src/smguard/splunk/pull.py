@@ -44,7 +44,6 @@ class Pulled:
 
     tuning: dict[str, Tuning] = field(default_factory=dict)
     rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # allow-list -> SOC rows
-    files: dict[Path, str] = field(default_factory=dict)  # path -> new content
 
     def summary(self) -> str:
         n_rows = sum(len(r) for r in self.rows.values())
