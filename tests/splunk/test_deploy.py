@@ -28,11 +28,11 @@ def deploy(fake: FakeSplunk, pack: Path, *extra: str) -> int:
     return main(["--pack", str(pack), "deploy", "--url", fake.url, "--token", fake.token, *extra])
 
 
-def test_dry_run_prints_the_plan_without_connecting(live_pack: Path, capsys: pytest.CaptureFixture[str],
+def test_plan_prints_what_is_sent_without_connecting(live_pack: Path, capsys: pytest.CaptureFixture[str],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPLUNK_TOKEN", "s3cret-token")
     # Port 9 on loopback: nothing listens, so any connection attempt would fail the run.
-    rc = main(["--pack", str(live_pack), "deploy", "--url", "http://127.0.0.1:9", "--dry-run", "-v"])
+    rc = main(["--pack", str(live_pack), "deploy", "--url", "http://127.0.0.1:9", "--plan", "-v"])
     out = capsys.readouterr().out
     assert rc == 0
     pack = load_pack(live_pack)
@@ -74,8 +74,7 @@ def test_deploy_sends_exactly_the_packaged_confs(fake: FakeSplunk, live_pack: Pa
     assert all(r.auth == f"Bearer {fake.token}" for r in fake.requests)
 
 
-def test_second_run_updates_instead_of_creating(fake: FakeSplunk, live_pack: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_second_run_writes_nothing(fake: FakeSplunk, live_pack: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert deploy(fake, live_pack) == 0
     first = {k: dict(v) for k, v in fake.objects.items()}
     n_first = len(fake.requests)
@@ -83,12 +82,10 @@ def test_second_run_updates_instead_of_creating(fake: FakeSplunk, live_pack: Pat
     assert deploy(fake, live_pack) == 0
     out = capsys.readouterr().out
     second = fake.requests[n_first:]
-    creates = [r for r in second if r.method == "POST" and "name" in r.params]
-    assert creates == []
-    updates = [r for r in second if r.method == "POST" and "/saved/searches/" in r.path and not r.path.endswith("/acl")]
-    assert len(updates) == len(load_pack(live_pack).detections)
+    assert [r for r in second if r.method in ("POST", "DELETE") and "/search/v2/jobs" not in r.path] == []
+    assert not [r for r in second if "outputlookup" in r.params.get("search", "")]
     assert fake.objects == first
-    assert "0 created" in out and "exists  app" in out
+    assert "0 created, 0 updated, 0 lookup file(s) written" in out and "exists    app" in out
 
 
 def test_username_password_logs_in_and_uses_the_session(fake: FakeSplunk, live_pack: Path,
@@ -153,8 +150,9 @@ def test_lookup_upload_keeps_hostile_values_as_data() -> None:
 
 def test_plan_is_ordered_so_dependencies_come_first(live_pack: Path) -> None:
     kinds = [c.kind for c in plan(load_pack(live_pack), APP)]
-    order = ["app", "macro", "lookup-file", "transform", "savedsearch"]
-    assert kinds == sorted(kinds, key=order.index)
+    rank = {"app": 0, "macro": 1, "filter-macro": 1, "collection": 2, "lookup-file": 3, "transform": 4,
+            "savedsearch": 5}  # KV collections before the transforms that name them
+    assert kinds == sorted(kinds, key=rank.__getitem__)
 
 
 def test_target_repr_hides_secrets() -> None:

@@ -111,9 +111,12 @@ def test_allow_and_deny_lists_use_lookup_output_then_where():
     pipes = split_pipes(spl_of(s))
     assert pipes[1] == ("lookup ok_roles role_arn AS userIdentity.sessionContext.sessionIssuer.arn "
                         "OUTPUT role_arn AS allowlisted_0_ok_roles")
-    assert pipes[2] == "where isnull(allowlisted_0_ok_roles)"
-    assert pipes[3] == "lookup bad_ips src AS src OUTPUT src AS denylisted_0_bad_ips"
-    assert pipes[4] == "where isnotnull(denylisted_0_bad_ips)"
+    # The SOC's KV store part of the allow-list, same column and field (see docs/splunk.md).
+    assert pipes[2] == ("lookup ok_roles_soc role_arn AS userIdentity.sessionContext.sessionIssuer.arn "
+                        "OUTPUT role_arn AS allowlisted_0_ok_roles_soc")
+    assert pipes[3] == "where isnull(allowlisted_0_ok_roles) AND isnull(allowlisted_0_ok_roles_soc)"
+    assert pipes[4] == "lookup bad_ips src AS src OUTPUT src AS denylisted_0_bad_ips"
+    assert pipes[5] == "where isnotnull(denylisted_0_bad_ips)"
 
 
 def test_aggregation_threshold_span_and_macros_last():

@@ -7,7 +7,7 @@ import json
 
 from smguard import jsonschemas
 
-KINDS = ["detection", "macro", "lookup", "pack", "guardrails"]
+KINDS = ["detection", "macro", "lookup", "pack", "guardrails", "soc_tuning"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

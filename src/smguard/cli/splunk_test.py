@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         report = apply(service, plan(pack, target.app, searches=False), target.app, log=log)
         log(report.summary())
         if not report.ok:
-            for err in report.errors:
+            for err in report.errors + [f"conflict: {c}" for c in report.conflicts]:
                 print(f"error: {err}", file=sys.stderr)
             return 1
     cases = run_live(pack, service, Hec(hec_ep, hec_token, verify=target.verify), dets, index=args.index,

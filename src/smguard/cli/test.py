@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smguard.model import Pack
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +19,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def soc_tuning_note(pack: Pack) -> str:
+    """One line naming the SOC tuning (pulled by ``smguard pull``) the cases run with, or ''."""
+    rows = {lk.name: len(lk.soc_rows) for lk in pack.allow_lists() if lk.soc_rows}
+    filters = sorted(n for n, t in pack.tuning.items() if t.filter is not None)
+    if not rows and not filters:
+        return ""
+    parts = [f"{n} SOC row(s) in {name}_soc" for name, n in sorted(rows.items())]
+    parts += [f"the SOC's filter for {n!r}" for n in filters]
+    return "with the SOC's tuning (lookups/*_soc.csv, soc_tuning.yml): " + "; ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     from smguard.model import usable_pack
     from smguard.testing.runner import run_detection
@@ -23,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     dets = [pack.detection(n) for n in args.names] if args.names else pack.detections
+    tuned = soc_tuning_note(pack)
+    if tuned:  # the SOC's pulled tuning is in effect: say so, it explains cases that now stay silent
+        print(tuned, file=sys.stderr if args.format == "json" else sys.stdout)
     results = []
     failed = 0
     for det in sorted(dets, key=lambda d: d.name):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from smguard.compile.search import soc_lookup
 from smguard.model.entities import Detection
 
 if TYPE_CHECKING:
@@ -154,7 +155,30 @@ def macros_conf(pack: Pack) -> str:
     return "\n".join(parts)
 
 
+def _match_pairs(lk: Any) -> list[tuple[str, Any]]:
+    """match_type and the match-count keys, the same for an allow-list's CSV and KV store parts."""
+    pairs: list[tuple[str, Any]] = []
+    special = [f"{t}({c})" for c, t in sorted(lk.match_type.items()) if t != "EXACT"]
+    if special:
+        pairs.append(("match_type", ", ".join(special)))
+    for key in ("max_matches", "min_matches", "default_match"):
+        if getattr(lk, key) is not None:
+            pairs.append((key, getattr(lk, key)))
+    return pairs
+
+
 def transforms_conf(pack: Pack) -> str:
+    """CSV lookups, plus for every allow-list the KV store lookup ``<name>_soc`` of the SOC's entries.
+
+    KV store stanza keys per the transforms.conf spec ("KV Store lookup" settings:
+    ``external_type = kvstore``, ``collection``, ``fields_list`` with ``_key``),
+    https://help.splunk.com/en/data-management/splunk-enterprise-admin-manual/10.0/10.0.0-configuration-file-reference/transforms.conf ;
+    the field matching rules (``match_type`` WILDCARD/CIDR, ``max_matches``...) "can be applied
+    to all four lookup types", KV store included, while ``case_sensitive_match`` "does not apply to
+    KV Store lookups" (KV store lookups match case-sensitively), so it is not written there:
+    https://help.splunk.com/en/splunk-enterprise/manage-knowledge-objects/knowledge-management-manual/9.1/use-the-configuration-files-to-configure-lookups/add-field-matching-rules-to-your-lookup-configuration
+    """
+    tunable = {lk.name for lk in pack.allow_lists()}
     parts = []
     for name in sorted(pack.lookups):
         lk = pack.lookups[name]
@@ -162,13 +186,26 @@ def transforms_conf(pack: Pack) -> str:
             ("filename", lk.filename),
             ("case_sensitive_match", "true" if lk.case_sensitive_match else "false"),
         ]
-        special = [f"{t}({c})" for c, t in sorted(lk.match_type.items()) if t != "EXACT"]
-        if special:
-            pairs.append(("match_type", ", ".join(special)))
-        for key in ("max_matches", "min_matches", "default_match"):
-            if getattr(lk, key) is not None:
-                pairs.append((key, getattr(lk, key)))
-        parts.append(_stanza(name, pairs))
+        parts.append(_stanza(name, pairs + _match_pairs(lk)))
+        if name in tunable:
+            soc = soc_lookup(name)
+            parts.append(_stanza(soc, [("external_type", "kvstore"), ("collection", soc),
+                                       ("fields_list", ", ".join(("_key", *lk.fields)))] + _match_pairs(lk)))
+    return "\n".join(parts)
+
+
+def collections_conf(pack: Pack) -> str:
+    """One KV store collection per allow-list for the SOC's own entries (``<name>_soc``).
+
+    Splunk keeps KV store data across app upgrades (it is not a file in the app directory),
+    which is why the SOC's exceptions live here and not in the shipped CSV. Spec:
+    https://help.splunk.com/en/data-management/splunk-enterprise-admin-manual/10.0/10.0.0-configuration-file-reference/collections.conf
+    """
+    parts = []
+    for lk in pack.allow_lists():
+        pairs: list[tuple[str, Any]] = [("enforceTypes", "false")]
+        pairs += [(f"field.{f}", "string") for f in lk.fields]
+        parts.append(_stanza(soc_lookup(lk.name), pairs))
     return "\n".join(parts)
 
 

@@ -8,7 +8,8 @@ The rules, in the order Splunk runs them:
    *text* of a CIDR such as ``0.0.0.0/0``, which ``search`` would take as a subnet), as
    whole conjuncts;
 3. ``| eval`` for computed fields, then allow-/deny-lists through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
-   (honours the lookup's WILDCARD/CIDR match types and case sensitivity);
+   (honours the lookup's WILDCARD/CIDR match types and case sensitivity); an allow-list is
+   consulted twice: the shipped CSV ``<name>`` and the SOC's KV store lookup ``<name>_soc``;
    (computed fields from ``eval`` come first, so an allow-list can match them);
 4. optional ``| bin _time span=… as time_window`` (a copy, so firstTime/lastTime stay exact);
 5. ``| stats count min(_time) as firstTime max(_time) as lastTime values(...) by ...``;
@@ -29,6 +30,8 @@ from smguard.compile.quoting import dq, eval_field, search_field, stats_field, w
 from smguard.spl.searchmatch import cidr_network
 
 CTIME_MACRO = "smguard_ctime"
+SOC_SUFFIX = "_soc"
+"""``<allow-list>_soc``: the KV store lookup holding the SOC's own entries of an allow-list."""
 SEARCH_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
@@ -138,6 +141,11 @@ def _searchable(node: cond.Node, sels: dict[str, list[Matcher]]) -> bool:
     return all(m.search() is not None for name in cond.refs(node) for m in sels[name])
 
 
+def soc_lookup(name: str) -> str:
+    """The lookup (and KV store collection) that holds the SOC's entries of allow-list ``name``."""
+    return name + SOC_SUFFIX
+
+
 def safe_name(prefix: str, fname: str) -> str:
     return prefix + re.sub(r"[^A-Za-z0-9]+", "_", fname).strip("_")
 
@@ -200,7 +208,14 @@ def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str
             out = safe_name(f"{kind}listed_{i}_", ref["lookup"])
             lookups.add(ref["lookup"])
             pipe.append(f"lookup {ref['lookup']} {column} AS {stats_field(ref['field'])} OUTPUT {column} AS {out}")
-            pipe.append(f"where {'isnull' if kind == 'allow' else 'isnotnull'}({out})")
+            if kind == "deny":
+                pipe.append(f"where isnotnull({out})")
+                continue
+            # The SOC's own entries live in a KV store collection (upgrades never touch it):
+            # an event is allowed when either part lists it.
+            soc = soc_lookup(ref["lookup"])
+            pipe.append(f"lookup {soc} {column} AS {stats_field(ref['field'])} OUTPUT {column} AS {out}_soc")
+            pipe.append(f"where isnull({out}) AND isnull({out}_soc)")
 
     group_by = list(s.get("group_by") or [])
     if not group_by:

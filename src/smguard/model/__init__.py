@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from smguard.compile import CompiledSearch, CompileError, compile_detection
+from smguard.compile.search import soc_lookup
 from smguard.errors import Problem, SmguardError, rel
 from smguard.model.entities import Detection, Lookup, Macro, Settings, snake
 from smguard.model.loader import load_detections, load_lookups, load_macros, load_settings
 from smguard.model.stories import Story, load_stories
+from smguard.model.tuning import Tuning, check_tuning, load_tuning
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
 
 __all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake", "usable_pack"]
@@ -33,6 +35,8 @@ class Pack:
     lookups: dict[str, Lookup] = field(default_factory=dict)
     detections: list[Detection] = field(default_factory=list)
     stories: dict[str, Story] = field(default_factory=dict)
+    tuning: dict[str, Tuning] = field(default_factory=dict)  # soc_tuning.yml, by detection name
+    shipped_filters: dict[str, str] = field(default_factory=dict)  # filter macro -> definition before SOC tuning
     _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
 
     def compiled(self, det: Detection) -> CompiledSearch:
@@ -47,19 +51,37 @@ class Pack:
                 return det
         raise SmguardError(f"no detection named or with id {key!r}")
 
+    def allow_lists(self) -> list[Lookup]:
+        """Lookups some structured detection uses as an allow-list: each has a SOC part (KV store)."""
+        names = {ref["lookup"] for det in self.detections if not det.is_raw for ref in det.search.get("allow", [])}
+        return [self.lookups[n] for n in sorted(names) if n in self.lookups]
+
     def context(self) -> SearchContext:
-        """Macros and lookups exactly as they ship, for the offline engine."""
+        """Macros and lookups exactly as they ship, for the offline engine.
+
+        Each allow-list's SOC part ``<name>_soc`` is served from ``lookups/<name>_soc.csv``
+        (the stand-in for its KV store rows) with the same match types. It is case-sensitive
+        because Splunk's KV store lookups are: ``case_sensitive_match`` "does not apply to KV
+        Store lookups" and they do "not support case-insensitive field lookups"
+        (https://help.splunk.com/en/splunk-enterprise/manage-knowledge-objects/knowledge-management-manual/9.1/use-the-configuration-files-to-configure-lookups/add-field-matching-rules-to-your-lookup-configuration,
+        https://docs.splunk.com/Documentation/Splunk/9.0.5/Knowledge/DefineaKVStorelookupinSplunkWeb).
+        """
         macros = {k: MacroDef(m.name, m.definition, m.args) for k, m in self.macros.items()}
-        lookups = {
-            name: LookupDef(
-                name=lk.name, fields=lk.fields, rows=tuple(lk.rows), case_sensitive=lk.case_sensitive_match,
-                match_types={c: t for c, t in lk.match_type.items() if t != "EXACT"},
-                max_matches=lk.max_matches or 100, min_matches=lk.min_matches or 0,
-                default_match=lk.default_match, filename=lk.filename,
-            )
-            for name, lk in self.lookups.items()
-        }
+        lookups = {name: _lookup_def(lk, lk.name, lk.rows, lk.case_sensitive_match) for name, lk in self.lookups.items()}
+        for lk in self.allow_lists():
+            soc = soc_lookup(lk.name)
+            lookups[soc] = _lookup_def(lk, soc, lk.soc_rows, True, filename="")
         return SearchContext(macros, lookups)
+
+
+def _lookup_def(lk: Lookup, name: str, rows: list[dict[str, str]], case_sensitive: bool,
+                filename: str | None = None) -> LookupDef:
+    return LookupDef(
+        name=name, fields=lk.fields, rows=tuple(rows), case_sensitive=case_sensitive,
+        match_types={c: t for c, t in lk.match_type.items() if t != "EXACT"},
+        max_matches=lk.max_matches or 100, min_matches=lk.min_matches or 0,
+        default_match=lk.default_match, filename=lk.filename if filename is None else filename,
+    )
 
 
 def _base_macro(settings: Settings) -> Macro:
@@ -104,6 +126,15 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
         pack.detections.append(det)
         pack.macros.setdefault(det.filter_macro, Macro(
             det.filter_macro, "search *", f"Tuning filter for '{det.name}': add exclusions here.", generated=True))
+    tuning, tuning_doc = load_tuning(root, problems)
+    problems.extend(check_tuning(tuning, tuning_doc, {d.name for d in pack.detections}))
+    pack.tuning = tuning
+    pack.shipped_filters = {d.filter_macro: pack.macros[d.filter_macro].definition for d in pack.detections}
+    for det in pack.detections:
+        t = tuning.get(det.name)
+        if t is not None and t.filter is not None:  # the SOC's filter, pulled from the server
+            m = pack.macros[det.filter_macro]
+            pack.macros[det.filter_macro] = Macro(m.name, t.filter, m.description, m.args, m.doc, m.generated)
     for det in pack.detections:
         problems.extend(_check_detection(pack, det))
     problems.extend(_check_catalog(pack))

@@ -84,6 +84,8 @@ class Lookup:
     default_match: str | None = None
     doc: Located | None = None
     csv_text: str = ""
+    soc_rows: list[dict[str, str]] = field(default_factory=list)
+    """The SOC's own entries (``lookups/<name>_soc.csv``): offline stand-in for the KV store rows."""
 
 
 @dataclass

@@ -29,6 +29,11 @@ def _load(path: Path, schema: str, problems: list[Problem]) -> yamlio.Located | 
     return None if found else doc
 
 
+def load_checked(path: Path, schema: str, problems: list[Problem]) -> yamlio.Located | None:
+    """A YAML file checked against ``schema``; its problems are added to ``problems``."""
+    return _load(path, schema, problems)
+
+
 def load_settings(root: Path, problems: list[Problem]) -> Settings | None:
     path = root / "pack.yml"
     if not path.exists():
@@ -58,31 +63,42 @@ def load_macros(root: Path, problems: list[Problem]) -> list[Macro]:
 
 
 def _read_csv(lookup: Lookup, path: Path, doc: yamlio.Located, problems: list[Problem]) -> None:
-    name = rel(path)
     try:
         raw = path.read_bytes()
     except OSError:
         problems.append(doc.problem(("filename",), f"lookup file {lookup.filename} not found next to the YAML"))
         return
+    lookup.csv_text, lookup.rows = _parse_rows(lookup, path, raw, doc, problems)
+
+
+def _read_soc_csv(lookup: Lookup, path: Path, doc: yamlio.Located, problems: list[Problem]) -> None:
+    """The SOC's entries of an allow-list, as ``smguard pull`` writes them (same header as the CSV)."""
+    if path.exists():
+        _, lookup.soc_rows = _parse_rows(lookup, path, path.read_bytes(), doc, problems)
+
+
+def _parse_rows(lookup: Lookup, path: Path, raw: bytes, doc: yamlio.Located,
+                problems: list[Problem]) -> tuple[str, list[dict[str, str]]]:
+    name = rel(path)
+    out: list[dict[str, str]] = []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(Problem(name, 1, f"not UTF-8: {exc.reason}"))
-        return
-    lookup.csv_text = text
+        return "", out
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         rows = list(reader)
     except csv.Error as exc:
         problems.append(Problem(name, reader.line_num, f"CSV error: {exc}"))
-        return
+        return text, out
     if not rows:
         problems.append(Problem(name, 1, "empty CSV: the header row is required"))
-        return
+        return text, out
     header = tuple(rows[0])
     if header != lookup.fields:
         problems.append(Problem(name, 1, f"header {list(header)} does not match fields {list(lookup.fields)} in {doc.path}"))
-        return
+        return text, out
     for i, row in enumerate(rows[1:], start=2):
         if not row:
             continue
@@ -93,7 +109,11 @@ def _read_csv(lookup: Lookup, path: Path, doc: yamlio.Located, problems: list[Pr
         for k in lookup.key:
             if not rec[k].strip():
                 problems.append(Problem(name, i, f"key column {k!r} is empty"))
-        lookup.rows.append(rec)
+        for col, mt in lookup.match_type.items():
+            if mt == "CIDR" and col in rec and not _is_cidr(rec[col]):
+                problems.append(Problem(name, i, f"{col}={rec[col]!r} is not a CIDR range"))
+        out.append(rec)
+    return text, out
 
 
 def load_lookups(root: Path, problems: list[Problem]) -> list[Lookup]:
@@ -119,11 +139,7 @@ def load_lookups(root: Path, problems: list[Problem]) -> list[Lookup]:
             if mt == "WILDCARD" and lk.case_sensitive_match is False:
                 pass  # Splunk honours case_sensitive_match for wildcard rows too
         _read_csv(lk, path.parent / lk.filename, doc, problems)
-        if lk.match_type:
-            for i, row in enumerate(lk.rows, start=2):
-                for col, mt in lk.match_type.items():
-                    if mt == "CIDR" and col in row and not _is_cidr(row[col]):
-                        problems.append(Problem(rel(path.parent / lk.filename), i, f"{col}={row[col]!r} is not a CIDR range"))
+        _read_soc_csv(lk, path.parent / f"{lk.name}_soc.csv", doc, problems)
         out.append(lk)
     return out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from smguard.compile.confs import (
     ANALYTICSTORIES_SPEC,
     analyticstories_conf,
+    collections_conf,
     macros_conf,
     savedsearches_conf,
     transforms_conf,
@@ -79,6 +80,10 @@ export = system
 [transforms]
 access = read : [ * ], write : [ admin, sc_admin ]
 export = system
+
+[collections]
+access = read : [ * ], write : [ admin, sc_admin ]
+export = system
 """
 
 
@@ -89,6 +94,7 @@ def app_files(pack: Pack) -> dict[str, bytes]:
         "default/savedsearches.conf": savedsearches_conf(pack),
         "default/macros.conf": macros_conf(pack),
         "default/transforms.conf": transforms_conf(pack),
+        "default/collections.conf": collections_conf(pack),
         "default/analyticstories.conf": analyticstories_conf(pack),
         "README/analyticstories.conf.spec": ANALYTICSTORIES_SPEC,
         # Custom confs must replicate across a search head cluster, or members disagree.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from smguard.compile.confs import rule_name, severity
+from smguard.compile.search import soc_lookup
 from smguard.model import Pack
 
 
@@ -17,7 +18,12 @@ def detection_table(pack: Pack) -> str:
 
 def admin_readme(pack: Pack, coverage: str | None = None) -> str:
     s = pack.settings
-    lookups = "\n".join(f"- `{lk.name}` (`lookups/{lk.filename}`): {lk.description}" for _, lk in sorted(pack.lookups.items()))
+    tunable = {lk.name for lk in pack.allow_lists()}
+    lookups = "\n".join(
+        f"- `{lk.name}` (shipped: `lookups/{lk.filename}`"
+        + (f"; your entries: KV store collection `{soc_lookup(lk.name)}`" if lk.name in tunable else "")
+        + f"): {lk.description}"
+        for _, lk in sorted(pack.lookups.items()))
     text = f"""# {s.label} ({s.app_id} {s.version})
 
 {s.description}
@@ -32,13 +38,28 @@ def admin_readme(pack: Pack, coverage: str | None = None) -> str:
 1. Install `{s.app_id}-{s.version}.tgz` (Apps > Install app from file, or your Splunk Cloud app vetting).
 2. Point the base macro `{s.base_macro}` at your CloudTrail data (shipped as
    `index={s.index} sourcetype={s.sourcetype}`): Settings > Advanced search > Search macros.
-3. Edit the allow-lists below (Lookup editor or Settings > Lookups) to match your organisation.
+3. Add your organisation's allow-list entries to the KV store collections named below (see Tuning).
 4. Enable the correlation searches you want in ES Content Management. Production detections ship
    enabled, experimental ones disabled.
 
-## Tuning
-Every search ends with its own `<name>_filter` macro (default `search *`): add exclusions there,
-never in the search, so upgrades keep your tuning. Allow-lists the searches read:
+## Tuning: where each kind goes, and what an upgrade keeps
+Installing a new version replaces every file this app ships: `default/`, `lookups/*.csv`,
+`README.md`, the dashboards. Splunk keeps `local/`, `metadata/local.meta` and the KV store.
+So put your tuning only in these places:
+
+| you want to | put it in | kept on upgrade |
+|---|---|---|
+| allow an entity (role, bucket, CIDR, region, ...) | a row in the allow-list's KV store collection `<allow-list>_soc` (Lookup Editor, `\\| outputlookup append=true <allow-list>_soc`, or REST `storage/collections/data`) | yes: KV store |
+| exclude anything else (free-form) | the search's `<name>_filter` macro (Settings > Advanced search > Search macros; saved in `local/macros.conf`) | yes: `local/` |
+| disable a search or change its schedule | ES Content Management or Settings > Searches (saved in `local/savedsearches.conf`) | yes: `local/` |
+
+Do **not** edit `lookups/*.csv`: those are the shipped defaults, replaced by every upgrade. Every
+search consults both parts of each allow-list: the shipped CSV `<allow-list>` and your KV store
+lookup `<allow-list>_soc`, with the same WILDCARD/CIDR match types. KV store lookups match
+case-sensitively, so enter values with the case CloudTrail logs them (ARNs, bucket names).
+The KV store rows take the allow-list's columns (below); only the key columns must be set.
+
+Every search ends with its own `<name>_filter` macro (default `search *`). Allow-lists the searches read:
 
 {lookups}
 

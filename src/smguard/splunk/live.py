@@ -28,8 +28,8 @@ from smguard.compile.quoting import dq
 from smguard.errors import SmguardError
 from smguard.model import Pack
 from smguard.model.entities import Detection
-from smguard.splunk.deploy import run_oneshot
 from smguard.splunk.hec import Hec
+from smguard.splunk.rest import run_oneshot
 from smguard.testing.expect import check
 from smguard.testing.runner import case_records, required_fields
 
