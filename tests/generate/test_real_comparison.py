@@ -208,3 +208,32 @@ def test_web_identity_federation_data_only_where_aws_writes_it():
 def test_scrubbed_ips_count_as_addresses():
     assert value_format("075.050.255.67") == "ipv4"
     assert str(ipaddress.ip_address("75.50.255.67")) == "75.50.255.67"
+
+
+def test_newer_sagemaker_apis_render_valid_records_with_stable_arns():
+    """MLflow tracking servers, inference components and HyperPod clusters: request members as in
+    the API reference (lower-case first letter), strict-schema valid, one ARN per resource."""
+    import random
+
+    from smguard.cloudtrail.schema import validate_record
+    from smguard.generate import catalog, load_baseline
+    from smguard.generate.records import Ctx, build_record
+
+    b = load_baseline(ROOT / "generators" / "baseline.yml")
+    person = b.principals["people"][0]
+    arns = {}
+    for key, params in [("sagemaker:CreateMlflowTrackingServer", {}), ("sagemaker:DeleteMlflowTrackingServer", {}),
+                        ("sagemaker:CreateInferenceComponent", {}), ("sagemaker:DeleteInferenceComponent", {}),
+                        ("sagemaker:CreateCluster", {"clusterName": "llm-hyperpod"}),
+                        ("sagemaker:DeleteCluster", {"clusterName": "llm-hyperpod"})]:
+        spec = catalog.lookup(key)
+        assert spec is not None, key
+        rng = random.Random(key)
+        ctx = Ctx(b, rng, b.accounts[0], "eu-west-1", person, None, project="churn", model="churn-xgb-v3")
+        rec = build_record(spec, person, "console", ctx, rng, event_time="2026-11-24T10:00:00Z",
+                           event_id="0f8fad5b-d9cb-469f-a165-70867728950e", params=params)
+        assert validate_record(rec, strict=True) == [], key
+        assert all(k[0].islower() for k in rec["requestParameters"]), key
+        for v in (rec["responseElements"] or {}).values():
+            arns.setdefault(key.split(":")[1].removeprefix("Create").removeprefix("Delete"), set()).add(v)
+    assert {k: len(v) for k, v in arns.items()} == {"MlflowTrackingServer": 1, "Cluster": 1, "InferenceComponent": 1}

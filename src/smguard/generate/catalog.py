@@ -381,6 +381,52 @@ _E: dict[str, dict[str, Any]] = {
     "sagemaker:DeleteEndpoint": dict(
         ro=False, request={"endpointName": "$endpoint"}, required=("endpointName",), binds={"endpoint": "endpointName"},
     ),
+    # Newer SageMaker APIs (request members as in the SageMaker API reference, first letter
+    # lower-case as CloudTrail records them): MLflow tracking servers, inference components,
+    # HyperPod clusters. Not in the baseline's mix; scenarios may call them.
+    "sagemaker:CreateMlflowTrackingServer": dict(
+        ro=False,
+        request={"trackingServerName": "${project}-mlflow", "artifactStoreUri": "s3://${artifact_bucket}/mlflow/${project}/",
+                 "trackingServerSize": "Small", "mlflowVersion": "2.16.2", "roleArn": "$exec_role_arn",
+                 "automaticModelRegistration": False, "tags": _TAGS},
+        response={"trackingServerArn": "arn:aws:sagemaker:${region}:${account}:mlflow-tracking-server/${project}-mlflow"},
+        required=("trackingServerName", "artifactStoreUri", "roleArn"),
+    ),
+    "sagemaker:DeleteMlflowTrackingServer": dict(
+        ro=False, request={"trackingServerName": "${project}-mlflow"},
+        response={"trackingServerArn": "arn:aws:sagemaker:${region}:${account}:mlflow-tracking-server/${project}-mlflow"},
+        required=("trackingServerName",),
+    ),
+    "sagemaker:CreateInferenceComponent": dict(
+        ro=False,
+        request={"inferenceComponentName": "${model}-ic", "endpointName": "$endpoint", "variantName": "AllTraffic",
+                 "specification": {"modelName": "$model",
+                                   "computeResourceRequirements": {"numberOfCpuCoresRequired": 2, "minMemoryRequiredInMb": 4096}},
+                 "runtimeConfig": {"copyCount": 1}, "tags": _TAGS},
+        response={"inferenceComponentArn": "arn:aws:sagemaker:${region}:${account}:inference-component/${model}-ic"},
+        required=("inferenceComponentName", "endpointName", "specification"),
+        binds={"endpoint": "endpointName"},
+    ),
+    "sagemaker:DeleteInferenceComponent": dict(
+        ro=False, request={"inferenceComponentName": "${model}-ic"}, required=("inferenceComponentName",),
+    ),
+    "sagemaker:CreateCluster": dict(
+        ro=False,
+        request={"clusterName": "$cluster_name",
+                 "instanceGroups": [{"instanceGroupName": "workers", "instanceType": "$training_instance_type", "instanceCount": 2,
+                                     "lifeCycleConfig": {"sourceS3Uri": "s3://${artifact_bucket}/hyperpod/lifecycle/",
+                                                         "onCreate": "on_create.sh"},
+                                     "executionRole": "$training_role_arn", "threadsPerCore": 1}],
+                 "vpcConfig": _VPC, "tags": _TAGS},
+        response={"clusterArn": "arn:aws:sagemaker:${region}:${account}:cluster/${cluster_id}"},
+        required=("clusterName", "instanceGroups"),
+        binds={"cluster_name": "clusterName"},
+    ),
+    "sagemaker:DeleteCluster": dict(
+        ro=False, request={"clusterName": "$cluster_name"},
+        response={"clusterArn": "arn:aws:sagemaker:${region}:${account}:cluster/${cluster_id}"},
+        required=("clusterName",), binds={"cluster_name": "clusterName"},
+    ),
     "sagemaker:AddTags": dict(
         ro=False,
         request={"resourceArn": "arn:aws:sagemaker:${region}:${account}:endpoint/${endpoint}", "tags": [{"key": "CostCentre", "value": "$cost_centre"}]},

@@ -305,6 +305,10 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "api_auth": lambda c: "AWS_IAM",
     "request_uuid": lambda c: ids.uuid4(c.rng),
     "hex17": lambda c: ids.hexstr(c.rng, 17),
+    "cluster_name": lambda c: f"{c['project']}-hyperpod",
+    # a HyperPod cluster ARN ends in a 12-character id: the same for one cluster in every call
+    "cluster_id": lambda c: _stable_hex(f"cluster:{c['account']}:{c['cluster_name']}", 12,
+                                        alphabet="abcdefghijklmnopqrstuvwxyz0123456789"),
     "hex32": lambda c: ids.hexstr(c.rng, 32),
     "secret_name": lambda c: c.rng.choice(c.d["resources"]["secrets"]),
     "secret_arn": lambda c: f"arn:aws:secretsmanager:{c['region']}:{c['account']}:secret:{c['secret_name']}-{ids.secret_suffix(c['secret_name'])}",
