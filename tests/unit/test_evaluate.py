@@ -189,6 +189,12 @@ def test_json_document_is_stable(pack):
     assert set(budget["missed_by_reason"]) == set(MISS_REASONS)
     assert set(budget) >= {"id", "name", "area", "expected", "caught", "missed", "alerts", "suppressed", "declared",
                            "false_positives", "misses", "false_positive_alerts", "baseline_alerts_per_day"}
+    scen = {x["name"]: x for x in doc["scenarios"]}
+    assert set(scen) == {"budget_deleted_and_raised", "budget_limit_adjusted_within_plan", "bulk_s3_read"}
+    assert scen["budget_limit_adjusted_within_plan"]["kind"] == "near_miss"
+    assert [(i["seed"], i["instance"]) for i in scen["bulk_s3_read"]["instances"]] == [
+        (1, "bulk_s3_read#1"), (1, "bulk_s3_read#2"), (2, "bulk_s3_read#1"), (2, "bulk_s3_read#2")]
+    assert all(i["at"].endswith("Z") for x in doc["scenarios"] for i in x["instances"])
     for m in budget["misses"]:
         assert set(m) == {"seed", "scenario", "instance", "at", "reason", "detail"} and m["reason"] in MISS_REASONS
 
@@ -201,3 +207,27 @@ def test_readme_evaluate_block_is_current(pack, repo_root):
     text = (repo_root / "README.md").read_text()
     assert readme_block(text, "evaluate") == readme_text(ev), (
         "run: smguard evaluate --seed 1 --seeds 3 --per-scenario 3 --days 1 --readme README.md")
+
+
+def test_below_threshold_misses_say_whether_the_schedule_split_the_activity(pack, tmp_path):
+    """An instance inside the windows that no run caught: searched alone in one run, the detection
+    fires on all of its records (the schedule split them) and not on a single one of them."""
+    from smguard.generate import scenario_records
+    from smguard.generate.output import dumps
+    from smguard.testing.evaluate import Miss, explain_below_threshold
+
+    spec = _spec(pack, "SageMaker Reconnaissance Burst")
+    recs = scenario_records("sagemaker_enumeration_stolen_keys", seed=3, pack_root=pack.root)
+    lines = {r["eventID"]: (0.0, dumps(r) + "\n") for r in recs}
+    ids_ = [r["eventID"] for r in recs]
+    truth = {"instances": [_inst("sagemaker_enumeration_stolen_keys", 1, ids_), _inst("sagemaker_enumeration_stolen_keys", 2, ids_[:1])]}
+    det = next(d for d in pack.detections if d.id == spec.id)
+    score = DetectionScore(det, misses=[
+        Miss(4, "sagemaker_enumeration_stolen_keys", "sagemaker_enumeration_stolen_keys#1", "t", "below_threshold", "d"),
+        Miss(4, "sagemaker_enumeration_stolen_keys", "sagemaker_enumeration_stolen_keys#2", "t", "below_threshold", "d"),
+        Miss(5, "sagemaker_enumeration_stolen_keys", "sagemaker_enumeration_stolen_keys#1", "t", "below_threshold", "d"),
+    ])
+    explain_below_threshold(pack, score, spec, 4, truth, lines, tmp_path)
+    assert "the schedule split them across windows or bins" in score.misses[0].detail
+    assert "does not fire even on its own records" in score.misses[1].detail
+    assert score.misses[2].detail == "d"  # another seed's miss is left alone

@@ -126,6 +126,8 @@ class Evaluation:
     instances: int
     scores: list[DetectionScore]
     unclaimed: list[str]  # attack scenarios no detection's tests claim
+    placements: list[dict[str, Any]] = field(default_factory=list)  # every injected instance: seed, scenario, instance, at
+    infos: dict[str, ScenarioInfo] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -155,6 +157,12 @@ class Evaluation:
                 if total_days else None,
             },
             "unclaimed_attack_scenarios": self.unclaimed,
+            "scenarios": [
+                {"name": name, "kind": info.kind, "also_triggers": sorted(info.also_triggers),
+                 "instances": [{k: p[k] for k in ("seed", "instance", "at")} for p in self.placements
+                               if p["scenario"] == name]}
+                for name, info in sorted(self.infos.items())
+            ],
             "detections": [s.to_json(total_days) for s in self.scores],
         }
 
@@ -329,18 +337,39 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
                 score.misses.append(Miss(seed, info["scenario"], i, info["at"], "below_threshold",
                                          f"its {len(ts)} record(s) ({_iso(min(ts)) if ts else '-'}.."
                                          f"{_iso(max(ts)) if ts else '-'}) are inside the run windows but no run's "
-                                         f"results hold them (split across windows or bins, or below the threshold)"))
+                                         f"results hold them"))
 
 
-def _event_times(path: Path, wanted: set[str]) -> dict[str, float]:
-    """eventTime of the scenario records (by eventID), read back from the generated log."""
-    out: dict[str, float] = {}
+def _scenario_lines(path: Path, wanted: set[str]) -> dict[str, tuple[float, str]]:
+    """eventTime and line of the scenario records (by eventID), read back from the generated log."""
+    out: dict[str, tuple[float, str]] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             m = _EVENT_ID.search(line)
             if m and m.group(1) in wanted:
-                out[m.group(1)] = _epoch(json.loads(line)["eventTime"])
+                out[m.group(1)] = (_epoch(json.loads(line)["eventTime"]), line)
     return out
+
+
+def explain_below_threshold(pack: Pack, score: DetectionScore, spec: Any, seed: int, truth: dict[str, Any],
+                            lines: dict[str, tuple[float, str]], tmp: Path) -> None:
+    """Say, for each ``below_threshold`` miss of this seed, whether the detection fires on the
+    instance's own records searched in one all-time run: if it does, the schedule split the
+    activity across windows or bins; if not, the instance alone does not reach the threshold."""
+    from smguard.scan import scan
+
+    ids_of = {i["instance"]: i["eventIDs"] for i in truth["instances"]}
+    for k, m in enumerate(score.misses):
+        if m.seed != seed or m.reason != "below_threshold":
+            continue
+        path = tmp / f"alone-{k}.ndjson"
+        path.write_text("".join(lines[e][1] for e in ids_of[m.instance] if e in lines), encoding="utf-8")
+        alone = scan([spec], [str(path)], pack.context(), index=pack.settings.index,
+                     sourcetype=pack.settings.sourcetype, all_time=True).alerts[0].results
+        why = ("it fires when its records are searched alone in one run: the schedule split them across "
+               "windows or bins, none of which reaches the threshold" if alone else
+               "it does not fire even on its own records searched in one run: below the threshold or not matched")
+        score.misses[k] = replace(m, detail=f"{m.detail}; {why}")
 
 
 def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start: str | None = None,
@@ -363,6 +392,7 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
     unthrottled = [replace(s, throttle_period=0.0) for s in specs]
     scores = {d.id: DetectionScore(d) for d in pack.detections}
     records = instances = 0
+    placements: list[dict[str, Any]] = []
     for seed in seeds:
         with tempfile.TemporaryDirectory(prefix="smguard-eval-") as tmp:
             out = Path(workdir) / f"evaluate-seed{seed}.ndjson" if workdir else Path(tmp) / "evaluate.ndjson"
@@ -376,15 +406,19 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
             result = scan(unthrottled, [str(out)], pack.context(), index=pack.settings.index,
                           sourcetype=pack.settings.sourcetype, now=now, progress=progress, jobs=jobs)
             alerts = {a.spec.id: a.results for a in result.alerts}
-            times = _event_times(out, set(truth["events"]))
-        classify_run(scores, specs, alerts, truth, times, infos, seed, now)
+            lines = _scenario_lines(out, set(truth["events"]))
+            classify_run(scores, specs, alerts, truth, {e: t for e, (t, _) in lines.items()}, infos, seed, now)
+            for spec in specs:
+                explain_below_threshold(pack, scores[spec.id], spec, seed, truth, lines, Path(tmp))
         records += result.events
         instances += len(truth["instances"])
+        placements += [{"seed": seed, "scenario": i["scenario"], "instance": i["instance"], "at": i["at"]}
+                       for i in truth["instances"]]
     claimed = set().union(*(positive_scenarios(d) for d in pack.detections)) if pack.detections else set()
     unclaimed = sorted({n for n in names if infos[n].kind == "attack"} - claimed)
     ordered = sorted(scores.values(), key=lambda s: (s.detection.area, s.detection.name))
     return Evaluation(list(seeds), per_scenario, days, _iso(t_start.timestamp()), records, instances, ordered,
-                      unclaimed)
+                      unclaimed, placements, {n: infos[n] for n in names})
 
 
 def table(ev: Evaluation, *, false_positives: bool = True) -> str:
