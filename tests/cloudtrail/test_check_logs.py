@@ -26,7 +26,7 @@ def test_text_report_lists_problems_with_file_line_and_path(tmp_path, capsys):
     assert out[0].startswith(f"{path}:2: /eventID: 'nope' does not match")
     assert out[1].startswith(f"{path}:3: truncated JSON")
     assert out[-1] == (
-        "1 file(s), 2 record(s) read: 1 valid, 1 invalid (lenient schema, 1 problem(s)); "
+        "1 file(s), 2 record(s) read: 1 valid, 1 invalid (lenient schema, 1 problem(s), 0 warning(s)); "
         "1 unreadable input(s) (truncated JSON: 1)"
     )
 
@@ -55,7 +55,7 @@ def test_clean_logs_exit_0(tmp_path, capsys):
     assert main(["check-logs", "--strict-schema", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"1 file(s), {len(ALL_VARIANTS)} record(s) read: {len(ALL_VARIANTS)} valid, 0 invalid "
-        "(strict schema, 0 problem(s)); 0 unreadable input(s)"
+        "(strict schema, 0 problem(s), 0 warning(s)); 0 unreadable input(s)"
     )
 
 

@@ -58,7 +58,7 @@ def test_error_message_without_error_code_is_rejected_except_console_sign_in():
         (lambda r: r.update(vpcEndpointId="vpc-123"), "/vpcEndpointId: 'vpc-123' does not match"),
         (lambda r: r.update(sessionCredentialFromConsole=True), "/sessionCredentialFromConsole: 'true' was expected"),
         (lambda r: r["tlsDetails"].update(tlsVersion="SSLv3"), "/tlsDetails/tlsVersion: 'SSLv3' does not match"),
-        (lambda r: r.update(resources=[{"ARN": "arn:aws:iam::1:role/x"}]), "/resources/0: 'type' is a required property"),
+        (lambda r: r.update(resources=[{"ARN": "role/x", "accountId": "111122223333"}]), "/resources/0/ARN: 'role/x' does not match"),
         (lambda r: r.pop("eventTime"), "/: 'eventTime' is a required property"),
         (lambda r: r.pop("userIdentity"), "/: 'userIdentity' is a required property"),
         (lambda r: r["userIdentity"].update(accessKeyId="XYZ123"), "/userIdentity/accessKeyId: 'XYZ123' is not valid"),

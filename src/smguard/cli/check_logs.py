@@ -5,7 +5,10 @@ command says, per record, what does not fit the record schema (``file:line: /jso
 message``) and which inputs could not be read at all (truncated lines, binary files,
 records without a usable ``eventTime``), then a summary. Real logs are checked
 leniently (unknown keys are fine); ``--strict-schema`` applies the strictness smguard's
-own generator is held to. Exit 1 when anything failed.
+own generator is held to. What AWS does write but only in some situations (a caller
+without ``type`` outside a service event, ...) is a warning, printed as
+``file:line: warning: /path: message``, counted apart, never failing the check.
+Exit 1 when anything failed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport, iter_records
-from smguard.cloudtrail.schema import validate_record
+from smguard.cloudtrail.schema import record_warnings, validate_record
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     report = ReadReport()
     problems: list[dict[str, Any]] = []
     invalid_records = 0
+    warnings = 0
     seen_read_problems = 0
     printed = 0
     as_text = args.format == "text"
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         if as_text and (limit is None or printed < limit):
             where = f"{item['file']}:{item['line']}: "
             path = f"{item['path']}: " if item.get("path") else ""
-            print(f"{where}{path}{item['message']}")
+            level = "warning: " if item["kind"] == "warning" else ""
+            print(f"{where}{level}{path}{item['message']}")
             printed += 1
 
     def drain_read_problems() -> None:
@@ -74,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
             for message in messages:
                 path, _, text = message.partition(": ")
                 emit({"kind": "schema", "file": rec.source, "line": rec.line, "path": path, "message": text})
+        for message in record_warnings(rec.record):
+            warnings += 1
+            path, _, text = message.partition(": ")
+            emit({"kind": "warning", "file": rec.source, "line": rec.line, "path": path, "message": text})
     drain_read_problems()
 
     summary = {
@@ -82,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         "valid_records": report.records - invalid_records,
         "invalid_records": invalid_records,
         "schema_problems": sum(1 for p in problems if p["kind"] == "schema"),
+        "warnings": warnings,
         "unreadable_inputs": report.bad,
         "unreadable_by_reason": report.reasons(),
         "mode": "strict" if args.strict_schema else "lenient",
@@ -94,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{summary['files']} file(s), {summary['records']} record(s) read: "
             f"{summary['valid_records']} valid, {summary['invalid_records']} invalid ({summary['mode']} schema, "
-            f"{summary['schema_problems']} problem(s)); {summary['unreadable_inputs']} unreadable input(s)"
+            f"{summary['schema_problems']} problem(s), {warnings} warning(s)); "
+            f"{summary['unreadable_inputs']} unreadable input(s)"
             + (f" ({reasons})" if reasons else "")
         )
         if report.records == 0 and report.bad == 0:

@@ -17,8 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prove", help="validate, build the app, run every detection test, evaluate the pack (the main job)",
                        description="validate -> build -> test -> evaluate; exit 1 if any step finds a problem.")
     p.add_argument("--out", default="build", metavar="DIR", help="where the app is built (default: build)")
-    p.add_argument("--days", type=float, default=7, help="days of synthetic baseline for evaluate (default 7)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--days", type=float, default=1, help="days of synthetic baseline per seed for evaluate (default 1)")
+    p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    p.add_argument("--seeds", type=int, default=2, metavar="N", help="seeds evaluated (default 2)")
+    p.add_argument("--per-scenario", type=int, default=2, metavar="K",
+                   help="instances of each scenario per seed, at random offsets (default 2)")
     p.set_defaults(func=run)
 
 
@@ -58,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}")
     print(f"{passed} passed, {failed} failed")
 
-    _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
-    ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty(), jobs=default_jobs())
+    _step(f"evaluate ({args.seeds} seed(s) x {args.days:g} day(s) of baseline, every scenario injected "
+          f"{args.per_scenario} time(s) at random offsets, schedules and throttling replayed)")
+    ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
+                  per_scenario=args.per_scenario, progress=sys.stderr.isatty(), jobs=default_jobs())
     print(table(ev))
 
     ok = failed == 0 and ev.ok

@@ -1,5 +1,11 @@
 """Validate CloudTrail records against ``smguard/schema/cloudtrail_record.schema.json``.
 
+Errors and warnings are apart: the schema says what **AWS never writes** (a broken time,
+a wrong type, a caller type without its own fields): errors. :func:`record_warnings` says
+what is **unusual** but written by AWS or by tools that scrub real captures (a caller
+without ``type`` outside a service event, an ``IAMUser`` without ``arn`` outside a failed
+console sign-in, a made-up region code): reported, never failing a check.
+
 Two entry points of one schema file: the root is *lenient* (real logs carry fields we do
 not know yet, and CloudTrail adds new ones with every minor ``eventVersion``), and
 ``#/$defs/strictRecord`` is *strict* (smguard's own generator must not invent keys, so an
@@ -344,6 +350,41 @@ def is_valid(record: Any, strict: bool = False) -> bool:
     errors: list[str] = []
     _validator(bool(strict))(record, "", errors)
     return not errors
+
+
+_USUAL_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+
+
+def record_warnings(record: Any) -> list[str]:
+    """What is unusual in a record the schema accepts, as ``"/json/path: message"`` strings.
+
+    Each names the situation in which AWS does write it, so a reader can tell a scrubbed
+    or hand-made record from a real one; none of them fails ``check-logs``.
+    """
+    if not isinstance(record, dict):
+        return []
+    out: list[str] = []
+    event_type = record.get("eventType")
+    ident = record.get("userIdentity")
+    if isinstance(ident, dict):
+        kind = ident.get("type")
+        if "type" not in ident and event_type != "AwsServiceEvent":
+            out.append("/userIdentity: no 'type' (AWS omits it only on service events, eventType AwsServiceEvent)")
+        if kind == "IAMUser" and event_type != "AwsConsoleSignIn":
+            missing = [k for k in ("arn", "principalId") if k not in ident]
+            if missing:
+                out.append(f"/userIdentity: IAMUser without {' and '.join(repr(k) for k in missing)} "
+                           "(AWS omits them only on failed console sign-ins)")
+    region = record.get("awsRegion")
+    if isinstance(region, str) and not _USUAL_REGION.match(region):
+        out.append(f"/awsRegion: {region!r} is not shaped like an AWS region code (us-east-1, us-gov-west-1)")
+    version = record.get("eventVersion")
+    if isinstance(version, str) and not version.startswith("1."):
+        out.append(f"/eventVersion: {version!r}: CloudTrail writes major version 1")
+    for i, res in enumerate(record.get("resources") or []):
+        if isinstance(res, dict) and not ({"ARN", "ARNPrefix"} & set(res)):
+            out.append(f"/resources/{i}: neither 'ARN' nor 'ARNPrefix'")
+    return out
 
 
 def jsonschema_validator(strict: bool = False) -> Any:

@@ -73,6 +73,7 @@ HOSTS: dict[str, str] = {
     "sts": "sts.${region}.amazonaws.com",
     "apigateway": "apigateway.${region}.amazonaws.com",
     "budgets": "budgets.amazonaws.com",
+    "signin": "signin.aws.amazon.com",  # what AWS writes on ConsoleLogin (Stratus capture)
 }
 
 SOURCES: dict[str, str] = {
@@ -95,15 +96,24 @@ SOURCES: dict[str, str] = {
     "budgets": "budgets.amazonaws.com",
 }
 
-# eventVersion as the service writes it today (CloudTrail moved services up over time).
+# eventVersion as the service writes it (CloudTrail moves services up at their own pace):
+# where the real captures (tests/data/corpus/stratus_detonation_logs, 2024) show a service,
+# at least its version there; otherwise the current version of the record format, 1.11
+# (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html).
+CURRENT_VERSION = "1.11"
 VERSIONS: dict[str, str] = {
     "s3": "1.10",
     "signin": "1.09",
     "ec2": "1.09",
-    "cloudtrail": "1.09",
+    "cloudtrail": "1.10",
     "secretsmanager": "1.09",
     "sts": "1.08",
+    "iam": "1.09",
 }
+
+# Services whose AssumedRole records carry ``sessionContext.webIdFederationData: {}`` (the real
+# captures show it on STS calls and not on EC2, IAM, Bedrock, Organizations... calls).
+WEB_ID_FEDERATION_SERVICES = frozenset({"sts"})
 
 # Where global services log.
 GLOBAL_REGION: dict[str, str] = {"iam": "us-east-1", "organizations": "us-east-1", "signin": "us-east-1", "budgets": "us-east-1"}
@@ -370,6 +380,52 @@ _E: dict[str, dict[str, Any]] = {
     ),
     "sagemaker:DeleteEndpoint": dict(
         ro=False, request={"endpointName": "$endpoint"}, required=("endpointName",), binds={"endpoint": "endpointName"},
+    ),
+    # Newer SageMaker APIs (request members as in the SageMaker API reference, first letter
+    # lower-case as CloudTrail records them): MLflow tracking servers, inference components,
+    # HyperPod clusters. Not in the baseline's mix; scenarios may call them.
+    "sagemaker:CreateMlflowTrackingServer": dict(
+        ro=False,
+        request={"trackingServerName": "${project}-mlflow", "artifactStoreUri": "s3://${artifact_bucket}/mlflow/${project}/",
+                 "trackingServerSize": "Small", "mlflowVersion": "2.16.2", "roleArn": "$exec_role_arn",
+                 "automaticModelRegistration": False, "tags": _TAGS},
+        response={"trackingServerArn": "arn:aws:sagemaker:${region}:${account}:mlflow-tracking-server/${project}-mlflow"},
+        required=("trackingServerName", "artifactStoreUri", "roleArn"),
+    ),
+    "sagemaker:DeleteMlflowTrackingServer": dict(
+        ro=False, request={"trackingServerName": "${project}-mlflow"},
+        response={"trackingServerArn": "arn:aws:sagemaker:${region}:${account}:mlflow-tracking-server/${project}-mlflow"},
+        required=("trackingServerName",),
+    ),
+    "sagemaker:CreateInferenceComponent": dict(
+        ro=False,
+        request={"inferenceComponentName": "${model}-ic", "endpointName": "$endpoint", "variantName": "AllTraffic",
+                 "specification": {"modelName": "$model",
+                                   "computeResourceRequirements": {"numberOfCpuCoresRequired": 2, "minMemoryRequiredInMb": 4096}},
+                 "runtimeConfig": {"copyCount": 1}, "tags": _TAGS},
+        response={"inferenceComponentArn": "arn:aws:sagemaker:${region}:${account}:inference-component/${model}-ic"},
+        required=("inferenceComponentName", "endpointName", "specification"),
+        binds={"endpoint": "endpointName"},
+    ),
+    "sagemaker:DeleteInferenceComponent": dict(
+        ro=False, request={"inferenceComponentName": "${model}-ic"}, required=("inferenceComponentName",),
+    ),
+    "sagemaker:CreateCluster": dict(
+        ro=False,
+        request={"clusterName": "$cluster_name",
+                 "instanceGroups": [{"instanceGroupName": "workers", "instanceType": "$training_instance_type", "instanceCount": 2,
+                                     "lifeCycleConfig": {"sourceS3Uri": "s3://${artifact_bucket}/hyperpod/lifecycle/",
+                                                         "onCreate": "on_create.sh"},
+                                     "executionRole": "$training_role_arn", "threadsPerCore": 1}],
+                 "vpcConfig": _VPC, "tags": _TAGS},
+        response={"clusterArn": "arn:aws:sagemaker:${region}:${account}:cluster/${cluster_id}"},
+        required=("clusterName", "instanceGroups"),
+        binds={"cluster_name": "clusterName"},
+    ),
+    "sagemaker:DeleteCluster": dict(
+        ro=False, request={"clusterName": "$cluster_name"},
+        response={"clusterArn": "arn:aws:sagemaker:${region}:${account}:cluster/${cluster_id}"},
+        required=("clusterName",), binds={"cluster_name": "clusterName"},
     ),
     "sagemaker:AddTags": dict(
         ro=False,
@@ -793,7 +849,7 @@ def _build() -> dict[str, EventSpec]:
             event_type=e.get("event_type", "AwsApiCall"),
             global_region=GLOBAL_REGION.get(service),
             request_id="s3" if e.get("rid") == "s3" else "uuid",
-            version=e.get("version", VERSIONS.get(service, "1.08")),
+            version=e.get("version", VERSIONS.get(service, CURRENT_VERSION)),
             host=HOSTS.get(service),
         )
     return out

@@ -305,6 +305,10 @@ VARS: dict[str, Callable[[Ctx], Any]] = {
     "api_auth": lambda c: "AWS_IAM",
     "request_uuid": lambda c: ids.uuid4(c.rng),
     "hex17": lambda c: ids.hexstr(c.rng, 17),
+    "cluster_name": lambda c: f"{c['project']}-hyperpod",
+    # a HyperPod cluster ARN ends in a 12-character id: the same for one cluster in every call
+    "cluster_id": lambda c: _stable_hex(f"cluster:{c['account']}:{c['cluster_name']}", 12,
+                                        alphabet="abcdefghijklmnopqrstuvwxyz0123456789"),
     "hex32": lambda c: ids.hexstr(c.rng, 32),
     "secret_name": lambda c: c.rng.choice(c.d["resources"]["secrets"]),
     "secret_arn": lambda c: f"arn:aws:secretsmanager:{c['region']}:{c['account']}:secret:{c['secret_name']}-{ids.secret_suffix(c['secret_name'])}",
@@ -445,6 +449,27 @@ def default_failure_kind(spec: EventSpec, rng: random.Random) -> str:
 
 # ----------------------------------------------------------------------------- records
 
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+SIGN_IN_FAILED = "Failed authentication"
+SIGN_IN_NO_USER = "No username found in supplied account"
+"""How CloudTrail words a failed console sign-in: a wrong password, and a user name the
+account does not have (https://docs.aws.amazon.com/IAM/latest/UserGuide/cloudtrail-integration.html)."""
+
+
+def _unknown_sign_in_user(principal: Principal, ctx: Ctx) -> bool:
+    """An IAM user name the account does not have: a scenario's made-up ``iam_user`` that is
+    neither a baseline IAM user nor the break-glass user."""
+    if principal.kind != "iam_user":
+        return False
+    known = set(ctx.d.get("iam_users") or []) | {ctx.d.get("break_glass", {}).get("user")}
+    return principal.name not in known
+
+
+def hidden_sign_in_identity(account: str) -> dict[str, Any]:
+    """The caller of a failed sign-in with an unknown user name: no arn, no principalId."""
+    return {"type": "IAMUser", "accountId": account, "accessKeyId": "", "userName": HIDDEN}
+
+
 def build_record(
     spec: EventSpec,
     principal: Principal,
@@ -474,11 +499,16 @@ def build_record(
     attrs = identity.get("sessionContext", {}).get("attributes")
     if attrs is not None:
         attrs["creationDate"] = session_time or event_time
+    context = identity.get("sessionContext")
+    if isinstance(context, dict) and spec.service not in catalog.WEB_ID_FEDERATION_SERVICES:
+        context.pop("webIdFederationData", None)
     if client == "service" and principal.kind == "execution_roles":
         identity["invokedBy"] = "sagemaker.amazonaws.com"
     if spec.key == "signin:ConsoleLogin":
         identity.pop("accessKeyId", None)
         identity.pop("invokedBy", None)
+        if error is not None and _unknown_sign_in_user(principal, ctx):
+            identity = hidden_sign_in_identity(account)
 
     if params:
         for var, pname in spec.binds.items():
@@ -511,7 +541,10 @@ def build_record(
     if error is not None:
         code, message = error if isinstance(error, tuple) else failure(error, spec, ctx, principal.arn.get(account, ""), response, resources)
         if spec.key == "signin:ConsoleLogin":
-            # CloudTrail writes a failed sign-in without errorCode.
+            # CloudTrail writes a failed sign-in without errorCode, and an unknown user name
+            # with its own message (the generic one is only for a wrong password).
+            if identity.get("userName") == HIDDEN and message == SIGN_IN_FAILED:
+                message = SIGN_IN_NO_USER
             rec["errorMessage"] = message
             response = {"ConsoleLogin": "Failure"}
         else:
@@ -525,8 +558,9 @@ def build_record(
     rec["responseElements"] = response
     if additional is not None:
         rec["additionalEventData"] = additional
-    rec["requestID"] = request_id if request_id is not None else (
-        ids.s3_request_id(rng) if spec.request_id == "s3" else ids.uuid4(rng))
+    if spec.event_type != "AwsConsoleSignIn":  # sign-in events carry no requestID
+        rec["requestID"] = request_id if request_id is not None else (
+            ids.s3_request_id(rng) if spec.request_id == "s3" else ids.uuid4(rng))
     rec["eventID"] = event_id
     rec["readOnly"] = spec.read_only
     if resources is not None:
@@ -538,8 +572,9 @@ def build_record(
         vpce = ctx.d["network"]["vpc_endpoints"].get(spec.service)
         if vpce:
             rec["vpcEndpointId"] = vpce
+            rec["vpcEndpointAccountId"] = account  # the endpoints live in the calling account's VPC
     rec["eventCategory"] = spec.category
-    tls = tls_details(spec, ctx, client, rng) if spec.key != "signin:ConsoleLogin" else None
+    tls = tls_details(spec, ctx, client, rng)
     if tls is not None:
         rec["tlsDetails"] = tls
     if client == "console" and spec.key != "signin:ConsoleLogin" and identity.get("type") in ("AssumedRole", "IAMUser"):
