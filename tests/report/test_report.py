@@ -34,7 +34,8 @@ def test_document_counts_come_from_the_pack_and_the_evaluation(pack, evaluation)
     assert first["alerts"] == [1, 1, 0] and first["suppressed"] == [1, 0, 0]
     assert len(doc["timeline"]["instances"]) == 3 and len(doc["timeline"]["alerts"]) == 5
     missed = next(d for d in doc["detections"] if d["evaluation"] and d["evaluation"]["missed"])
-    assert missed["evaluation"]["missed"] == [{"instance": "s2#1", "reason": "below threshold"}]
+    assert missed["evaluation"]["missed"] == [{"instance": "seed 1: s2#1 at 2026-11-24T12:00:00Z",
+                                               "reason": "below_threshold", "detail": "x"}]
 
 
 def test_without_inputs_the_page_says_what_is_missing(pack):

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep", metavar="DIR", help="keep the generated logs and ground truth in DIR")
     p.add_argument("--format", choices=["table", "json"], default="table",
                    help="table: Markdown; json: the documented document of docs/evaluate.md")
+    p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE (for `smguard report`)")
     p.add_argument("--readme", metavar="FILE",
                    help="also rewrite the table between <!-- evaluate:start --> and <!-- evaluate:end --> in FILE")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are misses or false positives")
@@ -48,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     readme = Path(args.readme) if args.readme else None
     if readme is not None and f"<!-- {README_BLOCK}:start -->" not in (readme.read_text() if readme.exists() else ""):
         raise SmguardError(f"{readme}: no <!-- {README_BLOCK}:start --> ... <!-- {README_BLOCK}:end --> block")
+    if args.json:
+        from smguard.outpaths import output_file
+
+        output_file(args.json)  # a bad path fails now, not after the evaluation
     pack = load_pack(args.pack)
     ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)), start=args.start,
                   per_scenario=args.per_scenario, workdir=args.keep, progress=sys.stderr.isatty(), jobs=default_jobs())
@@ -55,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(ev.to_json(), indent=2))
     else:
         print(table(ev))
+    if args.json:
+        from smguard.outpaths import atomic_file
+
+        with atomic_file(args.json) as tmp:
+            tmp.write_text(json.dumps(ev.to_json(), indent=2) + "\n", encoding="utf-8")
+        print(f"evaluation: {args.json}", file=sys.stderr)
     if readme is not None:
         readme.write_text(replace_block(readme.read_text(), README_BLOCK, readme_text(ev)))
         print(f"\nupdated: {readme}", file=sys.stderr)

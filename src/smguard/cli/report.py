@@ -47,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
         raise SmguardError(Problem(args.evaluation, 1, "expected an evaluation (smguard evaluate --format json)"))
     doc = build_report(pack, tests=tests, evaluation=evaluation)
     text = json.dumps(doc, indent=2, sort_keys=True) + "\n" if args.format == "json" else render(doc)
+    from smguard.outpaths import atomic_file
+
     out = Path(args.out or f"report.{args.format}")
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SmguardError(Problem(str(out), 0, f"cannot write the report: {exc.strerror}")) from None
+    with atomic_file(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     print(f"report: {out}", file=sys.stderr)
     return 0

@@ -86,58 +86,60 @@ def _evaluation_by_id(evaluation: dict[str, Any] | None) -> dict[str, dict[str, 
 
 
 def _detection_evaluation(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The evaluation figures of one detection, whatever optional parts the document has."""
+    """One detection's figures from ``smguard evaluate``'s document (docs/evaluate.md)."""
     if row is None:
         return None
-    missed = row.get("missed") or []
-    fp = row.get("false_positives") or {
-        "baseline": row.get("fp_baseline_alerts", 0), "near_miss": row.get("fp_near_miss_alerts", 0),
-        "benign": row.get("fp_benign_alerts", 0), "cross_fire": row.get("cross_fire_alerts", 0),
-    }
+    missed = [{"instance": f"seed {m['seed']}: {m['instance']} at {m['at']}", "reason": m["reason"],
+               "detail": m.get("detail", "")} for m in row.get("misses", [])]
     return {
-        "expected": row.get("expected", 0),
-        "caught": row.get("caught", row.get("detected", 0)),
-        "missed": [m if isinstance(m, dict) else {"instance": m, "reason": row.get("missed_reason", "not raised")}
-                   for m in missed],
-        "suppressed": row.get("suppressed", row.get("suppressed_alerts", 0)),
-        "false_positives": {k: int(v or 0) for k, v in sorted(fp.items())},
-        "alerts": row.get("alerts", row.get("tp_alerts", 0)),
+        "expected": row.get("expected", 0), "caught": row.get("caught", 0), "missed": missed,
+        "suppressed": row.get("suppressed", 0), "declared": row.get("declared", 0),
+        "false_positives": {k: int(v or 0) for k, v in sorted((row.get("false_positives") or {}).items())},
+        "alerts": row.get("alerts", 0),
     }
+
+
+CLASS_OF_OUTCOME = {"caught": "tp"}
 
 
 def _alerts(evaluation: dict[str, Any] | None, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Every alert of the evaluation as {detection, time, class, suppressed, instance}."""
+    """Every alert of the evaluation (sent or suppressed): detection, seed, time, class."""
     out = []
-    for a in (evaluation or {}).get("alerts", []):
-        t = _epoch(a.get("time"))
-        det = names.get(a.get("id", ""), a.get("detection") or a.get("name"))
-        if t is None or not det:
-            continue
-        out.append({"detection": det, "time": t, "class": a.get("class", "unknown"),
-                    "suppressed": bool(a.get("suppressed")), "instance": a.get("instance")})
-    return sorted(out, key=lambda a: (a["time"], a["detection"]))
+    for row in (evaluation or {}).get("detections", []):
+        for a in row.get("alert_log", []):
+            t = _epoch(a.get("run_time"))
+            if t is None:
+                continue
+            outcome = a.get("outcome", "unknown")
+            out.append({"detection": names.get(row["id"], row.get("name")), "seed": a.get("seed"), "time": t,
+                        "class": CLASS_OF_OUTCOME.get(outcome, outcome), "suppressed": bool(a.get("suppressed")),
+                        "instances": a.get("instances", [])})
+    return sorted(out, key=lambda a: (a["seed"] or 0, a["time"], a["detection"]))
 
 
 def _instances(evaluation: dict[str, Any] | None) -> list[dict[str, Any]]:
     out = []
-    for i in (evaluation or {}).get("instances", []):
-        t = _epoch(i.get("time", i.get("start")))
-        if t is not None:
-            out.append({"scenario": i.get("scenario"), "instance": i.get("instance"), "kind": i.get("kind"),
-                        "time": t})
-    return sorted(out, key=lambda i: (i["time"], str(i["instance"])))
+    for sc in (evaluation or {}).get("scenarios", []):
+        for i in sc.get("instances", []):
+            t = _epoch(i.get("at"))
+            if t is not None:
+                out.append({"scenario": sc["name"], "instance": i["instance"], "kind": sc.get("kind"),
+                            "seed": i.get("seed"), "time": t})
+    return sorted(out, key=lambda i: (i["seed"] or 0, i["time"], str(i["instance"])))
 
 
-def _volume(alerts: list[dict[str, Any]], start: float | None, days: int) -> dict[str, Any]:
+def _volume(alerts: list[dict[str, Any]], start: float | None, days: int, seeds: list[int]) -> dict[str, Any]:
+    """Alerts per (seed, day) column per detection: each seed is another sample of the same days."""
     if start is None or days <= 0:
         return {"days": [], "series": []}
-    labels = [_day(start + i * 86400) for i in range(days)]
-    raised: dict[str, Counter[str]] = defaultdict(Counter)
-    suppressed: dict[str, Counter[str]] = defaultdict(Counter)
+    columns = [(seed, _day(start + i * 86400)) for seed in seeds for i in range(days)]
+    labels = [f"s{seed} {d[5:]}" if len(seeds) > 1 else d for seed, d in columns]
+    raised: dict[str, Counter[tuple[Any, str]]] = defaultdict(Counter)
+    suppressed: dict[str, Counter[tuple[Any, str]]] = defaultdict(Counter)
     for a in alerts:
-        (suppressed if a["suppressed"] else raised)[a["detection"]][_day(a["time"])] += 1
-    series = [{"detection": name, "alerts": [raised[name][d] for d in labels],
-               "suppressed": [suppressed[name][d] for d in labels]}
+        (suppressed if a["suppressed"] else raised)[a["detection"]][(a["seed"], _day(a["time"]))] += 1
+    series = [{"detection": name, "alerts": [raised[name][c] for c in columns],
+               "suppressed": [suppressed[name][c] for c in columns]}
               for name in sorted(set(raised) | set(suppressed))]
     return {"days": labels, "series": series}
 
@@ -184,20 +186,16 @@ def build_report(pack: Pack, *, tests: list[dict[str, Any]] | None = None,
 
     alerts = _alerts(evaluation, names)
     instances = _instances(evaluation)
-    start = _epoch((evaluation or {}).get("start"))
-    if start is None and (alerts or instances):
-        start = min([a["time"] for a in alerts] + [i["time"] for i in instances])
-    if start is not None:
-        start = datetime.fromtimestamp(start, UTC).replace(hour=0, minute=0, second=0).timestamp()
-    days = int(round(float((evaluation or {}).get("days", 0) or 0)))
-    if not days and start is not None and (alerts or instances):
-        last = max([a["time"] for a in alerts] + [i["time"] for i in instances])
-        days = int((last - start) // 86400) + 1
-    week_end = start + WEEK if start is not None else None
+    params = (evaluation or {}).get("parameters", {})
+    seeds = list(params.get("seeds") or [])
+    start = _epoch(params.get("start"))
+    days = max(1, int(round(float(params.get("days") or 1)))) if evaluation else 0
+    first = seeds[0] if seeds else None
+    week_end = start + min(days, 7) * 86400 if start is not None else None
     timeline = {
-        "start": start, "end": week_end,
-        "instances": [i for i in instances if week_end is None or i["time"] < week_end],
-        "alerts": [a for a in alerts if week_end is None or a["time"] < week_end],
+        "start": start, "end": week_end, "seed": first,
+        "instances": [i for i in instances if i["seed"] == first and week_end and i["time"] < week_end],
+        "alerts": [a for a in alerts if a["seed"] == first and week_end and a["time"] < week_end],
     }
 
     layer = navigator_layer(pack)
@@ -225,12 +223,12 @@ def build_report(pack: Pack, *, tests: list[dict[str, Any]] | None = None,
     return {
         "schema": SCHEMA,
         "pack": {"app_id": pack.settings.app_id, "label": pack.settings.label, "version": pack.settings.version},
-        "inputs": {"tests": tests is not None, "evaluation": evaluation is not None,
-                   "evaluation_days": days, "evaluation_start": _day(start) if start is not None else None},
+        "inputs": {"tests": tests is not None, "evaluation": evaluation is not None, "evaluation_days": days,
+                   "evaluation_seeds": seeds, "evaluation_start": _day(start) if start is not None else None},
         "summary": summary,
         "areas": areas,
         "detections": detections,
-        "volume": _volume(alerts, start, days),
+        "volume": _volume(alerts, start, days, seeds),
         "timeline": timeline,
         "attack": attack,
     }

@@ -16,8 +16,8 @@ from smguard.report.data import week_ticks
 
 STATUS_COLOUR = {"covered": "#2e7d32", "partial": "#f9a825", "not observable": "#9e9e9e", "gap": "#c62828"}
 KIND_COLOUR = {"attack": "#c62828", "near_miss": "#f9a825", "benign": "#1565c0"}
-CLASS_COLOUR = {"tp": "#2e7d32", "baseline": "#c62828", "near_miss": "#ef6c00", "benign": "#f9a825",
-                "cross_fire": "#6a1b9a"}
+CLASS_COLOUR = {"tp": "#2e7d32", "declared": "#558b2f", "suppressed": "#90a4ae", "baseline": "#c62828",
+                "near_miss": "#ef6c00", "benign": "#f9a825", "cross_fire": "#6a1b9a"}
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
@@ -205,8 +205,9 @@ def render(doc: dict[str, Any]) -> str:
     inputs = doc["inputs"]
     source = []
     source.append("test results included" if inputs["tests"] else "no test results given (smguard test --format json)")
-    source.append(f'evaluation of {inputs["evaluation_days"]} day(s) from {inputs["evaluation_start"]}'
-                  if inputs["evaluation"] else "no evaluation given (smguard evaluate --format json)")
+    seeds = inputs.get("evaluation_seeds") or []
+    source.append(f'evaluation of {inputs["evaluation_days"]} day(s) from {inputs["evaluation_start"]}, '
+                  f'{len(seeds)} seed(s)' if inputs["evaluation"] else "no evaluation given (smguard evaluate --json FILE)")
     dets = "".join(_detection(d) for d in doc["detections"])
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -218,7 +219,7 @@ def render(doc: dict[str, Any]) -> str:
 <section id="summary"><h2>Summary</h2>{_summary(doc)}</section>
 <section id="matrix"><h2>Guardrail matrix</h2>{_matrix(doc, names)}</section>
 <section id="volume"><h2>Alert volume forecast (alerts per day per detection)</h2>{_volume(doc)}</section>
-<section id="timeline"><h2>Timeline of one evaluation week</h2>{_timeline(doc)}</section>
+<section id="timeline"><h2>Timeline of one evaluation week (the first seed)</h2>{_timeline(doc)}</section>
 <section id="attack"><h2>ATT&amp;CK heat map</h2>{_attack(doc)}</section>
 <section id="detections"><h2>Detections</h2>{dets}</section>
 </main></body></html>

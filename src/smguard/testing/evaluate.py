@@ -94,6 +94,9 @@ class DetectionScore:
     suppressed: int = 0
     declared: int = 0
     false_positives: list[FalsePositive] = field(default_factory=list)
+    # Every alert the runs produced, sent or suppressed, with its run time and outcome:
+    # the report's alert volume and timeline are drawn from it.
+    alert_log: list[dict[str, Any]] = field(default_factory=list)
 
     def fp_count(self, cls: str) -> int:
         return sum(1 for f in self.false_positives if f.cls == cls)
@@ -113,6 +116,7 @@ class DetectionScore:
             "baseline_alerts_per_day": round(self.fp_count("baseline") / days, 3) if days else None,
             "misses": [m.to_json() for m in self.misses],
             "false_positive_alerts": [f.to_json() for f in self.false_positives],
+            "alert_log": self.alert_log,
         }
 
 
@@ -291,23 +295,30 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
         suppressed_by: dict[str, dict[str, Any]] = {}
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
             insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
+            log = {"seed": seed, "run_time": th.row.get("_run_time", ""), "instances": insts,
+                   "suppressed": th.by is not None}
+            score.alert_log.append(log)
             if th.by is not None:
+                log["outcome"] = "suppressed"
                 score.suppressed += 1
                 for i in insts:
                     suppressed_by.setdefault(i, th.by)
                 continue
             hit = own_set.intersection(insts)
             if hit:
+                log["outcome"] = "caught"
                 score.alerts += 1
                 score.caught |= {(seed, i) for i in hit}
                 continue
             scenarios = {inst_info[i]["scenario"] for i in insts}
             if scenarios and all(spec.id in infos[s].also_triggers for s in scenarios if s in infos):
+                log["outcome"] = "declared"
                 score.declared += 1
                 continue
             kinds = {infos[s].kind if s in infos else "attack" for s in scenarios}
             cls = ("cross_fire" if "attack" in kinds else "near_miss" if "near_miss" in kinds
                    else "benign" if "benign" in kinds else "baseline")
+            log["outcome"] = cls
             entity = {f: th.row.get(f) for f in spec.throttle_fields} if spec.throttle_fields else {}
             score.false_positives.append(FalsePositive(seed, cls, th.row.get("_run_time", ""), tuple(insts), entity))
         cover = None
