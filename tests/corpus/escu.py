@@ -1,8 +1,8 @@
 """Splunk's own ESCU CloudTrail searches run offline: corpus loading, the generated day,
 the expectations, and one evaluation shared by the test suite and the report.
 
-The corpus (``shared/corpus/escu_cloudtrail_searches.json``, Apache-2.0, read-only) sits
-next to the repository: ``<repo>/../shared``. ``SMGUARD_SHARED`` overrides that directory.
+The corpus (``tests/data/corpus/escu/escu_cloudtrail_searches.json``, Apache-2.0, read-only,
+with its ``LICENSE`` and ``COMMIT``) is vendored in the repository, so a fresh clone runs it.
 Each search's `` `<name>_filter` `` macro is ``search *``, as in the ESCU project.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import time
 from collections import Counter
@@ -24,8 +23,7 @@ from smguard.spl import MacroDef, SearchContext, SplError, UnsupportedError, exp
 from smguard.spl import ast as A
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("SMGUARD_SHARED") or REPO.parent / "shared")
-CORPUS = SHARED / "corpus" / "escu_cloudtrail_searches.json"
+CORPUS = REPO / "tests" / "data" / "corpus" / "escu" / "escu_cloudtrail_searches.json"
 
 # The generated day: a Tuesday of baseline with every shipped scenario injected. The
 # scenarios the corpus targets get fixed times (so bins are reproducible); the others are
@@ -53,12 +51,9 @@ class CorpusMissing(AssertionError):
 
 
 def load_corpus() -> dict[str, Any]:
-    """The corpus JSON; a clear failure (never a skip) when it is not where CI puts it."""
+    """The corpus JSON; a clear failure (never a skip) when the vendored file is missing."""
     if not CORPUS.is_file():
-        raise CorpusMissing(
-            f"ESCU corpus not found at {CORPUS}: the repository must sit next to a copy of shared/ "
-            f"(<repo>/../shared/corpus/escu_cloudtrail_searches.json), or set SMGUARD_SHARED to that shared/ directory"
-        )
+        raise CorpusMissing(f"ESCU corpus not found at {CORPUS}: it is vendored in the repository (git checkout it)")
     return json.loads(CORPUS.read_text())
 
 

@@ -25,7 +25,7 @@ except escu.CorpusMissing:
 
 
 def test_corpus_is_available():
-    """Fails (never skips) when the shared corpus is not beside the repository."""
+    """Fails (never skips) when the vendored corpus is missing."""
     data = escu.load_corpus()
     assert len(data["searches"]) == 55 and set(data["macros"]) >= {"cloudtrail", "security_content_ctime"}
 
