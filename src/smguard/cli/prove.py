@@ -8,16 +8,19 @@ evaluates the whole pack on days of synthetic CloudTrail with every scenario inj
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from smguard.cli.args import add_progress_option, days_value, show_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prove", help="validate, build the app, run every detection test, evaluate the pack (the main job)",
                        description="validate -> build -> test -> evaluate; exit 1 if any step finds a problem.")
     p.add_argument("--out", default="build", metavar="DIR", help="where the app is built (default: build)")
-    p.add_argument("--days", type=float, default=7, help="days of synthetic baseline for evaluate (default 7)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--days", type=days_value, default=7, metavar="N",
+                   help="days of synthetic baseline for evaluate, may be fractional (default 7)")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed of the generated logs (default 1)")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -27,6 +30,7 @@ def _step(title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from smguard.cli.scan import default_jobs
+    from smguard.cli.test import say, with_progress
     from smguard.model import check_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
@@ -49,19 +53,32 @@ def run(args: argparse.Namespace) -> int:
 
     _step("test (each detection's own cases through its compiled SPL)")
     failed = passed = 0
-    for det in sorted(pack.detections, key=lambda d: d.name):
+    progress = show_progress(args)
+    for det in with_progress(sorted(pack.detections, key=lambda d: d.name), progress):
         for r in run_detection(pack, det):
             if r.ok:
                 passed += 1
             else:
                 failed += 1
-                print(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}")
+                say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
     print(f"{passed} passed, {failed} failed")
 
     _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
-    ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty(), jobs=default_jobs())
+    ev = evaluate(pack, days=args.days, seed=args.seed, progress=progress, jobs=default_jobs())
     print(table(ev))
 
     ok = failed == 0 and ev.ok
     print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections)} detections, app {tgz}")
+    print(next_steps(ok, tgz, args.pack))
     return 0 if ok else 1
+
+
+def next_steps(ok: bool, tgz: Path, pack: str) -> str:
+    """What to do with the result: a newcomer should not have to guess."""
+    pack_arg = "" if pack in (".", "") else f" --pack {pack}"
+    if not ok:
+        return ("next: fix what failed above, then run 'smguard prove' again (details: 'smguard test" + pack_arg
+                + "' for test cases, 'smguard evaluate" + pack_arg + " --days 1' for the evaluation)")
+    return (f"next: install {tgz} in Splunk (Apps > Manage Apps > Install app from file, or "
+            f"'splunk install app {tgz}'), or push the searches to a search head with "
+            f"'smguard deploy{pack_arg} --url https://HOST:8089' (try --dry-run first)")
