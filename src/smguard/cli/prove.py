@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from smguard.model import check_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
-    from smguard.testing.runner import run_detection
+    from smguard.testing.runner import forget_baselines, run_detection
 
     _step("validate")
     pack, problems = check_pack(args.pack)
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
     print(f"{passed} passed, {failed} failed")
+    forget_baselines()  # the cases' cached baseline events (~0.5 GB for a full day): evaluate needs memory
 
     _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
     ev = evaluate(pack, days=args.days, seed=args.seed, progress=progress, jobs=default_jobs())
