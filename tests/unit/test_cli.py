@@ -274,6 +274,12 @@ def test_no_pack_message_points_at_a_pack_below(tmp_path, monkeypatch, capsys):
 # ----------------------------------------------------------------------------- item 23: progress, next steps
 
 def test_test_shows_progress_on_a_terminal_only(monkeypatch, capsys):
+    from smguard.testing import runner
+
+    def instant(pack, det):  # the bar is under test here, not the detection (test_detections.py runs it)
+        return [runner.CaseResult(det, {"name": "case"}, records=1)]
+
+    monkeypatch.setattr(runner, "run_detection", instant)
     name = "Console Login Failures Burst"
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, out, err = call([*PACK, "test", name], capsys)

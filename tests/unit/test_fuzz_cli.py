@@ -125,13 +125,13 @@ def good_log(tmp_path_factory) -> Path:
     return path
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=30)
 @given(argv=argv_for(["schema", "check-logs", "validate", "coverage"]))
 def test_quick_commands_with_random_arguments_never_crash(argv, capsys, good_log, tmp_path_factory):
     """Commands quick enough to run on every example, with random arguments (paths among them)."""
     argv = [good_log.as_posix() if a == "LOG" else a for a in argv]
     code, _out, _err = run_cli(["--pack", str(ROOT), *argv], capsys)
-    if argv[0] == "check-logs" and code == 0:
+    if argv[0] == "check-logs" and code == 0 and not {"-h", "--help"} & set(argv):
         # success needs a readable log among the arguments: random text is never one
         assert any(Path(a).exists() for a in argv[1:] if "\x00" not in a), argv
 

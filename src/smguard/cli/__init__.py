@@ -8,7 +8,8 @@ command never means editing a central list.
 Exit codes: 0 success, 1 findings or errors, 2 usage (a bad option value, or no pack where
 one is needed). A module that works without a pack (``schema``, ``check-logs``) says so with
 ``USES_PACK = False``; every other subcommand gets ``--pack`` in its own help and refuses to
-start, in one line, when the directory holds no ``pack.yml``. Argument types shared by all
+start, in one line, when the directory holds no ``pack.yml`` (or another of the module's
+``PACK_MARKERS``: ``generate`` only needs ``generators/``). Argument types shared by all
 subcommands live in :mod:`smguard.cli.args`.
 """
 
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         if getattr(module, "USES_PACK", True):
             for added in set(sub.choices) - known:
                 add_pack_option(sub.choices[added])
-                sub.choices[added].set_defaults(needs_pack=True)
+                sub.choices[added].set_defaults(pack_markers=getattr(module, "PACK_MARKERS", ("pack.yml",)))
     return parser
 
 
@@ -54,8 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    if getattr(args, "needs_pack", False):
-        missing = no_pack_message(args.pack)
+    markers = getattr(args, "pack_markers", None)
+    if markers:
+        missing = no_pack_message(args.pack, markers)
         if missing:
             print(missing, file=sys.stderr)
             return 2

@@ -143,10 +143,13 @@ def find_pack_hint(start: Path) -> Path | None:
     return None
 
 
-def no_pack_message(pack: str) -> str | None:
-    """One line saying that ``pack`` holds no pack and what to do, or None when it does."""
+def no_pack_message(pack: str, markers: tuple[str, ...] = ("pack.yml",)) -> str | None:
+    """One line saying that ``pack`` holds no pack and what to do, or None when it does.
+
+    A pack root is recognised by any of ``markers`` (``generate`` only needs ``generators/``).
+    """
     root = Path(pack)
-    if (root / "pack.yml").is_file():
+    if any((root / marker).exists() for marker in markers):
         return None
     where = "the current directory" if pack in (".", "") else repr(pack)
     if not root.exists():

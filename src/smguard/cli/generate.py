@@ -11,6 +11,9 @@ from pathlib import Path
 from smguard.cli.args import iso_time, positive_int, scenario_spec
 from smguard.errors import SmguardError
 
+# The generator reads only generators/ (baseline and scenarios): a tree with just that will do.
+PACK_MARKERS = ("pack.yml", "generators")
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
