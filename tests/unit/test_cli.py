@@ -310,3 +310,15 @@ def test_prove_says_what_to_do_next():
     assert "smguard deploy --pack other --url" in next_steps(True, tgz, "other")
     bad = next_steps(False, tgz, ".")
     assert "fix what failed" in bad and "smguard test" in bad
+
+
+def test_in_child_returns_the_result_and_raises_the_error():
+    from smguard.cli.prove import in_child
+
+    assert in_child(lambda: (3, 4)) == (3, 4)
+
+    def boom():
+        raise SmguardError("no good")
+
+    with pytest.raises(SmguardError, match="no good"):
+        in_child(boom)

@@ -8,9 +8,15 @@ evaluates the whole pack on days of synthetic CloudTrail with every scenario inj
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from smguard.cli.args import add_progress_option, days_value, show_progress
+from smguard.errors import SmguardError
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from smguard.model import check_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
-    from smguard.testing.runner import forget_baselines, run_detection
+    from smguard.testing.runner import run_detection
 
     _step("validate")
     pack, problems = check_pack(args.pack)
@@ -52,17 +58,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"app: {app_dir}\npackage: {tgz}")
 
     _step("test (each detection's own cases through its compiled SPL)")
-    failed = passed = 0
     progress = show_progress(args)
-    for det in with_progress(sorted(pack.detections, key=lambda d: d.name), progress):
-        for r in run_detection(pack, det):
-            if r.ok:
-                passed += 1
-            else:
-                failed += 1
-                say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
+
+    def test_step() -> tuple[int, int]:
+        failed = passed = 0
+        for det in with_progress(sorted(pack.detections, key=lambda d: d.name), progress):
+            for r in run_detection(pack, det):
+                if r.ok:
+                    passed += 1
+                else:
+                    failed += 1
+                    say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
+        return passed, failed
+
+    # The cases share a full day of baseline events (~0.5 GB); a process that held them keeps
+    # most of that memory after freeing it, and evaluate forks its scan parts from this one.
+    passed, failed = in_child(test_step)
     print(f"{passed} passed, {failed} failed")
-    forget_baselines()  # the cases' cached baseline events (~0.5 GB for a full day): evaluate needs memory
 
     _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
     ev = evaluate(pack, days=args.days, seed=args.seed, progress=progress, jobs=default_jobs())
@@ -72,6 +84,42 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections)} detections, app {tgz}")
     print(next_steps(ok, tgz, args.pack))
     return 0 if ok else 1
+
+
+def in_child(work: Callable[[], T]) -> T:
+    """``work()`` in a forked child process, its result sent back; its memory dies with it.
+    Where processes cannot be forked it runs here. An error in the child is raised here."""
+    import multiprocessing
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return work()
+    reader, writer = context.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            writer.send((True, work()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            writer.send((False, exc))
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    process = context.Process(target=child)
+    process.start()
+    writer.close()
+    try:
+        ok, value = reader.recv()
+    except EOFError:
+        process.join()
+        raise SmguardError(f"the test step's process ended without a result (exit code {process.exitcode})") from None
+    process.join()
+    if not ok:
+        raise value
+    return value
 
 
 def next_steps(ok: bool, tgz: Path, pack: str) -> str:
