@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import os
+import resource
 import shutil
 from pathlib import Path
 
@@ -26,3 +31,63 @@ def pack_copy(tmp_path: Path) -> Path:
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, dst / name)
     return dst
+
+
+# ----------------------------------------------------------------------------- memory guard
+#
+# The suite must run on a 2-CPU, small-memory machine (issue 11: peak <= 1.5 GB). Each test's
+# teardown checks this process's peak resident memory (and that of the largest child process it
+# waited for, e.g. a scan part); the first test that pushes either past the bound fails, naming
+# itself, so a memory regression is found where it happens, not as an OOM kill later.
+# SMGUARD_TEST_MAX_RSS_MB overrides the bound (0 turns the guard off);
+# SMGUARD_TEST_RSS_LOG=FILE appends "test peak_MB current_MB" per test, to find the hogs.
+
+MAX_RSS_MB = int(os.environ.get("SMGUARD_TEST_MAX_RSS_MB", "1400"))
+RSS_LOG = os.environ.get("SMGUARD_TEST_RSS_LOG")
+
+
+def _peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _current_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@pytest.fixture(autouse=True)
+def _memory_guard(request):
+    yield
+    own, child = _peak_mb(resource.RUSAGE_SELF), _peak_mb(resource.RUSAGE_CHILDREN)
+    if RSS_LOG:
+        with open(RSS_LOG, "a") as fh:
+            fh.write(f"{request.node.nodeid} {own:.0f} {_current_mb():.0f} {child:.0f}\n")
+    if MAX_RSS_MB and max(own, child) > MAX_RSS_MB:
+        pytest.fail(f"memory: the test process peaked at {own:.0f} MB (largest child {child:.0f} MB), over the "
+                    f"suite's bound of {MAX_RSS_MB} MB (SMGUARD_TEST_MAX_RSS_MB); this test pushed it there",
+                    pytrace=False)
+
+
+def _give_memory_back() -> None:
+    """Return freed heap to the system. A module's fixtures (a generated day, the corpus's
+    events) are freed when it ends, but glibc keeps the pages; the process then stays at its
+    high-water mark, and every scan part forked later starts from it. ``malloc_trim`` hands
+    the free pages back (a no-op where there is no glibc)."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # every finalizer has run, including those of a module or package that ends here
+    if nextitem is None or nextitem.path != item.path:
+        _give_memory_back()

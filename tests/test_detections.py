@@ -14,12 +14,26 @@ import pytest
 from smguard.model import snake, usable_pack
 from smguard.testing.expect import check
 from smguard.testing.mutate import silenced, without_clause
-from smguard.testing.runner import case_events, case_now, required_fields, run_case, run_search
+from smguard.testing.runner import (
+    case_events,
+    case_now,
+    forget_baselines,
+    required_fields,
+    run_case,
+    run_search,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK, PROBLEMS = usable_pack(ROOT)
 CASES = [(det, case) for det in sorted(PACK.detections, key=lambda d: d.name) for case in det.tests]
 IDS = [f"{snake(det.name)}::{case['name']}" for det, case in CASES]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_baselines():
+    """The cases share cached baseline events (a full day's: about 0.5 GB); free them after."""
+    yield
+    forget_baselines()
 
 
 @pytest.mark.parametrize("det,case", CASES, ids=IDS)

@@ -12,13 +12,22 @@ from pathlib import Path
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one input file, at one place."""
+    """One thing wrong with one input file, at one place.
+
+    ``line`` 0 means the file as a whole (shown as ``path: message``); an empty ``path`` means
+    no file at all (an option value, a server): shown as ``smguard: message``, never with an
+    invented location.
+    """
 
     path: str
     line: int
     message: str
 
     def __str__(self) -> str:
+        if not self.path:
+            return f"smguard: {self.message}"
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}: {self.message}"
 
 
@@ -31,7 +40,7 @@ class SmguardError(Exception):
 
     def __init__(self, problems: list[Problem] | Problem | str):
         if isinstance(problems, str):
-            problems = [Problem("<smguard>", 0, problems)]
+            problems = [Problem("", 0, problems)]
         elif isinstance(problems, Problem):
             problems = [problems]
         self.problems = list(problems)

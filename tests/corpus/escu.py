@@ -1,8 +1,8 @@
 """Splunk's own ESCU CloudTrail searches run offline: corpus loading, the generated day,
 the expectations, and one evaluation shared by the test suite and the report.
 
-The corpus (``shared/corpus/escu_cloudtrail_searches.json``, Apache-2.0, read-only) sits
-next to the repository: ``<repo>/../shared``. ``SMGUARD_SHARED`` overrides that directory.
+The corpus (``tests/data/corpus/escu/escu_cloudtrail_searches.json``, Apache-2.0, read-only,
+with its ``LICENSE`` and ``COMMIT``) is vendored in the repository, so a fresh clone runs it.
 Each search's `` `<name>_filter` `` macro is ``search *``, as in the ESCU project.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import time
 from collections import Counter
@@ -24,8 +23,7 @@ from smguard.spl import MacroDef, SearchContext, SplError, UnsupportedError, exp
 from smguard.spl import ast as A
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("SMGUARD_SHARED") or REPO.parent / "shared")
-CORPUS = SHARED / "corpus" / "escu_cloudtrail_searches.json"
+CORPUS = REPO / "tests" / "data" / "corpus" / "escu" / "escu_cloudtrail_searches.json"
 
 # The generated day: a Tuesday of baseline with every shipped scenario injected. The
 # scenarios the corpus targets get fixed times (so bins are reproducible); the others are
@@ -53,12 +51,9 @@ class CorpusMissing(AssertionError):
 
 
 def load_corpus() -> dict[str, Any]:
-    """The corpus JSON; a clear failure (never a skip) when it is not where CI puts it."""
+    """The corpus JSON; a clear failure (never a skip) when the vendored file is missing."""
     if not CORPUS.is_file():
-        raise CorpusMissing(
-            f"ESCU corpus not found at {CORPUS}: the repository must sit next to a copy of shared/ "
-            f"(<repo>/../shared/corpus/escu_cloudtrail_searches.json), or set SMGUARD_SHARED to that shared/ directory"
-        )
+        raise CorpusMissing(f"ESCU corpus not found at {CORPUS}: it is vendored in the repository (git checkout it)")
     return json.loads(CORPUS.read_text())
 
 
@@ -306,3 +301,65 @@ def summary(outcomes: dict[str, Outcome], kinds: dict[str, str]) -> Counter:
         c["fire_on_target"] += o.name in FIRES and FIRES[o.name].scenario in o.fired_on
         c["silent_on_baseline"] += o.executes and o.baseline_rows == 0
     return c
+
+
+# ----------------------------------------------------------------------------- in a child process
+
+
+@dataclass
+class DayFacts:
+    """What the suite checks about the day itself, computed where its events are held."""
+
+    events: int
+    baseline: int
+    default_field_mismatches: list[str]      # events whose Splunk default fields are wrong (first 20)
+    counts_row: list[dict]                   # `cloudtrail` | stats count dc(_raw) dc(source)
+    failed_logins_row: list[dict]            # ... action=failure | stats dc(_raw)
+    failed_logins: int                       # ConsoleLogin records AWS wrote as failed sign-ins
+
+
+def day_facts(data: dict[str, Any], day: Day) -> DayFacts:
+    ctx = corpus_context(data)
+    bad: list[str] = []
+    with day.path.open() as fh:
+        lines = sum(1 for _ in fh)
+    if lines != len(day.events):
+        bad.append(f"{lines} lines but {len(day.events)} events")
+    with day.path.open() as fh:
+        for e, line in zip(day.events, fh, strict=False):
+            if not (e["sourcetype"] == "aws:cloudtrail" and e["index"] == "aws" and e["host"] == "smguard"
+                    and e["source"] == str(day.path) and e["_raw"] == line.rstrip("\n")
+                    and type(e["_time"]) is float) and len(bad) < 20:
+                bad.append(f"{e.get('eventID')}: {e.get('sourcetype')} {e.get('index')} {e.get('host')} "
+                           f"{e.get('source')} {type(e.get('_time')).__name__}")
+    counts = run("`cloudtrail` | stats count dc(_raw) as raws dc(source) as sources", day.events, ctx, now=NOW).rows
+    failed_row = run("sourcetype=aws:cloudtrail index=aws eventName=ConsoleLogin action=failure | stats dc(_raw) as n",
+                     day.events, ctx, now=NOW).rows
+    failed = sum(1 for e in day.events if e.get("eventName") == "ConsoleLogin"
+                 and e.get("errorMessage") in ("Failed authentication", "No username found in supplied account"))
+    return DayFacts(len(day.events), len(day.baseline), bad, counts, failed_row, failed)
+
+
+def evaluate_day(workdir: Path) -> tuple[Day, dict[str, Outcome], DayFacts]:
+    """Build the day, evaluate every corpus search and gather the day's facts; the day comes
+    back without its events. Meant to run in a child process (:func:`evaluate_elsewhere`)."""
+    data = load_corpus()
+    day = build_day(workdir)
+    outcomes = evaluate(data, day)
+    facts = day_facts(data, day)
+    return Day(day.path, [], day.truth, day.kinds), outcomes, facts
+
+
+def evaluate_elsewhere(workdir: Path) -> tuple[Day, dict[str, Outcome], DayFacts]:
+    """:func:`evaluate_day` in a forked child: the day's events (about 0.6 GB) live and die
+    there, and the test process, which later forks scan parts of its own, stays small (a
+    process that held them keeps most of that memory even after freeing it)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: do it here
+        return evaluate_day(workdir)
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(evaluate_day, workdir).result()

@@ -109,36 +109,25 @@ def test_s3_data_events_have_bytes_and_resources(day):
         assert len(r["requestID"]) == 16
 
 
-def _hour_counts(records):
-    counts = collections.Counter()
-    for r in records:
-        t = dt.datetime.strptime(r["eventTime"], "%Y-%m-%dT%H:%M:%SZ")
-        counts[(t.weekday(), t.hour)] += 1
-    return counts
-
-
 def test_working_hours_busier_than_nights_and_weekends(week):
-    c = _hour_counts(week)
+    c = week.hour_counts
+    weekdays = [wd for wd in sorted(week.weekdays) if wd < 5]
+    weekend_days = [wd for wd in sorted(week.weekdays) if wd >= 5]
+    assert weekdays and weekend_days, week.weekdays
     # offices are on UTC+1: 09-15 UTC is 10-16 local
-    day_hours = sum(c[(wd, h)] for wd in range(5) for h in range(9, 16)) / 35
-    night_hours = sum(c[(wd, h)] for wd in range(5) for h in range(0, 5)) / 25
-    weekend = sum(c[(wd, h)] for wd in (5, 6) for h in range(9, 16)) / 14
+    day_hours = sum(c[(wd, h)] for wd in weekdays for h in range(9, 16)) / (7 * len(weekdays))
+    night_hours = sum(c[(wd, h)] for wd in weekdays for h in range(0, 5)) / (5 * len(weekdays))
+    weekend = sum(c[(wd, h)] for wd in weekend_days for h in range(9, 16)) / (7 * len(weekend_days))
     assert day_hours > 3 * night_hours, (day_hours, night_hours)
     assert day_hours > 2 * weekend, (day_hours, weekend)
     assert night_hours > 0 and weekend > 0  # services and nightly jobs never stop
 
 
 def test_people_quiet_at_weekends_services_not(week):
-    people = collections.Counter()
-    services = collections.Counter()
-    for r in week:
-        wd = dt.datetime.strptime(r["eventTime"][:10], "%Y-%m-%d").weekday() >= 5
-        if "AWSReservedSSO_" in r["userIdentity"].get("arn", ""):
-            people[wd] += 1
-        elif r["userIdentity"]["type"] == "AWSService" or "aws-service-role" in str(r["userIdentity"]):
-            services[wd] += 1
-    assert people[True] / 2 < 0.1 * people[False] / 5
-    assert 0.7 < (services[True] / 2) / (services[False] / 5) < 1.3
+    people, services = week.people, week.services
+    weekend_days, weekdays = week.days(True), week.days(False)
+    assert people[True] / weekend_days < 0.1 * people[False] / weekdays
+    assert 0.7 < (services[True] / weekend_days) / (services[False] / weekdays) < 1.3
 
 
 def test_day_of_baseline_and_all_scenarios_validate_strict(day, scenarios):

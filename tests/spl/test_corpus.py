@@ -1,4 +1,4 @@
-"""Every real ESCU CloudTrail search in the shared corpus parses and runs, or fails loudly.
+"""Every real ESCU CloudTrail search in the vendored corpus parses and runs, or fails loudly.
 
 The corpus is read-only input (never edited); its filter macros are ``search *`` by
 that project's convention and a few lookups it references are not shipped with it.
@@ -7,7 +7,6 @@ that project's convention and a few lookups it references are not shipped with i
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,14 +14,11 @@ import pytest
 
 from smguard.spl import MacroDef, SearchContext, SplError, UnsupportedError, run
 
-# The repository sits next to shared/ (CI: a fresh clone with a copy of shared/ beside it).
-SHARED = Path(os.environ.get("SMGUARD_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
-CORPUS = SHARED / "corpus" / "escu_cloudtrail_searches.json"
+# Vendored with its LICENSE and COMMIT (tests/data/corpus/escu/), so a fresh clone runs it.
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "escu" / "escu_cloudtrail_searches.json"
 
 
 def _load():
-    if not CORPUS.exists():
-        return {"searches": [], "macros": {}}
     return json.loads(CORPUS.read_text())
 
 
@@ -60,5 +56,4 @@ def test_corpus_search_runs_or_fails_loudly(item):
 
 
 def test_corpus_is_not_empty():
-    assert CORPUS.exists(), f"ESCU corpus not found at {CORPUS} (the repository must sit next to shared/)"
     assert len(DATA["searches"]) >= 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import yaml
 
@@ -36,3 +37,30 @@ def test_readme_structured_search_example_compiles(repo_root):
     spl = compile_structured(search, base_macro="sagemaker_cloudtrail", filter_macro="x_filter").spl
     assert spl.startswith('`sagemaker_cloudtrail` eventSource="sagemaker.amazonaws.com"')
     assert "| lookup sagemaker_approved_deployers role_arn AS userIdentity.sessionContext.sessionIssuer.arn" in spl
+
+
+def test_ci_runs_the_readme_test_command_verbatim(repo_root):
+    """CI must run exactly what a newcomer runs (issue 11, item 1)."""
+    quick = (repo_root / "README.md").read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = blocks(quick, "sh")
+    assert len(commands) >= 2, "the quick start has a build command and a test command"
+    test_command = commands[1].strip()
+    assert test_command.endswith("pytest"), test_command
+    ci_lines = [line.strip() for line in (repo_root / ".ci" / "run").read_text().splitlines()]
+    assert test_command in ci_lines
+
+
+def test_nothing_reaches_outside_the_repository_for_test_data(repo_root):
+    """Tests pass on a fresh clone with nothing beside it: no ../shared, no SMGUARD_SHARED."""
+    offenders = []
+    for top in ("tests", "src", ".ci", "bench"):
+        for path in (repo_root / top).rglob("*"):
+            if path.resolve() == Path(__file__).resolve():
+                continue
+            if path.suffix in (".py", ".sh", "") and path.is_file() and "data" not in path.parts:
+                text = path.read_text(errors="replace")
+                if re.search(r"SMGUARD_SHARED|\.\./shared|parent\s*/\s*\"shared\"|/work/shared", text):
+                    offenders.append(str(path.relative_to(repo_root)))
+    assert offenders == [], offenders
+    escu = repo_root / "tests" / "data" / "corpus" / "escu"
+    assert {"LICENSE", "COMMIT", "escu_cloudtrail_searches.json"} <= {p.name for p in escu.iterdir()}

@@ -18,15 +18,23 @@ import json
 import sys
 from typing import Any
 
+from smguard.cli.args import non_negative_int
+from smguard.cli.search import no_records
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.cloudtrail.schema import record_warnings, validate_record
+
+USES_PACK = False  # the record schema ships with smguard
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "check-logs",
         help="validate CloudTrail logs (NDJSON, {\"Records\": [...]}, .gz, directories) against the record schema",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        description="Say, per record, what does not fit the CloudTrail record schema (file:line: /json/path: "
+                    "message) and which inputs could not be read at all (truncated lines, binary files, records "
+                    "without a usable eventTime), then a summary. Real logs are checked leniently (unknown keys are "
+                    "fine); --strict-schema applies the strictness smguard's own generator is held to. Exit 1 when "
+                    "anything failed or no record was read.",
     )
     parser.add_argument("logs", nargs="+", metavar="LOGS", help="files or directories (read recursively)")
     parser.add_argument(
@@ -37,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument(
         "--max-problems",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="print at most N problem lines (counts stay complete); 0 = all (default)",
@@ -108,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
             f"{summary['unreadable_inputs']} unreadable input(s)"
             + (f" ({reasons})" if reasons else "")
         )
-        if report.records == 0 and report.bad == 0:
-            print("no records found", file=sys.stderr)
+        if report.records == 0:
+            no_records(report, args.logs)
     else:
         json.dump({"ok": not failed, "summary": summary, "problems": problems}, sys.stdout, indent=2)
         sys.stdout.write("\n")

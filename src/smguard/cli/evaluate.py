@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from smguard.cli.args import add_progress_option, days_value, iso_time, positive_int, show_progress
+
 README_BLOCK = "evaluate"  # <!-- evaluate:start --> ... <!-- evaluate:end -->
 
 
@@ -20,11 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "missed (each named with its reason), alerts suppressed by throttling, and false "
                                    "positives by class (baseline, benign, near miss, cross-fire). Exit 1 when an "
                                    "instance is missed or a false positive is raised (unless --exit-zero).")
-    p.add_argument("--days", type=float, default=1, help="days of baseline per seed (default 1)")
-    p.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
-    p.add_argument("--seeds", type=int, default=1, metavar="N", help="number of seeds: --seed, --seed+1, ... (default 1)")
-    p.add_argument("--start", help="ISO start time (default: a fixed Monday)")
-    p.add_argument("--per-scenario", type=int, default=1, metavar="K",
+    p.add_argument("--days", type=days_value, default=1, metavar="N",
+                   help="days of baseline per seed, may be fractional (default 1)")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="first seed (default 1)")
+    p.add_argument("--seeds", type=positive_int, default=1, metavar="N",
+                   help="number of seeds: --seed, --seed+1, ... (default 1)")
+    p.add_argument("--start", type=iso_time, metavar="ISO", help="ISO start time (default: a fixed Monday)")
+    p.add_argument("--per-scenario", type=positive_int, default=1, metavar="K",
                    help="instances of each scenario per seed, at random offsets (default 1)")
     p.add_argument("--keep", metavar="DIR", help="keep the generated logs and ground truth in DIR")
     p.add_argument("--format", choices=["table", "json"], default="table",
@@ -33,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--readme", metavar="FILE",
                    help="also rewrite the table between <!-- evaluate:start --> and <!-- evaluate:end --> in FILE")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are misses or false positives")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -43,9 +48,6 @@ def run(args: argparse.Namespace) -> int:
     from smguard.testing.coverage import replace_block
     from smguard.testing.evaluate import evaluate, readme_text, table
 
-    if args.seeds < 1 or args.per_scenario < 1 or args.days <= 0:
-        print("smguard evaluate: --seeds, --per-scenario and --days must be positive", file=sys.stderr)
-        return 2
     readme = Path(args.readme) if args.readme else None
     if readme is not None and f"<!-- {README_BLOCK}:start -->" not in (readme.read_text() if readme.exists() else ""):
         raise SmguardError(f"{readme}: no <!-- {README_BLOCK}:start --> ... <!-- {README_BLOCK}:end --> block")
@@ -54,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
         output_file(args.json)  # a bad path fails now, not after the evaluation
     pack = load_pack(args.pack)
-    ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)), start=args.start,
-                  per_scenario=args.per_scenario, workdir=args.keep, progress=sys.stderr.isatty(), jobs=default_jobs())
+    ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
+                  start=args.start.isoformat() if args.start else None, per_scenario=args.per_scenario,
+                  workdir=args.keep, progress=show_progress(args), jobs=default_jobs())
     if args.format == "json":
         print(json.dumps(ev.to_json(), indent=2))
     else:
@@ -70,4 +73,3 @@ def run(args: argparse.Namespace) -> int:
         readme.write_text(replace_block(readme.read_text(), README_BLOCK, readme_text(ev)))
         print(f"\nupdated: {readme}", file=sys.stderr)
     return 0 if (ev.ok or args.exit_zero) else 1
-

@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+from smguard.cli.args import iso_time, positive_int, scenario_spec
 from smguard.errors import SmguardError
+
+# The generator reads only generators/ (baseline and scenarios): a tree with just that will do.
+PACK_MARKERS = ("pack.yml", "generators")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,12 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--baseline", default="generators/baseline.yml", metavar="PATH",
                    help="baseline profile (default: generators/baseline.yml, relative to --pack)")
-    p.add_argument("--start", metavar="ISO", help="start time, e.g. 2026-11-23T00:00Z (default: Monday 2026-11-23 00:00 UTC)")
+    p.add_argument("--start", metavar="ISO", type=iso_time, help="start time, e.g. 2026-11-23T00:00Z (default: Monday 2026-11-23 00:00 UTC)")
     span = p.add_mutually_exclusive_group()
-    span.add_argument("--hours", type=int, metavar="N", help="hours of activity (default 24)")
-    span.add_argument("--days", type=int, metavar="N", help="days of activity")
+    span.add_argument("--hours", type=positive_int, metavar="N", help="hours of activity (default 24)")
+    span.add_argument("--days", type=positive_int, metavar="N", help="days of activity")
     p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
-    p.add_argument("--scenario", action="append", default=[], metavar="NAME[@ISO]",
+    p.add_argument("--scenario", action="append", default=[], metavar="NAME[@ISO]", type=scenario_spec,
                    help="inject a scenario, at a time or at a seeded random time; repeatable")
     p.add_argument("--all-scenarios", action="store_true", help="inject one instance of every scenario in generators/scenarios")
     p.add_argument("--list-scenarios", action="store_true", help="list scenario names and exit")
@@ -41,14 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="accept --scenario NAME@ISO times outside the generated window (default: an error)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
-
-
-def _parse_time(text: str, what: str) -> dt.datetime:
-    try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise SmguardError(f"{what}: not an ISO time: {text!r} (e.g. 2026-11-23T10:00Z)") from None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         items += [(n, None) for n in list_scenarios(root)]
     for spec in args.scenario:
         name, _, at = spec.partition("@")
-        items.append((name, _parse_time(at, f"--scenario {spec}") if at else None))
-    start = _parse_time(args.start, "--start") if args.start else None
+        items.append((name, iso_time(at) if at else None))
+    start = args.start
     t0 = time.perf_counter()
     where = args.out if args.out not in (None, "-") else "stdout"
     try:

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from smguard.cli.args import add_progress_option, non_negative_int, positive_int, show_progress, time_value
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,13 +20,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("logs", nargs="+", metavar="LOGS", help="log files or directories (NDJSON, {\"Records\"}, .gz)")
     p.add_argument("--detection", action="append", default=[], metavar="NAME|ID", help="only this detection (repeatable)")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default: table)")
     p.add_argument("--all-time", action="store_true", help="run each search once over all events, no schedule/throttling")
-    p.add_argument("--now", metavar="ISO", help="now() for --all-time runs (default: current time)")
+    p.add_argument("--now", metavar="ISO", type=time_value, help="now() for --all-time runs (default: current time)")
     p.add_argument("--strict", action="store_true", help="a bad log line is an error (exit 1)")
-    p.add_argument("--jobs", type=int, default=default_jobs(), metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=default_jobs(), metavar="N",
                    help="processes: N >= 2 cuts the logs into N parts by time, scans each in its own process and "
                         "merges them (same results; --strict scans in one); default %(default)s, the CPUs here")
+    p.add_argument("--max-problems", type=non_negative_int, default=0, metavar="N",
+                   help="print at most N bad-log-input lines (the count stays complete); 0 = all (default), "
+                        "as in check-logs")
+    add_progress_option(p)
     p.set_defaults(func=run)
 
 
@@ -38,14 +44,22 @@ def default_jobs() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smguard.cli.search import pack_context_and_settings, parse_now, print_rows, report_problems
+    from smguard.cli.search import (
+        no_records,
+        pack_context_and_settings,
+        parse_now,
+        print_rows,
+        report_problems,
+    )
     from smguard.scan import scan, specs_from_pack
 
     pack, index, sourcetype = pack_context_and_settings(args.pack)
     specs = specs_from_pack(pack, args.detection)
     result = scan(specs, args.logs, pack.context(), index=index, sourcetype=sourcetype, all_time=args.all_time,
-                  now=parse_now(args.now), strict=args.strict, progress=sys.stderr.isatty(), jobs=max(1, args.jobs))
-    report_problems(result.report)
+                  now=parse_now(args.now), strict=args.strict, progress=show_progress(args), jobs=args.jobs)
+    report_problems(result.report, args.max_problems)
+    if no_records(result.report, args.logs):
+        return 1
     if result.reordered:
         print("note: the logs are not in time order, so scheduled runs were replayed after reading all of them "
               "(memory grew with the logs)", file=sys.stderr)

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from smguard.cli.args import positive_number
 from smguard.splunk.connection import add_connection_args
 
 
@@ -23,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hec-url", metavar="URL", help="HEC URL, https://HOST:8088 (env SPLUNK_HEC_URL; "
                    "default: the --url host on port 8088)")
     p.add_argument("--hec-token", metavar="T", help="HEC token (env SPLUNK_HEC_TOKEN)")
-    p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for indexing (default: 180)")
+    p.add_argument("--timeout", type=positive_number, default=180.0, help="seconds to wait for indexing (default: 180)")
     p.add_argument("--deploy", action="store_true",
                    help="first deploy the macros, lookups and transforms (not the correlation searches)")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     p.set_defaults(func=run)
 
 

@@ -121,15 +121,24 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
     Hidden files and directories (``.name``) below a directory are skipped; a file named
     explicitly is always read. A path that does not exist raises, since a typo must not
-    look like an empty log.
+    look like an empty log. Symbolic links to directories are followed (log folders are
+    often assembled from links); a directory already walked, by any path, is not walked
+    again, so a link back up the tree (a loop) ends instead of recursing forever.
     """
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = []
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            seen = {os.path.realpath(path)}
+            for root, dirs, files in os.walk(path, followlinks=True):
+                keep = []
+                for d in sorted(d for d in dirs if not d.startswith(".")):
+                    real = os.path.realpath(os.path.join(root, d))
+                    if real not in seen:
+                        seen.add(real)
+                        keep.append(d)
+                dirs[:] = keep
                 found.extend(Path(root, f) for f in files if not f.startswith("."))
             out.extend(sorted(found, key=delivery_order))
         elif path.exists():

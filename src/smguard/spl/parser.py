@@ -487,6 +487,8 @@ def _p_stats(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
         if t.is_word("by"):
             cur.next()
             by = _field_list(cur)
+            if not by:  # Splunk refuses a bare BY clause; grouping by nothing must not pass silently
+                raise cur.error(f"{name}: 'by' must be followed by at least one field", t)
             break
         if t.kind != WORD:
             raise cur.error(f"expected a stats function, found {t.value!r}", t)

@@ -10,10 +10,11 @@ macros and lookups → rows, checked by :mod:`smguard.testing.expect`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from smguard.cloudtrail.fields import to_event
@@ -62,8 +63,9 @@ def case_events(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
         return events_of(pack, case["records"])
     base = _baseline_events(str(pack.root), case.get("baseline_hours", BASELINE_HOURS), pack.settings.index,
                             pack.settings.sourcetype)
-    # The engine must not see another case's mutations: give it fresh dicts.
-    return [dict(e) for e in base] + events_of(pack, _scenario(pack, case))
+    # Shared, not copied: the engine never writes to an event (a row copies its event's
+    # fields on its first write, spl/rows.py), as a scan shares events between detections.
+    return [*base, *events_of(pack, _scenario(pack, case))]
 
 
 def _scenario(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
@@ -74,17 +76,24 @@ def _scenario(pack: Pack, case: dict[str, Any]) -> list[dict[str, Any]]:
     return scenario_records(case["scenario"], seed=SEED, at=CASE_START + timedelta(minutes=30), pack_root=pack.root)
 
 
-@lru_cache(maxsize=4)
-def _baseline(root: str, hours: int) -> tuple[dict[str, Any], ...]:
-    """Baseline records are the same for every case: generate them once per run."""
-    from smguard.generate import baseline_records
+def _baseline(root: str, hours: int) -> Iterator[dict[str, Any]]:
+    """The baseline records every case shares, generated as they are read (not kept: a day of
+    records as dicts is about 0.5 GB; only their events are cached, below)."""
+    from smguard.generate import BASELINE_PATH, iter_baseline, load_baseline
 
-    return tuple(baseline_records(hours, seed=SEED, start=CASE_START, pack_root=root))
+    return iter_baseline(load_baseline(Path(root) / BASELINE_PATH), CASE_START, hours, SEED)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _baseline_events(root: str, hours: int, index: str, sourcetype: str) -> tuple[dict[str, Any], ...]:
+    """The baseline's events, extracted once per run and shared by every case (read-only)."""
     return tuple(_event(r, index, sourcetype) for r in _baseline(root, hours))
+
+
+def forget_baselines() -> None:
+    """Drop the cached baseline events (a full day's are about 0.5 GB): a long-lived process
+    (the test suite) calls this when it is done running cases."""
+    _baseline_events.cache_clear()
 
 
 def _event(record: dict[str, Any], index: str, sourcetype: str) -> dict[str, Any]:
