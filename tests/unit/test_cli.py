@@ -159,7 +159,7 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
     return dict(action.choices)
 
 
-PACKLESS = {"schema", "check-logs"}
+PACKLESS = {"schema", "check-logs", "restore"}
 
 
 def test_pack_after_the_subcommand(tmp_path, monkeypatch, capsys):
@@ -247,7 +247,8 @@ def test_table_time_prints_like_splunk(logs, capsys):
 # ----------------------------------------------------------------------------- item 22: outside a pack
 
 def _pack_commands() -> list[list[str]]:
-    args = {"scan": ["x.ndjson"], "search": ["*", "x.ndjson"], "deploy": ["--dry-run"]}
+    args = {"scan": ["x.ndjson"], "search": ["*", "x.ndjson"], "deploy": ["--dry-run"], "export": ["sigma"],
+            "import": ["sigma", "x.yml"]}
     return [[name, *args.get(name, [])] for name in sorted(_subparsers()) if name not in PACKLESS]
 
 

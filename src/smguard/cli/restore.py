@@ -8,6 +8,9 @@ import sys
 from smguard.splunk.connection import add_connection_args
 
 
+USES_PACK = False  # a backup file names its server objects; no pack is read
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "restore", help="put back the objects a `deploy --force` backed up before overwriting them",
