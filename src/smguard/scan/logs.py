@@ -127,8 +127,10 @@ class Prefilter:
             names = t.get("eventName")
             indexed = bool(names) and all("*" not in v for v in names)
             if indexed:
-                for v in names:
-                    self.by_name.setdefault(v.lower(), []).append(i)
+                # a search is a candidate once per record, however often (or in whatever
+                # case) its OR branches repeat a name: a repeat would feed it the event twice
+                for v in dict.fromkeys(v.lower() for v in names):
+                    self.by_name.setdefault(v, []).append(i)
             elif names == ():
                 pass  # needs no events at all (generating search)
             else:
