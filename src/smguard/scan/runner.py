@@ -293,9 +293,9 @@ class _Plan:
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
-        # newest first; rows borrow their dicts (copy-on-write) so runs cannot disturb each other
-        sel = [Row(r.f, r.ids, False, r.t) for r in reversed(self.rows[i:j])]
-        return self.cs.finish(sel, ordered=True)
+        # rows borrow their dicts (copy-on-write) so runs cannot disturb each other; the
+        # executor's order (newest first, the logs' order among equal times) is set by finish
+        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]])
 
     def prepare_windows(self) -> None:
         """Put held rows/events in time order (cheap: they arrive nearly sorted)."""
