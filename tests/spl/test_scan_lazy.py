@@ -102,8 +102,9 @@ def test_extractor_gives_requested_fields_exactly(day_of_logs):
     sample = rnd.sample(records, min(3000, len(records)))
     full = [to_event(r, index="aws", sourcetype="aws:cloudtrail") for r in sample]
     every = sorted({k for ev in full for k in ev})
-    addon_fields = sorted({a for _s, a in addon.FIELD_ALIASES} | {n for n, _e in addon.CALCULATED_FIELDS}
-                          | {f for _c, _i, outs, _m, _r in addon.AUTOMATIC_LOOKUPS for f in outs})
+    compiled = addon.load()
+    addon_fields = sorted({a for _s, a in compiled.aliases} | {c.name for c in compiled.calculated}
+                          | {f for lk in compiled.lookups for f in lk.outputs})
     wanted_sets = [frozenset([f]) for f in addon_fields] + [frozenset(rnd.sample(every, 12)) for _ in range(40)]
     for wanted in wanted_sets:
         ex = Extractor(wanted)
@@ -116,11 +117,15 @@ def test_extractor_gives_requested_fields_exactly(day_of_logs):
         assert not any(f.startswith("date_") for f in got) or ex.dates
 
 
-def test_extractor_follows_replaced_addon_tables(monkeypatch):
+def test_extractor_follows_a_recompiled_addon(monkeypatch, tmp_path):
     rec = {"eventTime": "2026-11-23T10:00:00Z", "eventName": "X", "sourceIPAddress": "1.2.3.4"}
     ex = extractor(frozenset({"where_from"}))
     assert "where_from" not in ex(rec)
-    monkeypatch.setattr(addon, "FIELD_ALIASES", (*addon.FIELD_ALIASES, ("sourceIPAddress", "where_from")))
+    text = addon.PROPS_PATH.read_text().replace("[aws:cloudtrail]\n", "[aws:cloudtrail]\nFIELDALIAS-w = sourceIPAddress AS where_from\n")
+    conf = tmp_path / "props.conf"
+    conf.write_text(text)
+    changed = addon.compile_addon(conf)
+    monkeypatch.setattr(addon, "load", lambda: changed)
     assert ex(rec)["where_from"] == "1.2.3.4" == to_event(rec)["where_from"]
 
 
@@ -204,7 +209,7 @@ def test_raw_prefix(tail, n_ops, fields):
 def test_raw_values_are_the_extracted_values(day_of_logs):
     """What the prefilter and the raw-record filters read off a record is what extraction
     gives the event, or 'not a plain value' (then the full event decides)."""
-    from smguard.scan.logs import _UNKNOWN, raw_value
+    from smguard.scan.logs import UNKNOWN, raw_value
 
     fields = ["eventName", "eventSource", "src", "region", "readOnly", "errorCode", "userIdentity.type",
               "userIdentity.sessionContext.sessionIssuer.arn", "requestParameters.bucketName",
@@ -214,7 +219,7 @@ def test_raw_values_are_the_extracted_values(day_of_logs):
         ev = to_event(rec)
         for f in fields:
             got = raw_value(rec, f)
-            if got is not _UNKNOWN:
+            if got is not UNKNOWN:
                 assert got == ev.get(f), (f, rec.line)
                 plain += got is not None
     assert plain > 1000

@@ -34,11 +34,20 @@ from typing import Any
 from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
-from smguard.scan.logs import _UNKNOWN, _raw_getter, prefilterable, read_events
+from smguard.scan.logs import UNKNOWN, prefilterable, raw_getter, read_events
 from smguard.scan.prepare import Preparer
 from smguard.spl import ast as A
+from smguard.spl.analysis import (
+    eval_reads_writes,
+    expr_reads,
+    needs_rescan,
+    pipeline_fields,
+    search_reads,
+    subsearches,
+    uses_now,
+)
 from smguard.spl.context import SearchContext
-from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
+from smguard.spl.executor import CompiledSearch, Runtime
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
@@ -91,14 +100,12 @@ class ScanResult:
 
 def _pipelines(p: A.Pipeline) -> list[A.Pipeline]:
     """The pipeline and every subsearch pipeline in it, recursively."""
-    from smguard.spl.executor import _subsearches
-
     out = [p]
     for c in p.commands:
         if isinstance(c, A.JoinCmd | A.AppendCmd):
             out.extend(_pipelines(c.subsearch))
         elif isinstance(c, A.SearchCmd) and c.expr is not None:
-            for ss in _subsearches(c.expr):
+            for ss in subsearches(c.expr):
                 out.extend(_pipelines(ss.pipeline))
     return out
 
@@ -185,7 +192,7 @@ class _Plan:
         if self.cs is not None and not generating and not self.whole:  # whole: the stream may call now()
             self.pre_ops, self.pre_fields = _raw_prefix(self.pipeline.commands[1:1 + len(self.cs.stream_ops)],
                                                         self.cs.stream_ops)
-        self._pre_getters = tuple(_raw_getter(f) for f in self.pre_fields)
+        self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
         # the event fields this search can read (None: all), so records are extracted lazily
         found = pipeline_fields(self.pipeline)
         self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
@@ -204,7 +211,7 @@ class _Plan:
         got = self._raw_verdicts.get(key)
         if got is not None:
             return got
-        if _UNKNOWN in key:
+        if UNKNOWN in key:
             return False  # not a plain value: let the full event decide
         row = Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)
         got = False
@@ -467,6 +474,23 @@ def _throttled(spec: DetectionSpec, outputs: list[tuple[float, list[dict[str, An
     return results, suppressed
 
 
+def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
+    """What a leading filter-or-enrich command reads from before it and the fields it sets
+    (reads None: any field), or None when it is not ``search``/``where``/``eval``/``lookup``."""
+    if isinstance(c, A.SearchCmd):
+        return search_reads(c.expr), set()
+    if isinstance(c, A.WhereCmd):
+        return expr_reads(c.expr), set()
+    if isinstance(c, A.EvalCmd):
+        return eval_reads_writes(c)
+    if isinstance(c, A.LookupCmd) and c.outputs is not None:
+        reads = {f for _, f in c.inputs}
+        if c.outputnew:
+            return reads | {f for _, f in c.outputs}, set()  # written only when missing: read
+        return reads, {f for _, f in c.outputs}  # OUTPUT sets or clears them
+    return None
+
+
 def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
     """The longest run of leading ``search``/``where``/``eval``/``lookup`` commands, up to
     the last filter, whose every read is of a field the prefilter reads off the raw record
@@ -476,73 +500,28 @@ def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tu
     Given exactly those field values, the commands keep or drop a row as they do the full
     event (they read nothing else), so a record they drop needs no extraction.
     """
-    from smguard.spl.executor import _expr_fields, _search_fields
-
     defined: set[str] = set()
+    raw: set[str] = set()
     keep = 0
+    kept_raw: set[str] = set()
     for i, c in enumerate(cmds):
-        reads: set[str] = set()
-        sets: set[str] = set()
-        if isinstance(c, A.SearchCmd):
-            ok = _search_fields(c.expr, reads)
-        elif isinstance(c, A.WhereCmd):
-            ok = _expr_fields(c.expr, reads)
-        elif isinstance(c, A.EvalCmd):
-            ok = True
-            for name, e in c.assignments:  # in order: later assignments see earlier ones
-                r: set[str] = set()
-                ok = ok and _expr_fields(e, r)
-                reads |= r - sets
-                sets.add(name)
-        elif isinstance(c, A.LookupCmd) and c.outputs is not None:
-            ok = True
-            reads.update(f for _, f in c.inputs)
-            if c.outputnew:
-                reads.update(f for _, f in c.outputs)  # written only when missing: read
-            else:
-                sets.update(f for _, f in c.outputs)  # OUTPUT sets or clears them
-        else:
+        got = _reads_sets(c)
+        if got is None:
             break
-        if not ok or any("*" in f for f in reads):
+        reads, sets = got
+        if reads is None or any("*" in f for f in reads):
             break
-        new = [f for f in reads if f not in defined]
+        new = reads - defined
         if not all(prefilterable(f) for f in new):
             break
+        raw |= new
         defined |= sets
         if isinstance(c, A.SearchCmd | A.WhereCmd):
             keep = i + 1
+            kept_raw = set(raw)
     if not keep:
         return [], ()
-    return list(ops[:keep]), tuple(sorted(_raw_reads(cmds[:keep])))
-
-
-def _raw_reads(cmds: Sequence[A.Command]) -> set[str]:
-    from smguard.spl.executor import _expr_fields, _search_fields
-
-    defined: set[str] = set()
-    out: set[str] = set()
-    for c in cmds:
-        reads: set[str] = set()
-        sets: set[str] = set()
-        if isinstance(c, A.SearchCmd):
-            _search_fields(c.expr, reads)
-        elif isinstance(c, A.WhereCmd):
-            _expr_fields(c.expr, reads)
-        elif isinstance(c, A.EvalCmd):
-            for name, e in c.assignments:
-                r: set[str] = set()
-                _expr_fields(e, r)
-                reads |= r - sets
-                sets.add(name)
-        elif isinstance(c, A.LookupCmd):
-            reads.update(f for _, f in c.inputs)
-            if c.outputnew:
-                reads.update(f for _, f in c.outputs or ())
-            else:
-                sets.update(f for _, f in c.outputs or ())
-        out |= reads - defined
-        defined |= sets
-    return out
+    return list(ops[:keep]), tuple(sorted(kept_raw))
 
 
 class _LateRecord(Exception):

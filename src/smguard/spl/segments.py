@@ -37,8 +37,8 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from smguard.spl import ast as A
+from smguard.spl.analysis import expr_reads, search_reads, uses_now
 from smguard.spl.commands import Op, SearchOp, WhereOp
-from smguard.spl.executor import _expr_fields, _search_fields, uses_now
 from smguard.spl.rows import Row
 from smguard.spl.statscmd import EventstatsOp, StatsAccumulator, _Group, merge_groups
 
@@ -52,11 +52,11 @@ def _row_local(op: Op, cmd: A.Command) -> bool:
 
 def _filter_reads(cmd: A.Command) -> set[str] | None:
     """The fields a ``where``/``search`` filter reads (None: not a filter, or any field)."""
-    out: set[str] = set()
     if isinstance(cmd, A.WhereCmd):
-        return out if _expr_fields(cmd.expr, out) else None
+        return expr_reads(cmd.expr)
     if isinstance(cmd, A.SearchCmd):
-        return out if _search_fields(cmd.expr, out) and "_raw" not in out else None
+        out = search_reads(cmd.expr)
+        return out if out is not None and "_raw" not in out else None
     return None
 
 
