@@ -62,37 +62,51 @@ def _put(out: Event, key: str, value: str) -> None:
         out[key] = [old, value]
 
 
-def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None) -> None:
+def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None,
+                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
+    """``KV_MODE = json`` extraction of an object into ``out``: every field, or with
+    ``fields`` only those (walking only into ``prefixes``, the prefixes of ``fields``).
+
+    The one flattening walk: :func:`to_event` and :class:`Extractor` both use it, so a
+    partial event has exactly the full event's values for the fields it holds.
+    """
     for k, v in obj.items():
         key = prefix + k
+        if prefixes is not None and key not in prefixes:  # leads to no wanted field: one set lookup
+            continue
         t = type(v)
         if t is str:
+            if fields is not None and key not in fields:
+                continue
             if key in out:
                 _put(out, key, v)
             else:
                 out[key] = v
         elif t is dict:
-            if v:
-                _flatten_dict(v, key + ".", out, null_value)
+            if v and (prefixes is None or key + "." in prefixes):
+                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
-            if v:
-                _flatten_list(v, key + "{}", out, null_value)
-        else:
+            if v and (prefixes is None or key + "{}" in prefixes):
+                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif fields is None or key in fields:
             _put_scalar(out, key, v, null_value)
 
 
-def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None) -> None:
+def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None,
+                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
+    want = fields is None or key in fields
     for v in items:
         t = type(v)
         if t is str:
-            _put(out, key, v)
+            if want:
+                _put(out, key, v)
         elif t is dict:
-            if v:
-                _flatten_dict(v, key + ".", out, null_value)
+            if v and (prefixes is None or key + "." in prefixes):
+                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
-            if v:
-                _flatten_list(v, key + "{}", out, null_value)
-        else:
+            if v and (prefixes is None or key + "{}" in prefixes):
+                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif want:
             _put_scalar(out, key, v, null_value)
 
 
@@ -287,7 +301,7 @@ class Extractor:
         if self.addon is not addon.load():
             self._build()  # the add-on was recompiled (a test)
         event: Event = {}
-        _select_dict(record, "", event, null_value, self.fields, self.prefixes)
+        _flatten_dict(record, "", event, null_value, self.fields, self.prefixes)
         when = record.get("eventTime")
         if isinstance(when, str):
             if self.dates:
@@ -305,50 +319,6 @@ class Extractor:
                     event[name] = values[name]
         _apply_addon(event, self.aliases, self.calculated, self.lookups)
         return event
-
-
-def _select_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None, fields: frozenset[str],
-                 prefixes: frozenset[str]) -> None:
-    """:func:`_flatten_dict` keeping only ``fields`` (walking only into ``prefixes``)."""
-    for k, v in obj.items():
-        key = prefix + k
-        if key not in prefixes:  # leads to no wanted field (most keys): one set lookup
-            continue
-        t = type(v)
-        if t is dict:
-            if v and key + "." in prefixes:
-                _select_dict(v, key + ".", out, null_value, fields, prefixes)
-        elif t is list:
-            if v and key + "{}" in prefixes:
-                _select_list(v, key + "{}", out, null_value, fields, prefixes)
-        elif key not in fields:
-            continue
-        elif t is str:
-            if key in out:
-                _put(out, key, v)
-            else:
-                out[key] = v
-        else:
-            _put_scalar(out, key, v, null_value)
-
-
-def _select_list(items: list[Any], key: str, out: Event, null_value: str | None, fields: frozenset[str],
-                 prefixes: frozenset[str]) -> None:
-    want = key in fields
-    for v in items:
-        t = type(v)
-        if t is dict:
-            if v and key + "." in prefixes:
-                _select_dict(v, key + ".", out, null_value, fields, prefixes)
-        elif t is list:
-            if v and key + "{}" in prefixes:
-                _select_list(v, key + "{}", out, null_value, fields, prefixes)
-        elif not want:
-            continue
-        elif t is str:
-            _put(out, key, v)
-        else:
-            _put_scalar(out, key, v, null_value)
 
 
 def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
