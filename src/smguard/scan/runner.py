@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
 from smguard.scan.logs import UNKNOWN, prefilterable, raw_getter, read_events
 from smguard.scan.prepare import Preparer
+from smguard.scan.timeline import LATENESS, LateRecord, time_span
 from smguard.spl import ast as A
 from smguard.spl.analysis import (
     eval_reads_writes,
@@ -443,14 +443,6 @@ def _decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...
     return True
 
 
-def time_span(tmin_s: str | None, tmax_s: str | None) -> tuple[float | None, float | None]:
-    """The first and last ``eventTime`` read, as the first record's time and just after
-    the last's (None, None: no records)."""
-    if tmin_s is None or tmax_s is None:
-        return None, None
-    return epoch_time(tmin_s), epoch_time(tmax_s) + 1.0
-
-
 def _event_time(ev: dict) -> float:
     return ev.get("_time", float("-inf"))
 
@@ -522,10 +514,6 @@ def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tu
     if not keep:
         return [], ()
     return list(ops[:keep]), tuple(sorted(kept_raw))
-
-
-class _LateRecord(Exception):
-    """A record arrived for a window already replayed: the logs are not in time order."""
 
 
 _SNAP_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 31 * 86400, "q": 92 * 86400,
@@ -634,9 +622,6 @@ def _result_json(r: Row, run_time: float | None) -> dict[str, Any]:
 
 
 _ALL = (float("-inf"), float("inf"))
-LATENESS = 900.0
-"""Runs are replayed during the pass (after each batch of records) once the newest record
-is this far past their window."""
 
 
 def scan(
@@ -683,7 +668,7 @@ def scan(
             return _scan_pass(specs, paths, ctx, opts, report, progressive=False)
         try:
             return _scan_pass(specs, paths, ctx, opts, report, progressive=True)
-        except _LateRecord:
+        except LateRecord:
             report.problems.clear()
             report.files = report.records = 0
             res = _scan_pass(specs, paths, ctx, opts, report, progressive=False)
@@ -771,7 +756,7 @@ class _Pass:
                 if progressive and ev["_time"] < horizon:
                     for i in cands:
                         if ev["_time"] < plans[i].done_hi:
-                            raise _LateRecord()
+                            raise LateRecord()
                 for i in cands:
                     plans_feed[i](ev)
             if progressive and self.tmin_s is not None and self.tmax_s is not None:

@@ -40,7 +40,7 @@ from smguard.spl import ast as A
 from smguard.spl.analysis import expr_reads, search_reads, uses_now
 from smguard.spl.commands import Op, SearchOp, WhereOp
 from smguard.spl.rows import Row
-from smguard.spl.statscmd import EventstatsOp, StatsAccumulator, _Group, merge_groups
+from smguard.spl.statscmd import EventstatsOp, Group, StatsAccumulator, merge_groups
 
 _KEY = itemgetter(0)
 
@@ -142,7 +142,7 @@ class SegmentedTail:
             rows = nxt
         # held across runs: lent to every run, which copies before writing
         rows = [(k, Row(r.f, r.ids, False, r.t)) for k, r in rows]
-        groups: dict[tuple, _Group] = {}
+        groups: dict[tuple, Group] = {}
         passed: list = []
         if self.es is not None:
             groups, row_keys = self.es.group([r for _k, r in rows])
@@ -186,10 +186,10 @@ class SlidingMerge:
         self.specs = specs
         self.front: list[tuple[StatsAccumulator, int, dict]] = []  # (segment, rows then, suffix merge)
         self.back: list[tuple[StatsAccumulator, int]] = []
-        self.back_groups: dict[tuple, _Group] = {}
+        self.back_groups: dict[tuple, Group] = {}
         self.restarts = 0  # (for tests)
 
-    def groups(self, parts: Sequence[StatsAccumulator]) -> dict[tuple, _Group]:
+    def groups(self, parts: Sequence[StatsAccumulator]) -> dict[tuple, Group]:
         """The groups of all ``parts`` (in time order) merged."""
         known = [(a, n) for a, n, _g in self.front] + self.back
         start = next((i for i, (a, _n) in enumerate(known) if a is parts[0]), None)
@@ -207,7 +207,7 @@ class SlidingMerge:
         else:  # the window has left every front segment: the back becomes the front
             fresh = self.back[start - len(self.front):]
             self.front, self.back, self.back_groups = [], [], {}
-            suffix: dict[tuple, _Group] = {}
+            suffix: dict[tuple, Group] = {}
             for acc, n in reversed(fresh):
                 suffix = merge_groups([acc.groups, suffix], self.specs) if suffix else acc.groups
                 self.front.append((acc, n, suffix))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from smguard.compile.confs import _conf_value, macros_conf, rule_name, savedsearch_pairs, transforms_conf
+from smguard.compile.confs import conf_value, macros_conf, rule_name, savedsearch_pairs, transforms_conf
 from smguard.compile.quoting import dq
 from smguard.errors import SmguardError
 from smguard.model import Pack
@@ -114,7 +114,7 @@ def parse_conf(text: str) -> dict[str, list[tuple[str, str]]]:
 
 def savedsearch_params(pack: Pack, det: Any) -> tuple[tuple[str, str], ...]:
     """The saved search's keys and values exactly as the packaged savedsearches.conf writes them."""
-    return tuple((k, _conf_value(v).strip()) for k, v in savedsearch_pairs(pack, det))
+    return tuple((k, conf_value(v).strip()) for k, v in savedsearch_pairs(pack, det))
 
 
 def _eval_string(value: str) -> str:
