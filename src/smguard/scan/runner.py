@@ -42,8 +42,8 @@ from smguard.spl.analysis import (
     expr_reads,
     needs_rescan,
     pipeline_fields,
+    pipelines,
     search_reads,
-    subsearches,
     uses_now,
 )
 from smguard.spl.context import SearchContext
@@ -98,22 +98,10 @@ class ScanResult:
         return {"events": self.events, "alerts": [a.to_json() for a in self.alerts if a.results]}
 
 
-def _pipelines(p: A.Pipeline) -> list[A.Pipeline]:
-    """The pipeline and every subsearch pipeline in it, recursively."""
-    out = [p]
-    for c in p.commands:
-        if isinstance(c, A.JoinCmd | A.AppendCmd):
-            out.extend(_pipelines(c.subsearch))
-        elif isinstance(c, A.SearchCmd) and c.expr is not None:
-            for ss in subsearches(c.expr):
-                out.extend(_pipelines(ss.pipeline))
-    return out
-
-
 def _union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
     """eventName values any base search of the pipeline (incl. subsearches) may need."""
     names: list[str] = []
-    for sub in _pipelines(p):
+    for sub in pipelines(p):
         first = sub.commands[0] if sub.commands else None
         if not isinstance(first, A.SearchCmd):
             continue  # generating: reads no events

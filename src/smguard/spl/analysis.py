@@ -37,6 +37,18 @@ def subsearches(e: A.SearchExpr) -> Iterable[A.SSubsearch]:
         yield from subsearches(e.item)
 
 
+def pipelines(p: A.Pipeline) -> list[A.Pipeline]:
+    """The pipeline and every subsearch pipeline in it (``[...]``, ``join``, ``append``), recursively."""
+    out = [p]
+    for c in p.commands:
+        if isinstance(c, A.JoinCmd | A.AppendCmd):
+            out.extend(pipelines(c.subsearch))
+        elif isinstance(c, A.SearchCmd) and c.expr is not None:
+            for ss in subsearches(c.expr):
+                out.extend(pipelines(ss.pipeline))
+    return out
+
+
 def needs_rescan(p: A.Pipeline) -> bool:
     """True when running the pipeline reads the events more than once (subsearches)."""
     for c in walk_commands(p):
@@ -249,6 +261,7 @@ __all__ = [
     "expr_reads",
     "needs_rescan",
     "pipeline_fields",
+    "pipelines",
     "search_reads",
     "subsearches",
     "tail_fields",
