@@ -286,9 +286,10 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
 def test_base_search_decided_by_the_prefilter(spl, decided):
     """Only a base search that is exactly its prefilter terms may be skipped for records
     the prefilter passed for sure."""
-    from smguard.scan.runner import _Plan
+    from smguard.spl.planner import plan_search
 
-    plan = _Plan(DetectionSpec("d", "n", "x", spl), CTX, 1.8e9, False, True, {"index": "aws", "sourcetype": "aws:cloudtrail"})
+    plan = plan_search(spl, CTX, list, 1.8e9, all_time=False, raw_readable=prefilterable,
+                       constants={"index": "aws", "sourcetype": "aws:cloudtrail"})
     assert plan.base_decided is decided
 
 

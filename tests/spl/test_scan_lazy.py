@@ -69,7 +69,7 @@ def test_scanning_in_parts_leaves_the_pack_results_unchanged(day_of_logs, pack, 
 def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs, pack):
     """The detections the optimizer rewrites alert the same with it on or off."""
     from smguard.spl.macros import expand_macros
-    from smguard.spl.optimize import push_filters
+    from smguard.spl.optimizer import push_filters
 
     specs = [s for s in specs_from_pack(pack)
              if push_filters(p := parse(expand_macros(s.spl, pack.context()))) is not p]
@@ -82,14 +82,14 @@ def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs, pack):
 def test_now_in_the_tail_is_set_per_run_like_running_whole(day_of_logs, pack, monkeypatch):
     """A search calling now() only after its stats shares its per-event work between runs;
     it alerts exactly as when every run re-runs the whole search with its own now()."""
-    from smguard.scan import runner
-    from smguard.spl.executor import uses_now
+    from smguard.spl import planner
+    from smguard.spl.analysis import uses_now
     from smguard.spl.macros import expand_macros
 
     specs = [s for s in specs_from_pack(pack) if uses_now(parse(expand_macros(s.spl, pack.context())))]
     assert specs, "the pack has baselines that compare against now()"
     staged = pack_scan(pack, day_of_logs, specs)
-    monkeypatch.setattr(runner, "uses_now", lambda p, upto=None: uses_now(p))  # every one runs whole
+    monkeypatch.setattr(planner, "uses_now", lambda p, upto=None: uses_now(p))  # every one runs whole
     whole = pack_scan(pack, day_of_logs, specs)
     assert alerting(staged) >= 1, "the new-principal scenario should alert"
     assert staged == whole
@@ -197,13 +197,14 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
     ("| search NOT \"term\" | stats count", 0, ()),
 ])
 def test_raw_prefix(tail, n_ops, fields):
-    from smguard.scan.runner import DetectionSpec, _Plan
+    from smguard.scan.logs import prefilterable
     from smguard.spl.context import LookupDef, SearchContext
+    from smguard.spl.planner import plan_search
 
     ctx = SearchContext(lookups={"t": LookupDef("t", ("k", "v"), ({"k": "1.2.3.4", "v": "a"},))})
-    plan = _Plan(DetectionSpec("i", "n", "a", "index=aws eventName=X " + tail), ctx, 1.8e9, False)
-    assert len(plan.pre_ops) == n_ops
-    assert set(plan.pre_fields) == set(fields)
+    plan = plan_search("index=aws eventName=X " + tail, ctx, list, 1.8e9, all_time=False, raw_readable=prefilterable)
+    assert len(plan.raw_ops) == n_ops
+    assert set(plan.raw_fields) == set(fields)
 
 
 def test_raw_values_are_the_extracted_values(day_of_logs):

@@ -29,7 +29,7 @@ from smguard.spl.context import LookupDef, MacroDef, SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
 from smguard.spl.macros import expand_macros
-from smguard.spl.optimize import push_filters
+from smguard.spl.optimizer import optimize as optimize_pipeline
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
@@ -103,13 +103,13 @@ def compile_search(spl: str, events: Events, ctx: SearchContext, *, now: float,
                    optimize: bool = True) -> CompiledSearch:
     """Expand, parse and bind a search; lets callers push events themselves (scan).
 
-    ``optimize`` applies :func:`smguard.spl.optimize.push_filters` (same results, less
-    work); tests turn it off to prove exactly that.
+    ``optimize`` applies the optimizer's rules (:mod:`smguard.spl.optimizer`: same
+    results, less work); tests turn it off to prove exactly that.
     """
     text = expand_macros(spl, ctx)
     pipeline = parse(text)
     if optimize:
-        pipeline = push_filters(pipeline)
+        pipeline = optimize_pipeline(pipeline)
     rt = Runtime(ctx, _source(events, pipeline), now, earliest, latest, text)
     return CompiledSearch(pipeline, rt)
 

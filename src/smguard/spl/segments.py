@@ -22,7 +22,7 @@ segments' sorted rows. What is cached per segment:
    eventstats' output fields. Those filters decide the same before and after the
    eventstats writes its fields, so a run merges the segments' groups of the rows that
    pass and writes the results on those rows only, instead of grouping and writing
-   every row of its window. :func:`smguard.spl.optimize.push_filters` puts such filters there.
+   every row of its window. :func:`smguard.spl.optimizer.pushdown.push_filters` puts such filters there.
 
 The result is the same rows, in the same order, with the same provenance, as running
 the tail over the merged accumulator (tests check this for the whole pack); when the

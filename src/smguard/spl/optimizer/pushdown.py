@@ -1,6 +1,6 @@
-"""Rewrites of a parsed pipeline that keep its results and make it cheaper to run.
+"""Optimizer rule: filter pushdown (a pure Pipeline -> Pipeline rewrite; same results, less work).
 
-One rewrite so far, *filter pushdown* (sqlglot's optimizer does the same for SQL): a
+*Filter pushdown* (sqlglot's optimizer does the same for SQL): a
 ``where`` late in a pipeline often tests a field that was final much earlier, e.g.::
 
     ... | stats ... by _time user | eventstats sum(objects) as total by user
