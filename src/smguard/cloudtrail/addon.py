@@ -79,7 +79,10 @@ class Calculated:
         got = self._fn(values)
         if got is not None and type(got) is not str and type(got) is not list:
             if isinstance(got, bool):
-                raise SmguardError(f"{PROPS_PATH}: EVAL-{self.name} gives a boolean, which Splunk rejects")
+                # props.conf allows it ("any value type, including multivals, boolean, or
+                # null"), but what field value Splunk then stores is not documented: loud, not guessed
+                raise SmguardError(f"{PROPS_PATH}: EVAL-{self.name} gives a boolean; smguard does not model "
+                                   "boolean calculated fields")
             got = out_value(got)
         if len(memo) > 50_000:
             memo.clear()
