@@ -70,19 +70,25 @@ class SearchPlan:
 
 def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict]], now: float, *,
                 all_time: bool, optimize: bool = True, raw_readable: Callable[[str], bool] = lambda f: False,
-                constants: dict[str, str] | None = None) -> SearchPlan:
-    """Plan ``spl`` (macros expanded here) over the event source ``events``."""
+                constants: dict[str, str] | None = None, earliest: float | None = None,
+                latest: float | None = None, defer_subsearches: bool = True) -> SearchPlan:
+    """Plan ``spl`` (macros expanded here) over the event source ``events``.
+
+    ``smguard search`` (:func:`smguard.spl.run`) plans with ``defer_subsearches=False``: its
+    events exist when the search is compiled. A scan plans before reading (the default):
+    a subsearch is resolved when a search is compiled, so a search that has one is
+    compiled per run over the buffered events (``compiled`` is None).
+    """
     text = expand_macros(spl, ctx)
     pipeline = optimize_pipeline(parse(text)) if optimize else parse(text)
     rescan = needs_rescan(pipeline)
     first = pipeline.commands[0]
     generating = not isinstance(first, A.SearchCmd)
-    # a subsearch is resolved when a search is compiled, so searches that have one are
-    # compiled per run, over the buffered events, never here
-    cs = None if rescan else CompiledSearch(pipeline, Runtime(ctx, events, now, None, None, text))
+    cs = None if rescan and defer_subsearches else CompiledSearch(pipeline, Runtime(ctx, events, now, earliest, latest,
+                                                                                    text))
     # now() after the per-event work (in the tail) is set per run on the compiled search's
     # env; only a search calling it per event must run whole for each run
-    per_event = 2 + len(cs.stream_ops) if cs is not None else None
+    per_event = 2 + len(cs.stream_ops) if cs is not None and not rescan else None
     whole = rescan or generating or (uses_now(pipeline, per_event) and not all_time)
     if rescan:
         terms = union_terms(pipeline)
@@ -92,7 +98,7 @@ def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict
         terms = {"eventName": ()}  # generating search: needs no events
     raw_ops: list = []
     raw_fields: tuple[str, ...] = ()
-    if cs is not None and not generating and not whole:  # whole: the stream may call now()
+    if cs is not None and not rescan and not generating and not whole:  # whole: the stream may call now()
         raw_ops, raw_fields = raw_prefix(pipeline.commands[1:1 + len(cs.stream_ops)], cs.stream_ops, raw_readable)
     found = pipeline_fields(pipeline)
     base_decided = cs is not None and not rescan and decided_by_terms(cs.base_expr, terms, constants or {},
