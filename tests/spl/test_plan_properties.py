@@ -7,8 +7,8 @@ terms with AND/OR/NOT/IN, ``where``, ``eval``, ``stats ... by``, ``bin``,
 - the executor with the optimizer on equals it with the optimizer off (filter pushdown);
 - ``scan`` (prefilter, base-search skip, raw-record filters, lazy extraction, stats
   accumulated as rows arrive, segment caches, sliding merges), all-time and schedule
-  replay run by run, optimizer on and off, equals the plain executor over the same
-  window (:mod:`tests.spl.oracle`).
+  replay run by run, optimizer on and off, raw-record filters and lazy extraction on and
+  off, equals the plain executor over the same window (:mod:`tests.spl.oracle`).
 
 An error must be an error both ways (same message), never a result one way only.
 """
@@ -86,7 +86,14 @@ term = st.one_of(
     st.sampled_from(("errorCode=success", "errorCode!=success", "userIdentity.userName=a*", "region=eu-*",
                      "requestParameters.size>40", "requestParameters.tags{}=b", "readOnly=false", "GetObject")),
 )
-base = st.lists(term, max_size=3).map(lambda ts: " ".join([BASE, *ts]))
+subsearch = st.sampled_from((
+    "[search index=aws eventName=DeleteBucket | fields user]",
+    "[search index=aws errorCode!=success | dedup user | fields user]",
+))
+base = st.one_of(
+    st.lists(term, max_size=3).map(lambda ts: " ".join([BASE, *ts])),
+    st.tuples(st.lists(term, max_size=2), subsearch).map(lambda p: " ".join([BASE, *p[0], p[1]])),
+)
 num = st.integers(0, 100)
 command = st.one_of(
     num.map(lambda n: f"where 'requestParameters.size'>{n}"),
@@ -103,11 +110,16 @@ command = st.one_of(
     st.sampled_from(("dedup user", "dedup eventName user")),
     st.sampled_from(("sort - requestParameters.size | head 5", "sort user, -_time | head 7")),
     num.map(lambda n: f"where count>{n % 20}"),
+    st.sampled_from(("rename user AS who", "fillnull value=0 requestParameters.size", "table _time user eventName",
+                     "fields - region", "mvexpand requestParameters.tags{}", "tail 4", "head 9",
+                     "rex field=user \"(?<initial>^.)\"", "stats count by _time user", "reverse",
+                     "eventstats avg(requestParameters.size) as avg_size by eventName | where "
+                     "'requestParameters.size'>avg_size")),
 )
 pipeline = st.tuples(base, st.lists(command, max_size=4)).map(lambda p: " | ".join([p[0], *p[1]]))
 
 CTX = SearchContext()
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _outcome(f):
@@ -138,14 +150,14 @@ def logs(tmp_path_factory) -> tuple[str, list[dict]]:
 
 
 @FAST
-@given(spl=pipeline, all_time=st.booleans(), optimize=st.booleans(),
+@given(spl=pipeline, all_time=st.booleans(), optimize=st.booleans(), lazy=st.booleans(),
        schedule=st.sampled_from((("*/10 * * * *", "-30m@m", "@m"), ("5 * * * *", "-2h@h", "-5m"))))
-def test_scan_equals_the_executor(logs, spl, all_time, optimize, schedule):
+def test_scan_equals_the_executor(logs, spl, all_time, optimize, lazy, schedule):
     log_file, events = logs
     cron, earliest, latest = schedule
     spec = DetectionSpec(id="p", name="p", area="a", spl=spl, cron=cron, earliest=earliest, latest=latest,
                          throttle_fields=("user",) if "by user" in spl else (), throttle_period=1800.0)
     want = _outcome(lambda: expected_rows(spec, events, CTX, now=NOW, all_time=all_time))
     got = _outcome(lambda: scan([spec], [log_file], CTX, index="aws", sourcetype="aws:cloudtrail",
-                                all_time=all_time, now=NOW, optimize=optimize).alerts[0].results)
+                                all_time=all_time, now=NOW, optimize=optimize, lazy=lazy).alerts[0].results)
     assert got == want
