@@ -14,7 +14,7 @@ from smguard.cloudtrail.fields import Extractor, extractor, to_event
 from smguard.cloudtrail.reader import iter_records
 from smguard.model import load_pack
 from smguard.scan import scan, specs_from_pack
-from smguard.spl.executor import pipeline_fields
+from smguard.spl.analysis import pipeline_fields
 from smguard.spl.parser import parse
 
 

@@ -520,7 +520,7 @@ def scan(
     With ``lazy`` (the default) a detection's leading stream filters that read only fields
     available on the raw record run on those raw values first (remembered per value
     combination), and a record is turned into an event holding only the fields its
-    remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
+    remaining candidate detections can read (:func:`smguard.spl.analysis.pipeline_fields`,
     :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
     ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
     with ``optimize`` (:func:`smguard.spl.optimizer.pushdown.push_filters` and the per-segment tails
