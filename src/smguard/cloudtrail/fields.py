@@ -321,16 +321,21 @@ class Extractor:
         return event
 
 
-def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
-    """A JSON true/false/null/number as Splunk's JSON extraction writes it."""
+def scalar_text(v: Any) -> str:
+    """A JSON true/false/number as Splunk's JSON extraction writes it (not null)."""
     t = type(v)
     if t is bool:
-        _put(out, key, "true" if v else "false")
-    elif v is None:
+        return "true" if v else "false"
+    return str(v) if t is int else repr(v)
+
+
+def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
+    """A JSON true/false/null/number as Splunk's JSON extraction writes it."""
+    if v is None:
         if null_value is not None:
             _put(out, key, null_value)
     else:
-        _put(out, key, str(v) if t is int else repr(v))
+        _put(out, key, scalar_text(v))
 
 
 _EXTRACTORS: dict[frozenset[str], Extractor] = {}
@@ -388,9 +393,7 @@ def raw_scalar(v: Any) -> Any:
         return UNKNOWN
     if v is None:
         return None
-    out: Event = {}
-    _put_scalar(out, "v", v, None)
-    return out.get("v")
+    return scalar_text(v)
 
 
 def raw_path(field: str) -> Any:
