@@ -312,8 +312,12 @@ def test_change_type_and_object_category_subset():
     assert "change_type" not in to_event(ALL_VARIANTS["AssumedRole"])  # SageMaker: not in the add-on's table
 
 
-def test_one_table_drives_the_aliases(monkeypatch):
-    monkeypatch.setattr(addon, "FIELD_ALIASES", (*addon.FIELD_ALIASES, ("eventID", "event_id")))
+def test_the_addon_text_drives_the_aliases(monkeypatch, tmp_path):
+    text = addon.PROPS_PATH.read_text().replace("[aws:cloudtrail]\n", "[aws:cloudtrail]\nFIELDALIAS-x = eventID AS event_id\n")
+    conf = tmp_path / "props.conf"
+    conf.write_text(text)
+    changed = addon.compile_addon(conf)
+    monkeypatch.setattr(addon, "load", lambda: changed)
     assert to_event(ALL_VARIANTS["Role"])["event_id"] == ALL_VARIANTS["Role"]["eventID"]
 
 
@@ -353,38 +357,6 @@ def test_to_event_is_lean_enough():
         to_event(r, raw="")
     per_record = (time.perf_counter() - start) / len(recs)
     assert per_record < 500e-6, f"to_event took {per_record * 1e6:.0f} us per record"
-
-
-# Every eventName the add-on's case() expressions single out, plus ordinary SageMaker ones.
-_EVENT_NAMES = (
-    "PutBucketAcl", "CreateLoadBalancerListeners", "GetBucketEncryption", "CreateLoginProfile", "CreateUser",
-    "DeleteUser", "DeleteLoginProfile", "UpdateUser", "CreateAccessKey", "ListAccessKeys", "GetUser",
-    "CreateVirtualMFADevice", "CreateNetworkInterface", "DeleteNetworkInterface", "AssumeRole",
-    "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "ConsoleLogin", "CheckMfa", "ListAliases", "ListRoles",
-    "RunInstances", "StartInstances", "StopInstances", "ListNotebookInstances", "CreateVolume", "PutBucketPolicy",
-    "DeleteBucket", "DeleteSecurityGroup", "CreateTrainingJob", "CreateNotebookInstance", "DescribeEndpoint",
-)
-
-
-def test_specialising_per_event_name_changes_no_result():
-    """The per-eventName specialisation is an optimisation: it must give exactly what the
-    unspecialised expressions give, for every caller type and every eventName the table names."""
-    from smguard.cloudtrail._eval import specialize
-
-    compared = 0
-    for base in [*ALL_VARIANTS.values(), INSIGHT]:
-        for event_name in (*_EVENT_NAMES, None):
-            rec = copy.deepcopy(base)
-            if event_name is None:
-                rec.pop("eventName", None)
-            else:
-                rec["eventName"] = event_name
-            rec.setdefault("additionalEventData", {})["MFAUsed"] = "No"
-            get = flatten(rec).get
-            for name, expr in addon.CALCULATED_FIELDS:
-                assert specialize(expr, event_name)(get) == expr(get), (name, event_name, base.get("eventID"))
-                compared += 1
-    assert compared > 5000
 
 
 def test_null_value_switch_reaches_the_event():

@@ -9,9 +9,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smguard.cloudtrail import reader
-from smguard.cloudtrail.reader import MAX_RECORD_BYTES, ReadReport, iter_records
+from smguard.cloudtrail.reader import MAX_RECORD_BYTES, ReadReport, iter_records, parse_line
 from smguard.errors import Problem, SmguardError
 
 from .samples import ALL_VARIANTS
@@ -249,3 +251,37 @@ def test_ndjson_is_streamed_not_loaded(tmp_path):
     tracemalloc.stop()
     assert count == 20_000
     assert peak < 12 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB: the file was loaded whole"
+
+
+# -- the line parser: orjson where it agrees with the stdlib, the stdlib everywhere else ------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_JSON, ascii_only=st.booleans())
+def test_parse_line_is_json_loads(value, ascii_only):
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert repr(parse_line(text.encode(), text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", [
+    '{"x": NaN}', '{"x": 1e400}', '{"x": "\\ud800"}', '{"x": -9223372036854775809}',
+    '{"x": 123456789012345678901234567890}', '{"a": 1, "a": 2}', '{"x": 1E5, "y": -0}',
+])
+def test_parse_line_agrees_where_orjson_would_not(text):
+    assert repr(parse_line(text.encode(), text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ['{"a": ', '{"a" 1}', "[1, 2", "nul"])
+def test_parse_line_reports_what_json_loads_reports(text):
+    with pytest.raises(ValueError) as got:
+        parse_line(text.encode(), text)
+    with pytest.raises(ValueError) as want:
+        json.loads(text)
+    assert str(got.value) == str(want.value)

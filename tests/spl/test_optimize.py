@@ -6,7 +6,7 @@ import pytest
 
 from smguard.spl import SplError
 from smguard.spl import ast as A
-from smguard.spl.optimize import may_be_bool, necessary, push_filters
+from smguard.spl.optimizer.pushdown import may_be_bool, necessary, push_filters
 from smguard.spl.parser import parse, parse_eval_expr
 
 from .util import ev, q

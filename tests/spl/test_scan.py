@@ -80,6 +80,17 @@ def test_prefilter_never_rejects_a_record_the_search_matches():
     assert 5 not in pre.candidates(records[0])
 
 
+def test_a_search_is_a_candidate_once_however_often_its_branches_name_the_event():
+    """Regression (issue 12): a record was fed to a detection once per OR branch naming its
+    eventName, so counts came out doubled or tripled in scan but not in search."""
+    spl = ("`ct` (eventName IN (StopLogging, DeleteTrail) OR (eventName=StopLogging errorCode=success) "
+           "OR eventName=stoplogging)")
+    terms = required_terms(spl, CTX, fields=prefilterable)
+    assert sorted(v.lower() for v in terms["eventName"]).count("stoplogging") == 3  # the search repeats it
+    pre = Prefilter([terms, {"eventName": ("StopLogging",)}])
+    assert pre.candidates(rec(1, "2026-11-23T10:00:00Z")) == [0, 1]
+
+
 def test_schedule_replay_windows_and_throttling(tmp_path):
     # hourly runs, window [-70m@m, -10m@m): an event at 10:05 is seen by the 11:00 run only
     records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T10:40:00Z"), rec(3, "2026-11-23T11:30:00Z"),
@@ -275,9 +286,10 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
 def test_base_search_decided_by_the_prefilter(spl, decided):
     """Only a base search that is exactly its prefilter terms may be skipped for records
     the prefilter passed for sure."""
-    from smguard.scan.runner import _Plan
+    from smguard.spl.planner import plan_search
 
-    plan = _Plan(DetectionSpec("d", "n", "x", spl), CTX, 1.8e9, False, True, {"index": "aws", "sourcetype": "aws:cloudtrail"})
+    plan = plan_search(spl, CTX, list, 1.8e9, all_time=False, raw_readable=prefilterable,
+                       constants={"index": "aws", "sourcetype": "aws:cloudtrail"})
     assert plan.base_decided is decided
 
 

@@ -14,7 +14,7 @@ from smguard.cloudtrail.fields import Extractor, extractor, to_event
 from smguard.cloudtrail.reader import iter_records
 from smguard.model import load_pack
 from smguard.scan import scan, specs_from_pack
-from smguard.spl.executor import pipeline_fields
+from smguard.spl.analysis import pipeline_fields
 from smguard.spl.parser import parse
 
 
@@ -76,7 +76,7 @@ def test_scanning_in_parts_leaves_the_pack_results_unchanged(day_of_logs, pack, 
 def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs, pack):
     """The detections the optimizer rewrites alert the same with it on or off."""
     from smguard.spl.macros import expand_macros
-    from smguard.spl.optimize import push_filters
+    from smguard.spl.optimizer import push_filters
 
     specs = [s for s in specs_from_pack(pack)
              if push_filters(p := parse(expand_macros(s.spl, pack.context()))) is not p]
@@ -89,14 +89,14 @@ def test_filter_pushdown_leaves_the_pack_results_unchanged(day_of_logs, pack):
 def test_now_in_the_tail_is_set_per_run_like_running_whole(day_of_logs, pack, monkeypatch):
     """A search calling now() only after its stats shares its per-event work between runs;
     it alerts exactly as when every run re-runs the whole search with its own now()."""
-    from smguard.scan import runner
-    from smguard.spl.executor import uses_now
+    from smguard.spl import planner
+    from smguard.spl.analysis import uses_now
     from smguard.spl.macros import expand_macros
 
     specs = [s for s in specs_from_pack(pack) if uses_now(parse(expand_macros(s.spl, pack.context())))]
     assert specs, "the pack has baselines that compare against now()"
     staged = pack_scan(pack, day_of_logs, specs)
-    monkeypatch.setattr(runner, "uses_now", lambda p, upto=None: uses_now(p))  # every one runs whole
+    monkeypatch.setattr(planner, "uses_now", lambda p, upto=None: uses_now(p))  # every one runs whole
     whole = pack_scan(pack, day_of_logs, specs)
     assert alerting(staged) >= 1, "the new-principal scenario should alert"
     assert staged == whole
@@ -110,8 +110,9 @@ def test_extractor_gives_requested_fields_exactly(day_of_logs):
     rnd = random.Random(7)
     full = [to_event(r, index="aws", sourcetype="aws:cloudtrail") for r in sample]
     every = sorted({k for ev in full for k in ev})
-    addon_fields = sorted({a for _s, a in addon.FIELD_ALIASES} | {n for n, _e in addon.CALCULATED_FIELDS}
-                          | {f for _c, _i, outs, _m, _r in addon.AUTOMATIC_LOOKUPS for f in outs})
+    compiled = addon.load()
+    addon_fields = sorted({a for _s, a in compiled.aliases} | {c.name for c in compiled.calculated}
+                          | {f for lk in compiled.lookups for f in lk.outputs})
     wanted_sets = [frozenset([f]) for f in addon_fields] + [frozenset(rnd.sample(every, 12)) for _ in range(40)]
     for wanted in wanted_sets:
         ex = Extractor(wanted)
@@ -124,11 +125,15 @@ def test_extractor_gives_requested_fields_exactly(day_of_logs):
         assert not any(f.startswith("date_") for f in got) or ex.dates
 
 
-def test_extractor_follows_replaced_addon_tables(monkeypatch):
+def test_extractor_follows_a_recompiled_addon(monkeypatch, tmp_path):
     rec = {"eventTime": "2026-11-23T10:00:00Z", "eventName": "X", "sourceIPAddress": "1.2.3.4"}
     ex = extractor(frozenset({"where_from"}))
     assert "where_from" not in ex(rec)
-    monkeypatch.setattr(addon, "FIELD_ALIASES", (*addon.FIELD_ALIASES, ("sourceIPAddress", "where_from")))
+    text = addon.PROPS_PATH.read_text().replace("[aws:cloudtrail]\n", "[aws:cloudtrail]\nFIELDALIAS-w = sourceIPAddress AS where_from\n")
+    conf = tmp_path / "props.conf"
+    conf.write_text(text)
+    changed = addon.compile_addon(conf)
+    monkeypatch.setattr(addon, "load", lambda: changed)
     assert ex(rec)["where_from"] == "1.2.3.4" == to_event(rec)["where_from"]
 
 
@@ -204,19 +209,20 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
     ("| search NOT \"term\" | stats count", 0, ()),
 ])
 def test_raw_prefix(tail, n_ops, fields):
-    from smguard.scan.runner import DetectionSpec, _Plan
+    from smguard.scan.logs import prefilterable
     from smguard.spl.context import LookupDef, SearchContext
+    from smguard.spl.planner import plan_search
 
     ctx = SearchContext(lookups={"t": LookupDef("t", ("k", "v"), ({"k": "1.2.3.4", "v": "a"},))})
-    plan = _Plan(DetectionSpec("i", "n", "a", "index=aws eventName=X " + tail), ctx, 1.8e9, False)
-    assert len(plan.pre_ops) == n_ops
-    assert set(plan.pre_fields) == set(fields)
+    plan = plan_search("index=aws eventName=X " + tail, ctx, list, 1.8e9, all_time=False, raw_readable=prefilterable)
+    assert len(plan.raw_ops) == n_ops
+    assert set(plan.raw_fields) == set(fields)
 
 
 def test_raw_values_are_the_extracted_values(day_of_logs):
     """What the prefilter and the raw-record filters read off a record is what extraction
     gives the event, or 'not a plain value' (then the full event decides)."""
-    from smguard.scan.logs import _UNKNOWN, raw_value
+    from smguard.scan.logs import UNKNOWN, raw_value
 
     fields = ["eventName", "eventSource", "src", "region", "readOnly", "errorCode", "userIdentity.type",
               "userIdentity.sessionContext.sessionIssuer.arn", "requestParameters.bucketName",
@@ -228,7 +234,7 @@ def test_raw_values_are_the_extracted_values(day_of_logs):
         ev = to_event(rec)
         for f in fields:
             got = raw_value(rec, f)
-            if got is not _UNKNOWN:
+            if got is not UNKNOWN:
                 assert got == ev.get(f), (f, rec.line)
                 plain += got is not None
     assert plain > 1000

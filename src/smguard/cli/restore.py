@@ -7,7 +7,6 @@ import sys
 
 from smguard.splunk.connection import add_connection_args
 
-
 USES_PACK = False  # a backup file names its server objects; no pack is read
 
 

@@ -1,331 +1,342 @@
-"""What the Splunk Add-on for AWS (Splunk_TA_aws) adds to ``sourcetype=aws:cloudtrail``: ONE table.
+"""The Splunk Add-on for AWS's search-time knowledge for ``sourcetype=aws:cloudtrail``, from its text.
 
-Everything smguard knows about the add-on's search-time knowledge lives here, as data, in
-the order Splunk applies it (props.conf precedence for one sourcetype):
+The add-on's ``FIELDALIAS-``, ``EVAL-`` and ``LOOKUP-`` lines (and the transforms.conf
+stanzas of its lookups) live in one data file, ``addon_props.conf`` beside this module,
+written as props.conf writes them. This module reads that file and compiles it with the
+SPL engine's own parser (:func:`smguard.spl.parser.parse_eval_expr`, the ``lookup``
+command) and eval functions (:mod:`smguard.spl.evalfuncs`): Splunk evaluates a
+calculated field with its one eval engine, so smguard does too; there is no second
+evaluator to disagree with ``eval``.
 
-1. ``KV_MODE = json`` extraction (done by :func:`smguard.cloudtrail.fields.flatten`);
-2. :data:`FIELD_ALIASES` (``FIELDALIAS-``): copy a field's value(s) to another name;
-3. :data:`CALCULATED_FIELDS` (``EVAL-``): every expression sees the event as it was after
-   the aliases; none sees another's output; a null result removes the field;
-4. :data:`AUTOMATIC_LOOKUPS` (``LOOKUP-``), in class-name order, each seeing the
-   calculated fields (e.g. the action/status lookup reads the *calculated* ``errorCode``).
+Splunk's order for one event (props.conf; "search-time operations sequence"):
 
-Source: the add-on's ``default/props.conf`` ``[aws:cloudtrail]`` stanza (7.x, as vendored
-in public repositories; its behaviour is re-expressed here, not its text). The lookup CSV
-files themselves were not available: :data:`ACTION_STATUS_ROWS`,
-:data:`CHANGE_TYPE_BY_EVENT_SOURCE`, :data:`OBJECT_CATEGORY_BY_EVENT_NAME` and
-:data:`VENDOR_PRODUCT` are a small reconstruction (marked *unverified* in
-docs/cloudtrail.md); correct them here when the real CSVs are at hand.
+1. ``KV_MODE = json`` extraction (:mod:`smguard.cloudtrail.fields`);
+2. :attr:`Addon.aliases` (``FIELDALIAS-``): copy a field's value(s) to another name;
+3. :attr:`Addon.calculated` (``EVAL-``): every expression sees the event as it was after
+   the aliases, none sees another's output; a null result removes the field;
+4. :attr:`Addon.lookups` (``LOOKUP-``), in ASCII order of their class names, each seeing
+   the calculated fields (the action/status lookup reads the *calculated* ``errorCode``).
 
-Not modelled (not used by SageMaker detections; add a row when one is): the
-``REPORT-user-for-aws-cloudtrail-acctmgmt`` regex extraction (its ``user`` is always
-overwritten by ``EVAL-user``), and the ``EVAL-`` fields ``object``, ``object_id``,
-``object_attrs``, ``src_user_name``, ``src_user_id``, ``src_user_type``, ``dest_ip_range``,
-``dest_port_range``, ``src_ip_range``, ``src_port_range``, ``direction``, ``protocol``,
-``protocol_code`` and the ``protocol`` lookup.
+Compiled once per process (:func:`load` is cached). A calculated field is a pure function
+of the fields it reads (no ``now()``, nothing random: checked when compiling), so
+:class:`Calculated` remembers its result per combination of those values.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
-from fnmatch import fnmatchcase
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from smguard.cloudtrail._eval import (
-    NULL,
-    TRUE,
-    C,
-    Expr,
-    F,
-    all_,
-    any_,
-    case,
-    coalesce,
-    eq,
-    event_in,
-    if_,
-    isnotnull,
-    isnull,
-    like,
-    mvjoin,
-    ne,
-    replace,
-    split_index,
-)
+from smguard.errors import SmguardError
+from smguard.spl import ast as A
+from smguard.spl.analysis import expr_reads, uses_now_expr
+from smguard.spl.context import LookupDef, SearchContext
+from smguard.spl.errors import SplError
+from smguard.spl.evalfuncs import EvalEnv, compile_expr
+from smguard.spl.lookup import LookupOp
+from smguard.spl.parser import parse, parse_eval_expr
+from smguard.spl.rows import Row
+from smguard.spl.values import out_value
 
-# -- 2. FIELDALIAS: (source field, alias) ---------------------------------------------------
-FIELD_ALIASES: tuple[tuple[str, str], ...] = (
-    ("requestParameters", "desc"),
-    ("eventTime", "start_time"),
-    ("responseElements.credentials.accessKeyId", "temp_access_key"),
-    ("userIdentity.accessKeyId", "user_access_key"),
-    ("eventType", "app"),
-    ("eventSource", "dvc"),
-    ("awsRegion", "region"),
-    ("eventName", "signature"),
-    ("sourceIPAddress", "src"),
-    ("sourceIPAddress", "src_ip"),
-    ("userIdentity.accountId", "user_group_id"),
-    ("awsRegion", "vendor_region"),
-    ("errorMessage", "reason"),
-    ("eventName", "command"),
-    ("requestParameters.instancesSet.items{}.imageId", "image_id"),
-    ("requestParameters.instanceType", "instance_type"),
-    ("errorMessage", "result"),
-    ("errorCode", "result_id"),
-)
-
-# -- 3. EVAL: (field, expression) ----------------------------------------------------------
-_UI = "userIdentity."
-_ISSUER = "userIdentity.sessionContext.sessionIssuer."
-_TYPE = "userIdentity.type"
-_ASSUME = ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity")
-# The add-on pulls the user out of IAM error messages such as "... on resource: user bob".
-_RESOURCE_USER = (r".*resource\s*:\s*(?:user\s*)?(.*)", r"\1")
-_BY_RESOURCE_KIND = any_(like("eventName", "%Instances"), like("eventName", "%Volume"),
-                         like("eventName", "Put%"), like("eventName", "%Bucket"))
+PROPS_PATH = Path(__file__).with_name("addon_props.conf")
+LOOKUP_DIR = Path(__file__).with_name("addon_lookups")
+SOURCETYPE = "aws:cloudtrail"
 
 
-def _arn_tail(expr: Expr) -> Expr:
-    """``mvindex(split(mvindex(split(x, ":"), -1), "/"), -1)``: the last path segment of an ARN."""
-    return split_index(split_index(expr, ":", -1), "/", -1)
+class Calculated:
+    """One ``EVAL-`` line, compiled: ``calc(get)`` is its value for an event (None: null).
+
+    ``reads`` are the fields the expression reads. The result depends on nothing else,
+    so it is remembered per tuple of their values (bounded; cleared when full).
+    """
+
+    __slots__ = ("_fn", "_memo", "expr", "name", "reads", "text")
+
+    def __init__(self, name: str, text: str, expr: A.Expr, reads: tuple[str, ...]):
+        self.name = name
+        self.text = text
+        self.expr = expr
+        self.reads = reads
+        self._fn = compile_expr(expr, EvalEnv(0.0, text))
+        self._memo: dict[tuple, Any] = {}
+
+    def __call__(self, get: Callable[[str], Any]) -> Any:
+        key = tuple([get(f) for f in self.reads])
+        memo = self._memo
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # a multivalue read (a list): remembered under its tuple
+            key = tuple([_hashable(v) for v in key])
+            if key in memo:
+                return memo[key]
+        values = {f: (list(v) if type(v) is tuple else v) for f, v in zip(self.reads, key, strict=True) if v is not None}
+        got = self._fn(values)
+        if got is not None and type(got) is not str and type(got) is not list:
+            if isinstance(got, bool):
+                # props.conf allows it ("any value type, including multivals, boolean, or
+                # null"), but what field value Splunk then stores is not documented: loud, not guessed
+                raise SmguardError(f"{PROPS_PATH}: EVAL-{self.name} gives a boolean; smguard does not model "
+                                   "boolean calculated fields")
+            got = out_value(got)
+        if len(memo) > 50_000:
+            memo.clear()
+        memo[key] = got
+        return got
 
 
-def _user_from_error() -> Expr:
-    return replace(F("errorMessage"), *_RESOURCE_USER)
+def _hashable(v: Any) -> Any:
+    return tuple(v) if type(v) is list else v
 
 
-_ARN_USER_FALLBACK = if_(isnull(_UI + "arn"), _arn_tail(F("requestParameters.roleArn")), _arn_tail(F(_UI + "arn")))
+@dataclass(frozen=True)
+class Lookup:
+    """One ``LOOKUP-`` line: its class, the ``lookup`` command it is, and that command's op."""
 
-CALCULATED_FIELDS: tuple[tuple[str, Expr], ...] = (
-    ("rule_action", coalesce(F("responseElements.networkAcl.entrySet.items{}.ruleAction"),
-                             F("requestParameters.ruleAction"))),
-    ("msg", coalesce(F("errorCode"), C("success"))),
-    ("user_arn", coalesce(F(_UI + "arn"), F("requestParameters.roleArn"))),
-    ("userName", coalesce(F(_UI + "userName"), F("requestParameters.sourceIdentity"),
-                          F(_ISSUER + "userName"), _ARN_USER_FALLBACK)),
-    ("vendor_account", coalesce(F(_UI + "accountId"), F("recipientAccountId"))),
-    ("user", case(
-        (event_in("PutBucketAcl"), F(_UI + "userName")),
-        (event_in("CreateLoadBalancerListeners", "CreateLoadBalancerPolicy", "CreateLogGroup", "CreateLogStream",
-                  "GetBucketEncryption"), F(_ISSUER + "userName")),
-        (event_in("CreateLoginProfile"), F("responseElements.loginProfile.userName")),
-        (event_in("CreateUser"), F("responseElements.user.userName")),
-        (event_in("DeleteUser", "DeleteLoginProfile"), F("requestParameters.userName")),
-        (event_in("UpdateUser"), F("requestParameters.newUserName")),
-        (event_in("CreateAccessKey"), coalesce(F("responseElements.accessKey.userName"), _user_from_error())),
-        (event_in("ListSigningCertificates", "ListAccessKeys", "GetUser", "GetAccountSummary", "ListAccountAliases"),
-         _user_from_error()),
-        (event_in("CreateVirtualMFADevice"), F(_UI + "userName")),
-        (event_in("CreateNetworkInterface", "DeleteNetworkInterface"), F(_ISSUER + "userName")),
-        (all_(event_in("AssumeRole"), eq(_TYPE, "AssumedRole")),
-         split_index(F("requestParameters.roleArn"), "/", -1)),
-        (event_in(*_ASSUME), split_index(F("responseElements.assumedRoleUser.arn"), "/", -1)),
-        (all_(event_in("ConsoleLogin"), eq(_TYPE, "AssumedRole"), isnotnull("additionalEventData.LoginTo")),
-         coalesce(split_index(F(_UI + "principalId"), ":", 1), F(_UI + "userName"))),
-        (any_(eq("eventType", "AwsConsoleSignIn"), event_in("ListAliases", "ListRoles")),
-         coalesce(F(_UI + "userName"), F(_ISSUER + "userName"))),
-        (_BY_RESOURCE_KIND, coalesce(F(_UI + "userName"), F(_ISSUER + "userName"))),
-        (TRUE, F(_UI + "userName")),
-    )),
-    ("user_name", case(
-        (event_in("ListRoles"), split_index(F(_UI + "principalId"), ":", 0)),
-        (event_in("CreateLoginProfile"), F("responseElements.loginProfile.userName")),
-        (event_in("CreateUser"), F("responseElements.user.userName")),
-        (event_in("DeleteUser", "DeleteLoginProfile"), F("requestParameters.userName")),
-        (event_in("UpdateUser"), F("requestParameters.newUserName")),
-        (event_in("CreateAccessKey"), coalesce(F("responseElements.accessKey.userName"), _user_from_error())),
-        (event_in("ListSigningCertificates", "ListAccessKeys", "GetUser", "GetAccountSummary", "ListAccountAliases"),
-         _user_from_error()),
-        (event_in("CreateVirtualMFADevice"), F(_UI + "userName")),
-        (TRUE, coalesce(F(_UI + "userName"), F(_ISSUER + "userName"), _ARN_USER_FALLBACK)),
-    )),
-    ("user_id", case(
-        (any_(all_(event_in("ConsoleLogin"), eq(_TYPE, "IAMUser")), event_in("CheckMfa")),
-         coalesce(split_index(F(_UI + "principalId"), ":", 0), F(_UI + "accountId"))),
-        (all_(event_in("ConsoleLogin", "ListAliases", "ListRoles", "DeleteNetworkInterface"),
-              eq(_TYPE, "AssumedRole")),
-         coalesce(split_index(F(_ISSUER + "principalId"), ":", 0), split_index(F(_UI + "principalId"), ":", 0))),
-        (event_in("CreateUser"), F("responseElements.user.userId")),
-        (event_in("DeleteUser", "UpdateUser"), F("requestParameters.userName")),
-        (eq("eventType", "AwsApiCall"), split_index(F("responseElements.assumedRoleUser.assumedRoleId"), ":", 0)),
-        (TRUE, F(_UI + "userName")),
-    )),
-    ("user_type", case(
-        (any_(event_in("CreateLoginProfile", "ListSigningCertificates", "CreateAccessKey", "ListAccessKeys",
-                       "CreateVirtualMFADevice", "GetAccountSummary", "ListAccountAliases"),
-              like("eventName", "%User")), NULL),
-        (all_(event_in("ConsoleLogin"), eq(_TYPE, "AssumedRole"), isnull("additionalEventData.LoginTo")),
-         F(_ISSUER + "type")),
-        (eq("eventType", "AwsConsoleSignIn"), F(_TYPE)),
-        (_BY_RESOURCE_KIND, F(_TYPE)),
-        (event_in("ListAliases", "ListRoles", "DeleteNetworkInterface"), F(_ISSUER + "type")),
-        (like("eventName", "AssumeRole%"),
-         mvjoin(coalesce(F("resources{}.type"), split_index(F("responseElements.assumedRoleUser.arn"), "/", 1)), ",")),
-        (TRUE, F(_TYPE)),
-    )),
-    ("user_agent", coalesce(F("userAgent"), F("userAgent{}"))),
-    ("aws_account_id", if_(any_(eq(_TYPE, "AWSAccount"), eq(_TYPE, "AWSService")),
-                           F("recipientAccountId"), F(_UI + "accountId"))),
-    ("vendor_product", C("AWS CloudTrail")),
-    ("dest", case(
-        (event_in("PutBucketAcl"), F("requestParameters.Host")),
-        (event_in("GetBucketEncryption"), F("requestParameters.host{}")),
-        (event_in("RunInstances"), coalesce(F("responseElements.instancesSet.items{}.instanceId"), F("eventSource"))),
-        (event_in("StartInstances"), coalesce(F("requestParameters.instancesSet.items{}.instanceId"), F("eventSource"))),
-        (event_in("StopInstances", "TerminateInstances", "RebootInstances"),
-         F("requestParameters.instancesSet.items{}.instanceId")),
-        (like("eventName", "%Volume"), coalesce(F("requestParameters.instanceId"), F("eventSource"))),
-        (like("eventName", "%Bucket"), F("requestParameters.host{}")),
-        (like("eventName", "Put%"), coalesce(F("requestParameters.host{}"), F("requestParameters.Host"))),
-        (event_in("CreateUser", "UpdateUser", "DeleteUser"), F("eventSource")),
-        (event_in("DeleteLoginProfile"), F("requestParameters.userName")),
-        (event_in("ConsoleLogin", *_ASSUME, "CheckMfa", "ListAliases"),
-         coalesce(F("additionalEventData.LoginTo"), F("eventSource"))),
-        (event_in("DeleteSecurityGroup"), F("eventSource")),
-        (TRUE, F("eventSource")),
-    )),
-    ("authentication_method", case(
-        (any_(all_(eq("additionalEventData.MFAUsed", "Yes"), event_in("ConsoleLogin")),
-              event_in("CheckMfa")), C("MFA")),
-        (any_(all_(eq("additionalEventData.MFAUsed", "No"), event_in("ConsoleLogin")),
-              all_(event_in("AssumeRole", "ListAliases"), eq(_TYPE, "AssumedRole"),
-                   eq("userIdentity.sessionContext.attributes.mfaAuthenticated", "false"))), C("SFA")),
-    )),
-    # errorCode=success is what detections filter on: absent errorCode becomes "success", and a
-    # console sign-in whose responseElements.ConsoleLogin is "Failure" becomes "failure".
-    ("errorCode", coalesce(F("errorCode"),
-                           if_(like("responseElements.ConsoleLogin", "Failure"), C("failure"), C("success")),
-                           C("success"))),
-    ("src_user", case(
-        (event_in("PutBucketAcl"), F(_UI + "userName")),
-        (event_in("CreateLoadBalancerListeners", "GetBucketEncryption", "CreateLogStream", "CreateLogGroup",
-                  "CreateLoadBalancerPolicy"), F(_ISSUER + "userName")),
-        (event_in("CreateUser", "CreateLoginProfile", "DeleteNetworkInterface"),
-         split_index(F(_UI + "principalId"), ":", 1)),
-        (event_in("DeleteLoginProfile"), F("requestParameters.userName")),
-        (event_in("CreateVirtualMFADevice"), F(_UI + "userName")),
-        (event_in("CreateNetworkInterface"), F(_ISSUER + "userName")),
-        (like("eventName", "AssumeRole%"),
-         coalesce(F(_UI + "userName"), F("requestParameters.sourceIdentity"), F(_ISSUER + "userName"))),
-        (all_(event_in("ConsoleLogin"), isnotnull("additionalEventData.LoginTo")), NULL),
-        (event_in("ConsoleLogin"), split_index(F(_UI + "principalId"), ":", 1)),
-        (event_in("ListAliases", "ListRoles"), split_index(F(_UI + "arn"), "/", -1)),
-        (_BY_RESOURCE_KIND, coalesce(F(_UI + "userName"), F(_ISSUER + "userName"))),
-        (TRUE, F(_UI + "userName")),
-    )),
-    ("src_user_role", if_(all_(event_in(*_ASSUME), eq(_TYPE, "AssumedRole")), F(_UI + "arn"), NULL)),
-    ("user_role", if_(event_in(*_ASSUME), case(
-        (eq(_TYPE, "AssumedRole"), F("requestParameters.roleArn")),
-        (ne(_TYPE, "AWSService"), F("responseElements.assumedRoleUser.arn")),
-    ), NULL)),
-)
+    cls: str
+    cmd: A.LookupCmd
+    op: LookupOp
 
-# -- 4. Automatic lookups -------------------------------------------------------------------
-# aws-cloudtrail-action-status-lookup: eventName, errorCode OUTPUTNEW action, status.
-# Rows are tried in order and the first match wins (WILDCARD match on eventName, max 1 match);
-# errorCode is the *calculated* one ("success", "failure", or the AWS error code).
-# UNVERIFIED reconstruction of aws_cloudtrail_action_status.csv: see docs/cloudtrail.md.
-_ANY_ERROR = "!success"  # any errorCode other than "success"
-ACTION_STATUS_ROWS: tuple[tuple[str, str, str, str], ...] = (
-    # (eventName pattern, errorCode, action, status)
-    ("ConsoleLogin", "success", "success", "success"),
-    ("ConsoleLogin", _ANY_ERROR, "failure", "failure"),
-    ("CheckMfa", "success", "success", "success"),
-    ("CheckMfa", _ANY_ERROR, "failure", "failure"),
-    ("AssumeRole*", "success", "success", "success"),
-    ("AssumeRole*", _ANY_ERROR, "failure", "failure"),
-    # Change events: the verb of eventName gives action, errorCode gives status.
-    *((pattern, code, action, "success" if code == "success" else "failure")
-      for pattern, action in (
-          ("Create*", "created"), ("RunInstances", "created"),
-          ("Delete*", "deleted"), ("TerminateInstances", "deleted"),
-          *((f"{verb}*", "modified") for verb in (
-              "Update", "Modify", "Put", "Attach", "Detach", "Add", "Remove", "Start", "Stop", "Enable", "Disable",
-              "Set", "Replace", "Authorize", "Revoke", "Associate", "Disassociate", "Tag", "Untag", "Schedule",
-              "Reboot", "Register", "Deregister", "Reset")),
-      )
-      for code in ("success", _ANY_ERROR)),
-    ("*", "success", "success", "success"),
-    ("*", _ANY_ERROR, "failure", "failure"),
-)
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Event fields the lookup matches on."""
+        return tuple(f for _col, f in self.cmd.inputs)
 
-# change_type-for-aws-cloudtrail: eventSource OUTPUTNEW change_type. UNVERIFIED subset.
-CHANGE_TYPE_BY_EVENT_SOURCE: dict[str, str] = {
-    "ec2.amazonaws.com": "EC2",
-    "s3.amazonaws.com": "S3",
-    "iam.amazonaws.com": "AAA",
-    "sts.amazonaws.com": "AAA",
-    "signin.amazonaws.com": "AAA",
-}
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Event fields the lookup writes."""
+        return tuple(f for _col, f in self.cmd.outputs or ())
 
-# eventName-change_type-for-aws-cloudtrail: eventName OUTPUT change_type (overrides). UNVERIFIED: empty.
-CHANGE_TYPE_BY_EVENT_NAME: dict[str, str] = {}
-
-# aws_cloudtrail_eventname_lookup: eventName OUTPUTNEW object_category. UNVERIFIED subset.
-OBJECT_CATEGORY_BY_EVENT_NAME: dict[str, str] = {
-    **dict.fromkeys(("CreateUser", "DeleteUser", "UpdateUser", "CreateLoginProfile", "DeleteLoginProfile",
-                     "CreateAccessKey"), "user"),
-    **dict.fromkeys(("RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
-                     "RebootInstances"), "instance"),
-    **dict.fromkeys(("CreateBucket", "DeleteBucket", "PutBucketPolicy", "DeleteBucketPolicy", "PutBucketAcl",
-                     "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"), "bucket"),
-    **dict.fromkeys(("AttachRolePolicy", "PutRolePolicy", "CreatePolicyVersion", "UpdateAssumeRolePolicy",
-                     "CreatePolicy"), "policy"),
-}
-
-# vendor-product-for-aws-cloudtrail: sourcetype OUTPUTNEW vendor, product. UNVERIFIED values.
-VENDOR_PRODUCT: dict[str, tuple[str, str]] = {"aws:cloudtrail": ("AWS", "CloudTrail")}
+    def apply(self, event: dict) -> None:
+        """Run the lookup on the event, in place (OUTPUT / OUTPUTNEW as the command does)."""
+        self.op.process(Row(event, (), True))
 
 
-@lru_cache(maxsize=65536)
-def lookup_action_status(event_name: str | None, error_code: str | None) -> tuple[str, str] | None:
-    """(action, status) for the first :data:`ACTION_STATUS_ROWS` row matching, or None."""
-    if event_name is None or error_code is None:
+class CalculatedSet:
+    """Several ``EVAL-`` lines evaluated together, as Splunk does: each from the event as it
+    was before any of them, results assigned afterwards (null removes the field).
+
+    Remembered per combination of the values they read, all at once (one key per event
+    rather than one per field): they are pure.
+    """
+
+    def __init__(self, calculated: tuple[Calculated, ...]):
+        self.calculated = calculated
+        self.names = tuple(c.name for c in calculated)
+        self.reads = tuple(dict.fromkeys(f for c in calculated for f in c.reads))
+        self._memo: dict[tuple, tuple] = {}
+
+    def apply(self, event: dict) -> None:
+        if not self.calculated:
+            return
+        get = event.get
+        key = tuple([get(f) for f in self.reads])
+        try:
+            got = self._memo.get(key)
+        except TypeError:  # a multivalue read (a list): remembered under its tuple
+            key = tuple([_hashable(v) for v in key])
+            got = self._memo.get(key)
+        if got is None:
+            got = tuple([c(get) for c in self.calculated])
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = got
+        for name, value in zip(self.names, got, strict=True):
+            if value is None:
+                event.pop(name, None)
+            else:
+                event[name] = value.copy() if type(value) is list else value
+
+
+class LookupChain:
+    """Several ``LOOKUP-`` lines applied in order, remembered per combination of the
+    values they read and write.
+
+    The lookups read their input fields and (OUTPUTNEW) their output fields, and write
+    only their outputs; so given those values, what they leave in the output fields is
+    fixed. It is computed once per combination by the lookup command itself.
+    """
+
+    def __init__(self, lookups: tuple[Lookup, ...]):
+        self.lookups = lookups
+        outs = dict.fromkeys(f for lk in lookups for f in lk.outputs)
+        self.outputs = tuple(outs)
+        self.fields = tuple(dict.fromkeys([*(f for lk in lookups for f in lk.inputs), *outs]))
+        self._memo: dict[tuple, tuple] = {}
+
+    def apply(self, event: dict) -> None:
+        if not self.lookups:
+            return
+        get = event.get
+        key = tuple([get(f) for f in self.fields])
+        try:
+            got = self._memo.get(key)
+        except TypeError:  # a multivalue field: remembered under its tuple
+            key = tuple([_hashable(v) for v in key])
+            got = self._memo.get(key)
+        if got is None:
+            scratch = {f: (v.copy() if type(v) is list else v) for f, v in zip(self.fields, [get(f) for f in self.fields],
+                                                                              strict=True) if v is not None}
+            for lk in self.lookups:
+                lk.apply(scratch)
+            got = tuple(scratch.get(f) for f in self.outputs)
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = got
+        for f, v in zip(self.outputs, got, strict=True):
+            if v is None:
+                event.pop(f, None)
+            else:
+                event[f] = v.copy() if type(v) is list else v
+
+
+@dataclass(frozen=True)
+class Addon:
+    """The add-on compiled: aliases, calculated fields and lookups, in Splunk's order."""
+
+    aliases: tuple[tuple[str, str], ...]
+    calculated: tuple[Calculated, ...]
+    lookups: tuple[Lookup, ...]
+    lookup_defs: dict[str, LookupDef] = field(default_factory=dict)
+    _chains: dict[tuple[str, ...], LookupChain] = field(default_factory=dict)
+    _calc_sets: dict[tuple[str, ...], CalculatedSet] = field(default_factory=dict)
+
+    def calculated_named(self, name: str) -> Calculated | None:
+        for c in self.calculated:
+            if c.name == name:
+                return c
         return None
-    for pattern, code, action, status in ACTION_STATUS_ROWS:
-        if code == _ANY_ERROR:
-            if error_code == "success":
-                continue
-        elif code != error_code:
+
+    def calculated_set(self, names: frozenset[str] | None = None) -> CalculatedSet:
+        """The calculated fields (all, or those named), in the add-on's order, as one memoised step."""
+        chosen = tuple(c for c in self.calculated if names is None or c.name in names)
+        key = tuple(c.name for c in chosen)
+        got = self._calc_sets.get(key)
+        if got is None:
+            got = self._calc_sets[key] = CalculatedSet(chosen)
+        return got
+
+    def chain(self, lookups: tuple[Lookup, ...] | None = None) -> LookupChain:
+        """The lookups (all, or some of them, in the add-on's order) as one memoised step."""
+        chosen = self.lookups if lookups is None else lookups
+        key = tuple(lk.cls for lk in chosen)
+        got = self._chains.get(key)
+        if got is None:
+            got = self._chains[key] = LookupChain(chosen)
+        return got
+
+
+def read_conf(path: Path) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """Stanzas of a .conf file: ``[(stanza, [(key, value, line), ...]), ...]``.
+
+    ``#`` comment lines and blank lines are skipped; a line ending in ``\\`` continues on the
+    next one (the backslash and line break are dropped, as Splunk does).
+    """
+    stanzas: list[tuple[str, list[tuple[str, str, int]]]] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        start = i + 1
+        line = lines[i]
+        while line.endswith("\\") and i + 1 < len(lines):
+            i += 1
+            line = line[:-1] + "\n" + lines[i]
+        i += 1
+        s = line.strip()
+        if not s or s.startswith("#"):
             continue
-        if pattern == "*" or fnmatchcase(event_name, pattern):
-            return action, status
-    return None
+        if s.startswith("[") and s.endswith("]"):
+            stanzas.append((s[1:-1], []))
+            continue
+        key, eq, value = s.partition("=")
+        if not eq or not stanzas:
+            raise SmguardError(f"{path}:{start}: expected 'key = value' inside a [stanza]")
+        stanzas[-1][1].append((key.strip(), value.strip(), start))
+    return stanzas
 
 
-def _one(table: dict[str, str]) -> Callable[..., tuple[str, ...] | None]:
-    def run(key: str | None) -> tuple[str, ...] | None:
-        value = table.get(key) if key is not None else None
-        return (value,) if value is not None else None
+def compile_addon(path: Path = PROPS_PATH, lookup_dir: Path = LOOKUP_DIR) -> Addon:
+    """Compile the add-on's text; every problem is ``path:line: message``."""
+    stanzas = dict(read_conf(path))
+    props = stanzas.pop(SOURCETYPE, None)
+    if props is None:
+        raise SmguardError(f"{path}: no [{SOURCETYPE}] stanza")
+    aliases: list[tuple[str, str]] = []
+    calculated: list[Calculated] = []
+    lookup_lines: list[tuple[str, str, int]] = []
+    for key, value, line in props:
+        kind, _, cls = key.partition("-")
+        kind = kind.upper()
+        if kind == "FIELDALIAS":
+            words = value.split()
+            if len(words) % 3 or any(w.upper() != "AS" for w in words[1::3]):
+                raise SmguardError(f"{path}:{line}: FIELDALIAS-{cls} must be '<field> AS <alias> ...'")
+            aliases.extend((words[j], words[j + 2]) for j in range(0, len(words), 3))
+        elif kind == "EVAL":
+            calculated.append(_compile_eval(cls, value, path, line))
+        elif kind == "LOOKUP":
+            lookup_lines.append((cls, value, line))
+        else:
+            raise SmguardError(f"{path}:{line}: {key}: smguard models FIELDALIAS-, EVAL- and LOOKUP- only")
+    defs = {name: _lookup_def(name, dict((k, v) for k, v, _ in items), path, lookup_dir)
+            for name, items in stanzas.items()}
+    ctx = SearchContext(lookups=defs)
+    lookups = []
+    for cls, value, line in sorted(lookup_lines):  # Splunk runs them in ASCII order of class name
+        text = f"makeresults | lookup {value}"
+        try:
+            cmd = parse(text).commands[1]
+            op = LookupOp(cmd, ctx, text)  # type: ignore[arg-type]
+        except SplError as exc:
+            raise SmguardError(f"{path}:{line}: LOOKUP-{cls}: {exc}") from None
+        lookups.append(Lookup(cls, cmd, op))  # type: ignore[arg-type]
+    return Addon(tuple(aliases), tuple(calculated), tuple(lookups), defs)
 
-    return run
+
+def _compile_eval(name: str, text: str, path: Path, line: int) -> Calculated:
+    try:
+        expr = parse_eval_expr(text, 0, len(text))
+        compile_expr(expr, EvalEnv(0.0, text))
+    except SplError as exc:
+        raise SmguardError(f"{path}:{line}: EVAL-{name}: {exc}") from None
+    reads = expr_reads(expr)
+    if reads is None or uses_now_expr(expr):
+        raise SmguardError(f"{path}:{line}: EVAL-{name} must read named fields only and not call now()/time()")
+    return Calculated(name, text, expr, tuple(sorted(reads)))
 
 
-# The lookups in the order Splunk runs them (LOOKUP- class names in ASCII order):
-# (class, input fields, output fields, OUTPUT or OUTPUTNEW, resolver(*inputs) -> outputs or None).
-# A multivalue input is matched on its first value (none of these inputs is multivalue in practice).
-AUTOMATIC_LOOKUPS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str, Callable[..., tuple[str, ...] | None]], ...] = (
-    ("action-status-for-aws-cloudtrail", ("eventName", "errorCode"), ("action", "status"), "OUTPUTNEW",
-     lookup_action_status),
-    ("changeType-for-aws-cloudtrail-lookup", ("eventName",), ("change_type",), "OUTPUT",
-     _one(CHANGE_TYPE_BY_EVENT_NAME)),
-    ("changetype-for-aws-cloudtrail", ("eventSource",), ("change_type",), "OUTPUTNEW",
-     _one(CHANGE_TYPE_BY_EVENT_SOURCE)),
-    ("object_category-for-aws-cloudtrail", ("eventName",), ("object_category",), "OUTPUTNEW",
-     _one(OBJECT_CATEGORY_BY_EVENT_NAME)),
-    ("vendor-product-for-aws-cloudtrail", ("sourcetype",), ("vendor", "product"), "OUTPUTNEW",
-     lambda st: VENDOR_PRODUCT.get(st) if st is not None else None),
-)
+def _lookup_def(name: str, settings: dict[str, str], path: Path, lookup_dir: Path) -> LookupDef:
+    filename = settings.get("filename")
+    if not filename:
+        raise SmguardError(f"{path}: [{name}] needs filename = <csv>")
+    csv_path = lookup_dir / filename
+    try:
+        with csv_path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = tuple(dict(r) for r in reader)
+            fields = tuple(reader.fieldnames or ())
+    except OSError as exc:
+        raise SmguardError(f"{path}: [{name}]: cannot read {csv_path}: {exc.strerror}") from None
+    match_types: dict[str, str] = {}
+    for part in settings.get("match_type", "").split(","):
+        part = part.strip()
+        if part:
+            kind, _, col = part.partition("(")
+            match_types[col.rstrip(")").strip()] = kind.strip().upper()
+    return LookupDef(name, fields, rows, case_sensitive=settings.get("case_sensitive_match", "true") != "false",
+                     match_types=match_types, max_matches=int(settings.get("max_matches", "100")),
+                     filename=filename)
 
-__all__ = [
-    "ACTION_STATUS_ROWS",
-    "AUTOMATIC_LOOKUPS",
-    "CALCULATED_FIELDS",
-    "CHANGE_TYPE_BY_EVENT_NAME",
-    "CHANGE_TYPE_BY_EVENT_SOURCE",
-    "FIELD_ALIASES",
-    "OBJECT_CATEGORY_BY_EVENT_NAME",
-    "VENDOR_PRODUCT",
-    "lookup_action_status",
-]
+
+@lru_cache(maxsize=1)
+def load() -> Addon:
+    """The add-on shipped with smguard, compiled once."""
+    return compile_addon()
+
+
+__all__ = ["LOOKUP_DIR", "PROPS_PATH", "Addon", "Calculated", "CalculatedSet", "Lookup", "LookupChain", "compile_addon", "load", "read_conf"]

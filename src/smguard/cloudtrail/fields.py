@@ -8,8 +8,8 @@ Splunk's order:
 1. default fields: ``_time`` (float epoch from ``eventTime``, UTC), ``_raw``, ``sourcetype``,
    ``source``, ``host``, ``index`` and the ``date_*`` fields;
 2. ``KV_MODE = json`` flattening (:func:`flatten`);
-3. the add-on's aliases, calculated fields and automatic lookups, all taken from the one
-   table in :mod:`smguard.cloudtrail.addon`.
+3. the add-on's aliases, calculated fields and automatic lookups, compiled by
+   :mod:`smguard.cloudtrail.addon` from the add-on's text (``addon_props.conf``).
 
 Flattening rules (pinned by tests; see docs/cloudtrail.md):
 
@@ -24,8 +24,9 @@ Flattening rules (pinned by tests; see docs/cloudtrail.md):
 A field with one value is a ``str``; with several, a ``list[str]``; ``_time`` is a float.
 
 Speed matters (scans run over millions of records): one recursive pass, table-driven
-aliases, calculated fields as closures specialised once per eventName, lookups cached per
-input tuple, and a per-minute cache for the dates.
+aliases, calculated fields remembered per combination of the values they read (they are
+pure), lookups memoised per input tuple by the lookup command, and a per-minute cache for
+the dates.
 A scanner should call :func:`prefilter_values` first and only build the full event for
 records that can match.
 """
@@ -37,7 +38,6 @@ from datetime import date
 from typing import Any
 
 from smguard.cloudtrail import addon
-from smguard.cloudtrail._eval import specialize
 
 Event = dict[str, Any]  # values: str | list[str]; "_time": float
 
@@ -62,37 +62,51 @@ def _put(out: Event, key: str, value: str) -> None:
         out[key] = [old, value]
 
 
-def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None) -> None:
+def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None,
+                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
+    """``KV_MODE = json`` extraction of an object into ``out``: every field, or with
+    ``fields`` only those (walking only into ``prefixes``, the prefixes of ``fields``).
+
+    The one flattening walk: :func:`to_event` and :class:`Extractor` both use it, so a
+    partial event has exactly the full event's values for the fields it holds.
+    """
     for k, v in obj.items():
         key = prefix + k
+        if prefixes is not None and key not in prefixes:  # leads to no wanted field: one set lookup
+            continue
         t = type(v)
         if t is str:
+            if fields is not None and key not in fields:
+                continue
             if key in out:
                 _put(out, key, v)
             else:
                 out[key] = v
         elif t is dict:
-            if v:
-                _flatten_dict(v, key + ".", out, null_value)
+            if v and (prefixes is None or key + "." in prefixes):
+                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
-            if v:
-                _flatten_list(v, key + "{}", out, null_value)
-        else:
+            if v and (prefixes is None or key + "{}" in prefixes):
+                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif fields is None or key in fields:
             _put_scalar(out, key, v, null_value)
 
 
-def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None) -> None:
+def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None,
+                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
+    want = fields is None or key in fields
     for v in items:
         t = type(v)
         if t is str:
-            _put(out, key, v)
+            if want:
+                _put(out, key, v)
         elif t is dict:
-            if v:
-                _flatten_dict(v, key + ".", out, null_value)
+            if v and (prefixes is None or key + "." in prefixes):
+                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
-            if v:
-                _flatten_list(v, key + "{}", out, null_value)
-        else:
+            if v and (prefixes is None or key + "{}" in prefixes):
+                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+        elif want:
             _put_scalar(out, key, v, null_value)
 
 
@@ -162,78 +176,32 @@ def _minute_fields(event_time: str) -> tuple[int, dict[str, str]]:
     }
 
 
-_CACHE_SOURCE: list[Any] = [None, None, None]
-_CALC_CACHE: dict[str | None, tuple[tuple[str, Any], ...]] = {}
-_LOOKUP_CACHE: dict[tuple[Any, ...], tuple[tuple[str, str, bool], ...]] = {}
-_ALIASES: list[tuple[tuple[str, tuple[str, ...]], ...]] = [()]
-
-
-def _tables_changed() -> None:
-    """Drop what was derived from :mod:`addon` when its tables were replaced (e.g. by a test)."""
-    current = [addon.FIELD_ALIASES, addon.CALCULATED_FIELDS, addon.AUTOMATIC_LOOKUPS]
-    if _CACHE_SOURCE != current:
-        _CALC_CACHE.clear()
-        _LOOKUP_CACHE.clear()
+def _compiled(a: addon.Addon) -> tuple[Any, addon.CalculatedSet, addon.LookupChain]:
+    """What :func:`to_event` applies: the add-on's aliases grouped by source field (in
+    first-appearance order), all its calculated fields and all its lookups (cached per add-on)."""
+    got = _COMPILED.get(id(a))
+    if got is None or got[0] is not a:
         by_source: dict[str, list[str]] = {}
-        for src, alias in addon.FIELD_ALIASES:
+        for src, alias in a.aliases:
             by_source.setdefault(src, []).append(alias)
-        _ALIASES[0] = tuple((src, tuple(aliases)) for src, aliases in by_source.items())
-        _CACHE_SOURCE[:] = current
+        aliases = tuple((src, tuple(names)) for src, names in by_source.items())
+        got = _COMPILED[id(a)] = (a, (aliases, a.calculated_set(), a.chain()))
+    return got[1]
 
 
-def _calculated_for(event_name: Any) -> tuple[tuple[str, Any], ...]:
-    """The calculated-field table specialized for one eventName (cached per name)."""
-    if event_name is not None and type(event_name) is not str:
-        return addon.CALCULATED_FIELDS
-    got = _CALC_CACHE.get(event_name)
-    if got is None:
-        if len(_CALC_CACHE) > 50_000:
-            _CALC_CACHE.clear()
-        got = tuple((name, specialize(expr, event_name)) for name, expr in addon.CALCULATED_FIELDS)
-        _CALC_CACHE[event_name] = got
-    return got
+_COMPILED: dict[int, tuple[addon.Addon, tuple[Any, addon.CalculatedSet, addon.LookupChain]]] = {}
 
 
-def _lookup_outputs(key: tuple[Any, ...]) -> tuple[tuple[str, str, bool], ...]:
-    """(field, value, overwrite) for every automatic lookup, for one combination of inputs."""
-    values = dict(zip(_LOOKUP_INPUTS, key, strict=True))
-    out: list[tuple[str, str, bool]] = []
-    for _cls, inputs, outputs, mode, resolve in addon.AUTOMATIC_LOOKUPS:
-        found = resolve(*(values.get(f) for f in inputs))
-        if found is not None:
-            out.extend((f, v, mode == "OUTPUT") for f, v in zip(outputs, found, strict=True))
-    return tuple(out)
-
-
-_LOOKUP_INPUTS = ("eventName", "errorCode", "eventSource", "sourcetype")
-
-
-def _apply_addon(event: Event) -> None:
+def _apply_addon(event: Event, aliases: Any, calculated: addon.CalculatedSet, lookups: addon.LookupChain) -> None:
     """Aliases, then calculated fields (all from the same input), then automatic lookups."""
-    _tables_changed()
     get = event.get
-    for src, aliases in _ALIASES[0]:
+    for src, names in aliases:
         value = get(src)
         if value is not None:
-            for alias in aliases:
+            for alias in names:
                 event[alias] = value.copy() if type(value) is list else value
-    results = [(name, expr(get)) for name, expr in _calculated_for(get("eventName"))]
-    for name, value in results:
-        if value is None:
-            event.pop(name, None)
-        else:
-            event[name] = value
-    key = tuple((v[0] if type(v) is list else v) for v in map(get, _LOOKUP_INPUTS))
-    outputs = _LOOKUP_CACHE.get(key)
-    if outputs is None:
-        if {f for _c, inputs, *_rest in addon.AUTOMATIC_LOOKUPS for f in inputs} - set(_LOOKUP_INPUTS):
-            raise ValueError(f"an automatic lookup reads a field outside {_LOOKUP_INPUTS}; add it there")
-        if len(_LOOKUP_CACHE) > 100_000:
-            _LOOKUP_CACHE.clear()
-        outputs = _LOOKUP_CACHE[key] = _lookup_outputs(key)
-    for field, value, overwrite in outputs:
-        if overwrite or field not in event:
-            event[field] = value
+    calculated.apply(event)
+    lookups.apply(event)
 
 
 def to_event(
@@ -273,53 +241,9 @@ def to_event(
     event["source"] = source
     event["host"] = host
     event["index"] = index
-    _apply_addon(event)
+    a = addon.load()
+    _apply_addon(event, *_compiled(a))
     return event
-
-
-def _strings_in(obj: Any, out: set[str], seen: set[int]) -> None:
-    """Every string an add-on expression could use as a field name (an over-approximation).
-
-    The expressions of :mod:`smguard.cloudtrail._eval` are closures and small objects; the
-    field names they read sit in closure cells, attributes, or code constants
-    (``get("eventName")``). Collecting all of them over-approximates what an expression
-    reads, which is what :func:`extractor` needs: extra fields cost a little, a missing
-    one would change results.
-    """
-    if id(obj) in seen:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, str):
-        out.add(obj)
-    elif isinstance(obj, tuple | list | set | frozenset):
-        for x in obj:
-            _strings_in(x, out, seen)
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            _strings_in(k, out, seen)
-            _strings_in(v, out, seen)
-    elif type(obj).__name__ == "code":
-        _strings_in(obj.co_consts, out, seen)
-    elif callable(obj) or hasattr(obj, "__dict__"):
-        code = getattr(obj, "__code__", None)
-        if code is not None:
-            _strings_in(code, out, seen)
-        for cell in getattr(obj, "__closure__", None) or ():
-            try:
-                _strings_in(cell.cell_contents, out, seen)
-            except ValueError:  # empty cell
-                pass
-        d = getattr(obj, "__dict__", None)
-        if d:
-            _strings_in(d, out, seen)
-        for slot in getattr(type(obj), "__slots__", ()):
-            if hasattr(obj, slot):
-                _strings_in(getattr(obj, slot), out, seen)
-        if not isinstance(obj, type) and code is None:  # an instance: its class's methods
-            for meth in vars(type(obj)).values():
-                mcode = getattr(meth, "__code__", None)
-                if mcode is not None:
-                    _strings_in(mcode, out, seen)
 
 
 class Extractor:
@@ -338,19 +262,14 @@ class Extractor:
         self._build()
 
     def _build(self) -> None:
-        _tables_changed()
-        self.tables = (addon.FIELD_ALIASES, addon.CALCULATED_FIELDS, addon.AUTOMATIC_LOOKUPS)
+        a = self.addon = addon.load()
         need = set(self.requested) | {"_time", "eventID"}
         alias_src: dict[str, list[str]] = {}
-        for src, alias in addon.FIELD_ALIASES:
+        for src, alias in a.aliases:
             alias_src.setdefault(alias, []).append(src)
         calc_reads: dict[str, set[str]] = {}
-        for name, expr in addon.CALCULATED_FIELDS:
-            reads: set[str] = set()
-            _strings_in(expr, reads, set())
-            calc_reads.setdefault(name, set()).update(reads)
-        lookup_out = {f for _c, _i, outputs, _m, _r in addon.AUTOMATIC_LOOKUPS for f in outputs}
-        lookup_in = {f for _c, inputs, _o, _m, _r in addon.AUTOMATIC_LOOKUPS for f in inputs}
+        for c in a.calculated:
+            calc_reads.setdefault(c.name, set()).update(c.reads)
         while True:  # close over what the wanted add-on fields are computed from
             before = len(need)
             for alias, srcs in alias_src.items():
@@ -359,45 +278,30 @@ class Extractor:
             for name, reads in calc_reads.items():
                 if name in need:
                     need |= reads
-            if need & lookup_out:
-                need.update(_LOOKUP_INPUTS)
-                need |= lookup_in
+            for lk in a.lookups:
+                if need.intersection(lk.outputs):
+                    need.update(lk.inputs)
+                    need.update(lk.outputs)  # OUTPUTNEW reads them; another lookup may write them
             if len(need) == before:
                 break
-        if any(name in need for name, _ in addon.CALCULATED_FIELDS):
-            need.add("eventName")  # the calculated fields are specialized per eventName
         self.fields = frozenset(need)
         self.dates = any(f.startswith("date_") for f in need)
         self.defaults = tuple(f for f in ("_raw", "sourcetype", "source", "host", "index") if f in need)
         self.prefixes = frozenset(f[:i] for f in need for i in range(1, len(f) + 1))
-        self.aliases = tuple((src, tuple(a for a in aliases if a in need)) for src, aliases in _ALIASES[0]
-                             if any(a in need for a in aliases))
-        self.calc_names = frozenset(name for name, _ in addon.CALCULATED_FIELDS if name in need)
-        self.lookups = bool(need & lookup_out)
-        self._calc: dict[str | None, tuple[tuple[str, Any], ...]] = {}
-
-    def _calculated(self, event_name: Any) -> tuple[tuple[str, Any], ...]:
-        cacheable = event_name is None or type(event_name) is str
-        got = self._calc.get(event_name) if cacheable else None
-        if got is None:
-            names = self.calc_names
-            got = tuple((n, e) for n, e in _calculated_for(event_name) if n in names)
-            if cacheable:
-                if len(self._calc) > 50_000:
-                    self._calc.clear()
-                self._calc[event_name] = got
-        return got
+        self.aliases = tuple((src, tuple(x for x in names if x in need)) for src, names in _compiled(a)[0]
+                             if any(x in need for x in names))
+        self.calculated = a.calculated_set(frozenset(need))
+        self.lookups = a.chain(tuple(lk for lk in a.lookups if need.intersection(lk.outputs)))
 
     def __call__(self, rec: Any, *, index: str = DEFAULT_INDEX, sourcetype: str = DEFAULT_SOURCETYPE,
                  host: str = DEFAULT_HOST, null_value: str | None = None) -> Event:
         record = getattr(rec, "record", rec)
         if not isinstance(record, dict):
             raise TypeError(f"a CloudTrail record must be a JSON object, not {type(record).__name__}")
-        t = self.tables
-        if t[1] is not addon.CALCULATED_FIELDS or t[0] is not addon.FIELD_ALIASES or t[2] is not addon.AUTOMATIC_LOOKUPS:
-            self._build()  # the add-on tables were replaced (a test)
+        if self.addon is not addon.load():
+            self._build()  # the add-on was recompiled (a test)
         event: Event = {}
-        _select_dict(record, "", event, null_value, self.fields, self.prefixes)
+        _flatten_dict(record, "", event, null_value, self.fields, self.prefixes)
         when = record.get("eventTime")
         if isinstance(when, str):
             if self.dates:
@@ -413,87 +317,25 @@ class Extractor:
                                                                          separators=(",", ":"))
                 else:
                     event[name] = values[name]
-        get = event.get
-        for src, aliases in self.aliases:
-            value = get(src)
-            if value is not None:
-                for alias in aliases:
-                    event[alias] = value.copy() if type(value) is list else value
-        calcs = self._calculated(get("eventName"))
-        if calcs:
-            results = [(name, expr(get)) for name, expr in calcs]
-            for name, value in results:
-                if value is None:
-                    event.pop(name, None)
-                else:
-                    event[name] = value
-        if self.lookups:
-            key = tuple((v[0] if type(v) is list else v) for v in map(get, _LOOKUP_INPUTS))
-            outputs = _LOOKUP_CACHE.get(key)
-            if outputs is None:
-                if len(_LOOKUP_CACHE) > 100_000:
-                    _LOOKUP_CACHE.clear()
-                outputs = _LOOKUP_CACHE[key] = _lookup_outputs(key)
-            for field, value, overwrite in outputs:
-                if overwrite or field not in event:
-                    event[field] = value
+        _apply_addon(event, self.aliases, self.calculated, self.lookups)
         return event
 
 
-def _select_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None, fields: frozenset[str],
-                 prefixes: frozenset[str]) -> None:
-    """:func:`_flatten_dict` keeping only ``fields`` (walking only into ``prefixes``)."""
-    for k, v in obj.items():
-        key = prefix + k
-        if key not in prefixes:  # leads to no wanted field (most keys): one set lookup
-            continue
-        t = type(v)
-        if t is dict:
-            if v and key + "." in prefixes:
-                _select_dict(v, key + ".", out, null_value, fields, prefixes)
-        elif t is list:
-            if v and key + "{}" in prefixes:
-                _select_list(v, key + "{}", out, null_value, fields, prefixes)
-        elif key not in fields:
-            continue
-        elif t is str:
-            if key in out:
-                _put(out, key, v)
-            else:
-                out[key] = v
-        else:
-            _put_scalar(out, key, v, null_value)
-
-
-def _select_list(items: list[Any], key: str, out: Event, null_value: str | None, fields: frozenset[str],
-                 prefixes: frozenset[str]) -> None:
-    want = key in fields
-    for v in items:
-        t = type(v)
-        if t is dict:
-            if v and key + "." in prefixes:
-                _select_dict(v, key + ".", out, null_value, fields, prefixes)
-        elif t is list:
-            if v and key + "{}" in prefixes:
-                _select_list(v, key + "{}", out, null_value, fields, prefixes)
-        elif not want:
-            continue
-        elif t is str:
-            _put(out, key, v)
-        else:
-            _put_scalar(out, key, v, null_value)
+def scalar_text(v: Any) -> str:
+    """A JSON true/false/number as Splunk's JSON extraction writes it (not null)."""
+    t = type(v)
+    if t is bool:
+        return "true" if v else "false"
+    return str(v) if t is int else repr(v)
 
 
 def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
     """A JSON true/false/null/number as Splunk's JSON extraction writes it."""
-    t = type(v)
-    if t is bool:
-        _put(out, key, "true" if v else "false")
-    elif v is None:
+    if v is None:
         if null_value is not None:
             _put(out, key, null_value)
     else:
-        _put(out, key, str(v) if t is int else repr(v))
+        _put(out, key, scalar_text(v))
 
 
 _EXTRACTORS: dict[frozenset[str], Extractor] = {}
@@ -535,6 +377,73 @@ PREFILTER_FIELDS: dict[str, str] = {
 }
 
 
+UNKNOWN: Any = object()
+"""A raw value that is not a plain scalar (an object or a list): only the full event can tell."""
+
+# fields every event has that are not in the record: never read off the raw record
+_NOT_RAW = frozenset({"_raw", "_time", "sourcetype", "source", "host", "index"})
+
+
+def raw_scalar(v: Any) -> Any:
+    """A raw JSON value as JSON extraction writes it: str, None (null) or :data:`UNKNOWN`."""
+    t = type(v)
+    if t is str:
+        return v
+    if t is dict or t is list:
+        return UNKNOWN
+    if v is None:
+        return None
+    return scalar_text(v)
+
+
+def raw_path(field: str) -> Any:
+    """A function reading the JSON path ``field`` (``a.b.c``, no ``{}``) off a raw record,
+    as the extracted event has it: str, None (absent) or :data:`UNKNOWN` (not a scalar)."""
+    parts = tuple(field.split("."))
+
+    def path(record: dict) -> Any:
+        node: Any = record
+        for part in parts:
+            if type(node) is not dict:
+                return UNKNOWN if isinstance(node, list) else None
+            node = node.get(part)
+            if node is None:
+                return None
+        return raw_scalar(node)
+    return path
+
+
+def calculated_from_raw(name: str) -> Any:
+    """A function computing the add-on's calculated field ``name`` straight off a raw
+    record (str, None or :data:`UNKNOWN`), or None when it reads something the raw record
+    does not hold as such (an alias, a default field, a ``{}`` path).
+
+    It is the same compiled ``EVAL-`` line :func:`to_event` runs, given the same values: the
+    one definition of, e.g., the add-on's ``errorCode``.
+    """
+    a = addon.load()
+    calc = a.calculated_named(name)
+    if calc is None:
+        return None
+    aliases = {alias for _src, alias in a.aliases}
+    if any(f in aliases or f in _NOT_RAW or f.startswith("date_") or "{" in f or "*" in f for f in calc.reads):
+        return None
+    getters = tuple((f, raw_path(f)) for f in calc.reads)
+
+    def compute(record: dict) -> Any:
+        values = {}
+        for f, g in getters:
+            v = g(record)
+            if v is UNKNOWN:
+                return UNKNOWN
+            values[f] = v
+        return calc(values.get)
+    return compute
+
+
+_RAW_ERROR_CODE: list[Any] = []
+
+
 def prefilter_values(rec: Any) -> dict[str, str]:
     """Cheap exact values of a few event fields, for rejecting records before :func:`to_event`.
 
@@ -542,7 +451,7 @@ def prefilter_values(rec: Any) -> dict[str, str]:
     scanner may drop a record whose value fails a plain equality/wildcard test on one of
     these. A field of :data:`PREFILTER_FIELDS` (or ``errorCode``) missing from the result
     means "not a plain string at the top level": decide on the full event instead.
-    ``errorCode`` is the add-on's calculated value (``success``/``failure``/the AWS code).
+    ``errorCode`` is the add-on's calculated value (its ``EVAL-errorCode``, run on the raw values).
     """
     record = getattr(rec, "record", rec)
     out: dict[str, str] = {}
@@ -550,11 +459,9 @@ def prefilter_values(rec: Any) -> dict[str, str]:
         v = record.get(key)
         if type(v) is str:
             out[field] = v
-    code = record.get("errorCode")
+    if not _RAW_ERROR_CODE:
+        _RAW_ERROR_CODE.append(calculated_from_raw("errorCode"))
+    code = _RAW_ERROR_CODE[0](record)
     if type(code) is str:
         out["errorCode"] = code
-    elif code is None:
-        response = record.get("responseElements")
-        login = response.get("ConsoleLogin") if type(response) is dict else None
-        out["errorCode"] = "failure" if login == "Failure" else "success"
     return out

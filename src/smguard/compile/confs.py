@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 ES_RAW_DRILLDOWN = "View the raw CloudTrail events behind this alert"
 
 
-def _conf_value(value: str) -> str:
+def conf_value(value: str) -> str:
     """Conf values are single lines; a trailing backslash would join the next line."""
     text = " ".join(str(value).split())
     return text + " " if text.endswith("\\") else text
@@ -27,7 +27,7 @@ def _conf_value(value: str) -> str:
 def _stanza(name: str, pairs: list[tuple[str, Any]]) -> str:
     lines = [f"[{name}]"]
     for key, value in pairs:
-        lines.append(f"{key} = {_conf_value(value)}")
+        lines.append(f"{key} = {conf_value(value)}")
     return "\n".join(lines) + "\n"
 
 

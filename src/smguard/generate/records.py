@@ -336,7 +336,7 @@ CONSOLE_UAS = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
 ]
 _BOTO = "Boto3/{v} md/Botocore#{v} ua/2.0 os/{os} md/arch#x86_64 lang/python#{py} md/pyimpl#CPython cfg/retry-mode#legacy Botocore/{v}"
-_SDK_BY_KIND = {
+SDK_BY_KIND = {
     "pipelines": [_BOTO.format(v="1.35.36", os="linux#6.5.0-1025-azure", py="3.11.10")],
     "people": [_BOTO.format(v="1.35.60", os="macos#23.6.0", py="3.12.7"), _BOTO.format(v="1.34.144", os="windows#10", py="3.11.9")],
     "execution_roles": [
@@ -378,7 +378,7 @@ def user_agent(spec: EventSpec, principal: Principal, client: str, rng: random.R
         os_name = "linux#6.5.0-1025-azure" if principal.kind == "pipelines" else ("macos#23.6.0", "linux#6.8.0-48-generic")[_stable(principal, 2)]
         return cli_user_agent(spec, random.Random(principal.name), os_name)
     if client in ("sdk", "vpc"):
-        agents = _SDK_BY_KIND.get(principal.kind, _SDK_BY_KIND["people"])
+        agents = SDK_BY_KIND.get(principal.kind, SDK_BY_KIND["people"])
         return agents[_stable(principal, len(agents))] if principal.kind != "execution_roles" else rng.choice(agents)
     return principal.service_host or "AWS Internal"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from smguard.generate import catalog, ids
 from smguard.generate.model import Baseline, Principal
-from smguard.generate.records import _SDK_BY_KIND, Ctx, build_record, default_failure_kind, iso, mdy
+from smguard.generate.records import SDK_BY_KIND, Ctx, build_record, default_failure_kind, iso, mdy
 
 _SLOT = re.compile(r"@@([a-z]+)@@")
 # How many prototypes per (principal, event), by kind: more where calls vary more.
@@ -122,7 +122,7 @@ def _proto(baseline: Baseline, principal: Principal, call: str, client: str, acc
         key = (principal.kind, principal.name + "/" + str(principal.attrs.get("session", "")), via)
         if key not in owners:
             owners[key] = len(owner_list)
-            agents = list(_SDK_BY_KIND.get(principal.kind, [])) if principal.kind == "execution_roles" else []
+            agents = list(SDK_BY_KIND.get(principal.kind, [])) if principal.kind == "execution_roles" else []
             owner_list.append(Owner(principal, via, list(principal.ips) if pooled else [], agents))
         owner = owners[key]
     return Proto(fmt=fmt, account=account, region=rec["awsRegion"], ips=principal.ips if pooled else None,

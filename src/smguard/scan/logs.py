@@ -9,7 +9,7 @@ a search skip events that lack its literal terms.
 Which fields the prefilter may read off the raw record, soundly (same value as the
 extracted event would have): the top-level fields of
 ``smguard.cloudtrail.fields.PREFILTER_FIELDS`` and their aliases, ``errorCode`` (the
-add-on's calculated value, via ``prefilter_values``), ``readOnly``, and any dotted JSON
+add-on's ``EVAL-errorCode`` on the raw values), ``readOnly``, and any dotted JSON
 path without ``{}`` (``userIdentity.type``), since only JSON extraction makes such names.
 A field the record does not have at all fails an ``=`` term; anything not a plain
 scalar is left to the full search.
@@ -21,14 +21,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
-from smguard.cloudtrail.fields import PREFILTER_FIELDS, to_event
+from smguard.cloudtrail.fields import (
+    PREFILTER_FIELDS,
+    UNKNOWN,
+    calculated_from_raw,
+    raw_path,
+    raw_scalar,
+    to_event,
+)
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.spl.searchmatch import value_matcher
 
 _TOP = dict(PREFILTER_FIELDS)
 _TOP["readOnly"] = "readOnly"
-_UNKNOWN = object()
-_MISSING = object()
 
 
 def prefilterable(field: str) -> bool:
@@ -38,66 +43,34 @@ def prefilterable(field: str) -> bool:
     return "." in field and "{" not in field and "}" not in field and "*" not in field
 
 
-def _scalar(v: Any) -> Any:
-    t = type(v)
-    if t is str:
-        return v
-    if t is bool:
-        return "true" if v else "false"
-    if t is int:
-        return str(v)
-    if t is float:
-        return repr(v)
-    if v is None:
-        return None
-    return _UNKNOWN
-
-
 def raw_value(rec: Any, field: str) -> Any:
-    """The field's value from the raw record: str, None (absent) or _UNKNOWN."""
+    """The field's value from the raw record: str, None (absent) or UNKNOWN."""
     record = rec.record if hasattr(rec, "record") else rec
-    return _raw_getter(field)(record)
+    return raw_getter(field)(record)
 
 
 @lru_cache(maxsize=1024)
-def _raw_getter(field: str) -> Callable[[dict], Any]:
-    """A function reading ``field`` off a raw record: str, None (absent) or _UNKNOWN.
+def raw_getter(field: str) -> Callable[[dict], Any]:
+    """A function reading ``field`` off a raw record: str, None (absent) or UNKNOWN.
 
     What it returns for a plain value is what extraction gives the event (tested): the
-    top-level fields of ``PREFILTER_FIELDS`` and their aliases, ``errorCode`` as the
-    add-on computes it, and dotted paths without ``{}``.
+    top-level fields of ``PREFILTER_FIELDS`` and their aliases, ``errorCode`` by the
+    add-on's own ``EVAL-errorCode`` (:func:`smguard.cloudtrail.fields.calculated_from_raw`),
+    and dotted paths without ``{}``.
     """
     key = _TOP.get(field)
     if key is not None:
-        absent = None if key in ("eventName", "eventSource") else _UNKNOWN
+        absent = None if key in ("eventName", "eventSource") else UNKNOWN
 
         def top(record: dict) -> Any:
             v = record.get(key)
             if v is None:
                 return absent
-            return v if type(v) is str else _scalar(v)
+            return v if type(v) is str else raw_scalar(v)
         return top
-    if field == "errorCode":  # the add-on's calculated value, as prefilter_values computes it
-        def error_code(record: dict) -> Any:
-            code = record.get("errorCode")
-            if code is None:
-                response = record.get("responseElements")
-                login = response.get("ConsoleLogin") if type(response) is dict else None
-                return "failure" if login == "Failure" else "success"
-            return code if type(code) is str else _UNKNOWN
-        return error_code
-    parts = tuple(field.split("."))
-
-    def path(record: dict) -> Any:
-        node: Any = record
-        for part in parts:
-            if type(node) is not dict:
-                return _UNKNOWN if isinstance(node, list) else None
-            node = node.get(part)
-            if node is None:
-                return None
-        return _scalar(node)
-    return path
+    if field == "errorCode":
+        return calculated_from_raw("errorCode")  # type: ignore[no-any-return]
+    return raw_path(field)  # type: ignore[no-any-return]
 
 
 def _any_of(patterns: tuple[str, ...]) -> Callable[[str], bool]:
@@ -127,8 +100,10 @@ class Prefilter:
             names = t.get("eventName")
             indexed = bool(names) and all("*" not in v for v in names)
             if indexed:
-                for v in names:
-                    self.by_name.setdefault(v.lower(), []).append(i)
+                # a search is a candidate once per record, however often (or in whatever
+                # case) its OR branches repeat a name: a repeat would feed it the event twice
+                for v in dict.fromkeys(v.lower() for v in names):
+                    self.by_name.setdefault(v, []).append(i)
             elif names == ():
                 pass  # needs no events at all (generating search)
             else:
@@ -175,7 +150,7 @@ class Prefilter:
             sure = True
             for f, ms in checks:
                 v = values[f]
-                if v is _UNKNOWN:
+                if v is UNKNOWN:
                     sure = False
                     continue
                 if v is None or not ms(v):
@@ -211,7 +186,7 @@ class Prefilter:
             if ok:
                 searches.append((i, left))
         fields = tuple(dict.fromkeys(f for _i, left in searches for f, _ms in left))
-        return searches, tuple(_raw_getter(f) for f in fields), fields, {}
+        return searches, tuple(raw_getter(f) for f in fields), fields, {}
 
 
 def read_events(

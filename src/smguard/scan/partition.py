@@ -8,7 +8,7 @@ logs (byte ranges of NDJSON files, cut at line starts; gzip and Records files go
 and logs are written in time order, so a part is also a stretch of time: from ``T_k``,
 the time of its first record, to ``T_k+1``.
 
-Each part runs the whole scan (:class:`smguard.scan.runner._Pass`) over its records and
+Each part runs the whole scan (the runner's pass) over its records and
 replays, as they complete, the scheduled runs whose window lies inside its *zone*
 ``[T_k + LATENESS, T_k+1 - LATENESS)``: no other part can hold a record for such a
 window. It keeps what the other runs need (a run whose window opens before its zone, or
@@ -21,7 +21,7 @@ scan in one process (tests check this on the whole pack).
 That rests on each part's records lying within ``LATENESS`` of its stretch of time. It
 is checked once the parts are read; when it does not hold, or a part finds its own
 records out of order, the scan starts over without replaying runs during the pass, as
-one process does for out-of-order logs (:class:`smguard.scan.runner._LateRecord`);
+one process does for out-of-order logs (:class:`smguard.scan.timeline.LateRecord`);
 parts then send everything they hold, and the merge replays every run.
 """
 
@@ -36,6 +36,7 @@ from typing import Any
 
 from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import Piece, ReadReport, expand_paths, is_ndjson, iter_pieces
+from smguard.scan.timeline import LATENESS, LateRecord, time_span
 
 MIN_PART_BYTES = 16 << 20
 """Logs smaller than two parts of this size are scanned in one process (forking and
@@ -100,17 +101,15 @@ def scan_in_parts(make_pass: Callable[[], Any], paths: Sequence[str], jobs: int,
     logs do not split into two parts or more, or processes cannot be forked here (the
     caller scans in one process).
 
-    Raises ``_LateRecord`` when the logs are out of time order (see the module docstring).
+    Raises ``LateRecord`` when the logs are out of time order (see the module docstring).
     """
-    from smguard.scan.runner import LATENESS, _LateRecord
-
     if "fork" not in multiprocessing.get_all_start_methods():
         return None  # parts inherit the compiled detections by fork
     chunks, times = _fold_empty(split_logs(paths, jobs))
     if len(chunks) < 2:
         return None
     if progressive and any(b <= a for a, b in zip(times, times[1:], strict=False)):
-        raise _LateRecord()
+        raise LateRecord()
     inf = float("inf")
     zones = [(times[k] + LATENESS if k else -inf, times[k + 1] - LATENESS if k + 1 < len(times) else inf)
              for k in range(len(times))]
@@ -137,9 +136,9 @@ def scan_in_parts(make_pass: Callable[[], Any], paths: Sequence[str], jobs: int,
                 proc.terminate()
             proc.join()
     if any(e is None for e in exports):
-        raise _LateRecord()
+        raise LateRecord()
     if progressive and not _in_their_time(whole, exports, times):
-        raise _LateRecord()
+        raise LateRecord()
     for k, part in enumerate(exports, start=1):
         _relocate(part["report"], chunks[k][0])
         whole.absorb(part, report)
@@ -184,8 +183,6 @@ class _Ticker:
 def _part(conn: Any, whole: Any, pieces: list[Piece], zone: tuple[float, float] | None, progressive: bool,
           counter: Any) -> None:
     """A forked part: scan its pieces, send its export (or what went wrong)."""
-    from smguard.scan.runner import _LateRecord
-
     report = ReadReport()
 
     def tick(count: int) -> None:
@@ -196,7 +193,7 @@ def _part(conn: Any, whole: Any, pieces: list[Piece], zone: tuple[float, float] 
             whole.feed(iter_pieces(pieces, report=report), progressive=progressive,
                        zone=zone if zone is not None else (float("-inf"), float("inf")), on_batch=tick)
             msg: tuple = ("done", whole.export(report))
-        except _LateRecord:
+        except LateRecord:
             msg = ("late",)
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
             msg = ("crash", traceback.format_exc())
@@ -228,8 +225,6 @@ def _receive(proc: Any, recv: Any, tick: _Ticker) -> dict[str, Any] | None:
 def _in_their_time(whole: Any, exports: list[dict[str, Any]], times: list[float]) -> bool:
     """Does every part's records lie within LATENESS of its stretch of time (what makes
     the runs each part replayed complete)?"""
-    from smguard.scan.runner import LATENESS, time_span
-
     spans = [whole.span()] + [time_span(e["tmin_s"], e["tmax_s"]) for e in exports]
     first = spans[0][0]
     for k, (lo, hi) in enumerate(spans):

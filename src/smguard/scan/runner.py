@@ -12,7 +12,7 @@ command) or contain subsearches cannot share the per-event work between runs; th
 keep the prefiltered *events* instead and run whole per scheduled time. A ``now()``
 after that point is read per run from the compiled search's env.
 
-A base search that is exactly its indexed terms (``_decided_by_terms``) is not run again
+A base search that is exactly its indexed terms (:func:`smguard.spl.planner.decided_by_terms`) is not run again
 on records the prefilter passed for sure. Runs over overlapping windows share their
 tail's work per segment of time (:mod:`smguard.spl.segments`). Results of all runs are
 throttled at the end, in run order, so a pass can also cover one part of the logs in
@@ -31,19 +31,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smguard.cloudtrail.fields import epoch_time
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
-from smguard.scan.logs import _UNKNOWN, _raw_getter, prefilterable, read_events
+from smguard.scan.logs import UNKNOWN, prefilterable, raw_getter, read_events
 from smguard.scan.prepare import Preparer
-from smguard.spl import ast as A
+from smguard.scan.timeline import LATENESS, LateRecord, time_span
 from smguard.spl.context import SearchContext
-from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, pipeline_fields, uses_now
-from smguard.spl.macros import expand_macros
-from smguard.spl.optimize import push_filters
-from smguard.spl.parser import parse
+from smguard.spl.executor import CompiledSearch, Runtime
+from smguard.spl.planner import plan_search
 from smguard.spl.rows import Row
-from smguard.spl.searchmatch import indexed_terms, value_matcher
 from smguard.spl.segments import SegmentedTail, SlidingMerge
 from smguard.spl.statscmd import merge_groups
 from smguard.spl.timeutil import parse_duration, relative_time
@@ -89,34 +85,6 @@ class ScanResult:
         return {"events": self.events, "alerts": [a.to_json() for a in self.alerts if a.results]}
 
 
-def _pipelines(p: A.Pipeline) -> list[A.Pipeline]:
-    """The pipeline and every subsearch pipeline in it, recursively."""
-    from smguard.spl.executor import _subsearches
-
-    out = [p]
-    for c in p.commands:
-        if isinstance(c, A.JoinCmd | A.AppendCmd):
-            out.extend(_pipelines(c.subsearch))
-        elif isinstance(c, A.SearchCmd) and c.expr is not None:
-            for ss in _subsearches(c.expr):
-                out.extend(_pipelines(ss.pipeline))
-    return out
-
-
-def _union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
-    """eventName values any base search of the pipeline (incl. subsearches) may need."""
-    names: list[str] = []
-    for sub in _pipelines(p):
-        first = sub.commands[0] if sub.commands else None
-        if not isinstance(first, A.SearchCmd):
-            continue  # generating: reads no events
-        t = indexed_terms(first.expr, ("eventName",))
-        if "eventName" not in t:
-            return {}
-        names.extend(t["eventName"])
-    return {"eventName": tuple(names)} if names else {}
-
-
 class _Plan:
     """One detection during the pass: either matched rows (stream) or events (whole)."""
 
@@ -124,20 +92,22 @@ class _Plan:
                  constants: dict[str, str] | None = None):
         self.spec = spec
         self.ctx = ctx
-        self.text = expand_macros(spec.spl, ctx)
-        self.pipeline = push_filters(parse(self.text)) if optimize else parse(self.text)
-        self.rescan = needs_rescan(self.pipeline)
-        first = self.pipeline.commands[0]
-        generating = not isinstance(first, A.SearchCmd)
         self.now = now
-        # a subsearch is resolved when a search is compiled, so searches that have one
-        # are compiled per run, over the buffered events, never here
-        self.cs = None if self.rescan else CompiledSearch(self.pipeline, Runtime(ctx, lambda: self.events, now, None, None, self.text))
-        # now() after the per-event work (in the tail) is set per run on the compiled
-        # search's env; only a search calling it per event must run whole for each run
-        per_event = 2 + len(self.cs.stream_ops) if self.cs is not None else None
-        self.whole = self.rescan or generating or (uses_now(self.pipeline, per_event) and not all_time)
         self.events: list[dict] = []
+        # the SPL side of the plan (smguard.spl.planner): optimized pipeline, compiled
+        # search, prefilter terms, base-search skip, raw-record filters, fields read
+        plan = plan_search(spec.spl, ctx, lambda: self.events, now, all_time=all_time, optimize=optimize,
+                           raw_readable=prefilterable, constants=constants or {})
+        self.text = plan.text
+        self.pipeline = plan.pipeline
+        self.rescan = plan.rescan
+        self.cs = plan.compiled
+        self.whole = plan.whole
+        self.terms = plan.terms
+        self.fields = plan.fields
+        self.base_decided = plan.base_decided
+        self.pre_ops = plan.raw_ops
+        self.pre_fields = plan.raw_fields
         self.rows: list[Row] = []
         # order-free stats first in the tail: aggregate per run window as rows arrive
         self.windowed: dict[tuple[float, ...], object] = {}
@@ -171,28 +141,8 @@ class _Plan:
         if self.stats is not None and optimize and not all_time:
             tail = SegmentedTail(self.cs.tail_ops, self.cs.tail_cmds)
             self.segmented = tail if tail.useful else None
-        if self.rescan:
-            self.terms = _union_terms(self.pipeline)
-        elif isinstance(first, A.SearchCmd):
-            self.terms = indexed_terms(first.expr, prefilterable)
-        else:
-            self.terms = {"eventName": ()}  # generating search: needs no events
-        # the leading filters of the stream that read only raw-readable fields: run on the
-        # raw record before extraction, they reject records exactly as the stream would
-        self.pre_ops: list = []
-        self.pre_fields: tuple[str, ...] = ()
         self._raw_verdicts: dict[tuple, bool] = {}
-        if self.cs is not None and not generating and not self.whole:  # whole: the stream may call now()
-            self.pre_ops, self.pre_fields = _raw_prefix(self.pipeline.commands[1:1 + len(self.cs.stream_ops)],
-                                                        self.cs.stream_ops)
-        self._pre_getters = tuple(_raw_getter(f) for f in self.pre_fields)
-        # the event fields this search can read (None: all), so records are extracted lazily
-        found = pipeline_fields(self.pipeline)
-        self.fields: frozenset[str] | None = frozenset(found) if found is not None else None
-        # the base search is exactly its prefilter terms (and index/sourcetype values that
-        # hold for every event): a record the prefilter passed for sure needs no base search
-        self.base_decided = self.cs is not None and not self.rescan and _decided_by_terms(
-            self.cs.base_expr, self.terms, constants or {})
+        self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
 
     def raw_reject(self, record: dict) -> bool:
         """Do the stream's leading filters reject this raw record (as they would its event)?
@@ -204,7 +154,7 @@ class _Plan:
         got = self._raw_verdicts.get(key)
         if got is not None:
             return got
-        if _UNKNOWN in key:
+        if UNKNOWN in key:
             return False  # not a plain value: let the full event decide
         row = Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)
         got = False
@@ -293,9 +243,9 @@ class _Plan:
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
-        # newest first; rows borrow their dicts (copy-on-write) so runs cannot disturb each other
-        sel = [Row(r.f, r.ids, False, r.t) for r in reversed(self.rows[i:j])]
-        return self.cs.finish(sel, ordered=True)
+        # rows borrow their dicts (copy-on-write) so runs cannot disturb each other; the
+        # executor's order (newest first, the logs' order among equal times) is set by finish
+        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]])
 
     def prepare_windows(self) -> None:
         """Put held rows/events in time order (cheap: they arrive nearly sorted)."""
@@ -412,38 +362,6 @@ class _Plan:
             self.skip.append(state["runs"])
 
 
-def _decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], constants: dict[str, str]) -> bool:
-    """Is ``expr`` true exactly when the prefilter's ``terms`` hold? That is: an AND of
-    ``field=value`` / ``field IN (...)`` over distinct fields, each a term the prefilter
-    checks with the same values, or a field in ``constants`` whose value it matches."""
-    items = expr.items if isinstance(expr, A.SAnd) else (() if expr is None else (expr,))
-    seen: set[str] = set()
-    for it in items:
-        if isinstance(it, A.SCompare) and it.op == "=" and not it.case_sensitive:
-            values: tuple[str, ...] = (it.value,)
-        elif isinstance(it, A.SIn):
-            values = it.values
-        else:
-            return False
-        if it.field in seen:
-            return False
-        seen.add(it.field)
-        if it.field in constants and it.field not in terms:
-            if len(values) != 1 or not value_matcher(values[0])(constants[it.field]):
-                return False
-        elif not prefilterable(it.field) or terms.get(it.field) != values:
-            return False
-    return True
-
-
-def time_span(tmin_s: str | None, tmax_s: str | None) -> tuple[float | None, float | None]:
-    """The first and last ``eventTime`` read, as the first record's time and just after
-    the last's (None, None: no records)."""
-    if tmin_s is None or tmax_s is None:
-        return None, None
-    return epoch_time(tmin_s), epoch_time(tmax_s) + 1.0
-
-
 def _event_time(ev: dict) -> float:
     return ev.get("_time", float("-inf"))
 
@@ -465,88 +383,6 @@ def _throttled(spec: DetectionSpec, outputs: list[tuple[float, list[dict[str, An
                 until[key] = run_t + spec.throttle_period
             results.append(d)
     return results, suppressed
-
-
-def _raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any]) -> tuple[list, tuple[str, ...]]:
-    """The longest run of leading ``search``/``where``/``eval``/``lookup`` commands, up to
-    the last filter, whose every read is of a field the prefilter reads off the raw record
-    with the extracted value (:func:`smguard.scan.logs.prefilterable`) or one an earlier
-    command of the run always sets; with the raw fields they read.
-
-    Given exactly those field values, the commands keep or drop a row as they do the full
-    event (they read nothing else), so a record they drop needs no extraction.
-    """
-    from smguard.spl.executor import _expr_fields, _search_fields
-
-    defined: set[str] = set()
-    keep = 0
-    for i, c in enumerate(cmds):
-        reads: set[str] = set()
-        sets: set[str] = set()
-        if isinstance(c, A.SearchCmd):
-            ok = _search_fields(c.expr, reads)
-        elif isinstance(c, A.WhereCmd):
-            ok = _expr_fields(c.expr, reads)
-        elif isinstance(c, A.EvalCmd):
-            ok = True
-            for name, e in c.assignments:  # in order: later assignments see earlier ones
-                r: set[str] = set()
-                ok = ok and _expr_fields(e, r)
-                reads |= r - sets
-                sets.add(name)
-        elif isinstance(c, A.LookupCmd) and c.outputs is not None:
-            ok = True
-            reads.update(f for _, f in c.inputs)
-            if c.outputnew:
-                reads.update(f for _, f in c.outputs)  # written only when missing: read
-            else:
-                sets.update(f for _, f in c.outputs)  # OUTPUT sets or clears them
-        else:
-            break
-        if not ok or any("*" in f for f in reads):
-            break
-        new = [f for f in reads if f not in defined]
-        if not all(prefilterable(f) for f in new):
-            break
-        defined |= sets
-        if isinstance(c, A.SearchCmd | A.WhereCmd):
-            keep = i + 1
-    if not keep:
-        return [], ()
-    return list(ops[:keep]), tuple(sorted(_raw_reads(cmds[:keep])))
-
-
-def _raw_reads(cmds: Sequence[A.Command]) -> set[str]:
-    from smguard.spl.executor import _expr_fields, _search_fields
-
-    defined: set[str] = set()
-    out: set[str] = set()
-    for c in cmds:
-        reads: set[str] = set()
-        sets: set[str] = set()
-        if isinstance(c, A.SearchCmd):
-            _search_fields(c.expr, reads)
-        elif isinstance(c, A.WhereCmd):
-            _expr_fields(c.expr, reads)
-        elif isinstance(c, A.EvalCmd):
-            for name, e in c.assignments:
-                r: set[str] = set()
-                _expr_fields(e, r)
-                reads |= r - sets
-                sets.add(name)
-        elif isinstance(c, A.LookupCmd):
-            reads.update(f for _, f in c.inputs)
-            if c.outputnew:
-                reads.update(f for _, f in c.outputs or ())
-            else:
-                sets.update(f for _, f in c.outputs or ())
-        out |= reads - defined
-        defined |= sets
-    return out
-
-
-class _LateRecord(Exception):
-    """A record arrived for a window already replayed: the logs are not in time order."""
 
 
 _SNAP_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 31 * 86400, "q": 92 * 86400,
@@ -655,9 +491,6 @@ def _result_json(r: Row, run_time: float | None) -> dict[str, Any]:
 
 
 _ALL = (float("-inf"), float("inf"))
-LATENESS = 900.0
-"""Runs are replayed during the pass (after each batch of records) once the newest record
-is this far past their window."""
 
 
 def scan(
@@ -687,10 +520,10 @@ def scan(
     With ``lazy`` (the default) a detection's leading stream filters that read only fields
     available on the raw record run on those raw values first (remembered per value
     combination), and a record is turned into an event holding only the fields its
-    remaining candidate detections can read (:func:`smguard.spl.executor.pipeline_fields`,
+    remaining candidate detections can read (:func:`smguard.spl.analysis.pipeline_fields`,
     :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
     ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
-    with ``optimize`` (:func:`smguard.spl.optimize.push_filters` and the per-segment tails
+    with ``optimize`` (:func:`smguard.spl.optimizer.pushdown.push_filters` and the per-segment tails
     of :mod:`smguard.spl.segments`) on or off, and with ``jobs >= 2``, which cuts the logs
     into parts by time, scans each in its own process and merges them
     (:mod:`smguard.scan.partition`; a strict scan runs in one process, so the first bad
@@ -704,7 +537,7 @@ def scan(
             return _scan_pass(specs, paths, ctx, opts, report, progressive=False)
         try:
             return _scan_pass(specs, paths, ctx, opts, report, progressive=True)
-        except _LateRecord:
+        except LateRecord:
             report.problems.clear()
             report.files = report.records = 0
             res = _scan_pass(specs, paths, ctx, opts, report, progressive=False)
@@ -792,7 +625,7 @@ class _Pass:
                 if progressive and ev["_time"] < horizon:
                     for i in cands:
                         if ev["_time"] < plans[i].done_hi:
-                            raise _LateRecord()
+                            raise LateRecord()
                 for i in cands:
                     plans_feed[i](ev)
             if progressive and self.tmin_s is not None and self.tmax_s is not None:

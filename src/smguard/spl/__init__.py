@@ -29,7 +29,6 @@ from smguard.spl.context import LookupDef, MacroDef, SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
 from smguard.spl.macros import expand_macros
-from smguard.spl.optimize import push_filters
 from smguard.spl.parser import parse
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import indexed_terms
@@ -101,17 +100,20 @@ def _source(events: Events, pipeline: Pipeline) -> Callable[[], Iterable[dict]]:
 def compile_search(spl: str, events: Events, ctx: SearchContext, *, now: float,
                    earliest: float | None = None, latest: float | None = None,
                    optimize: bool = True) -> CompiledSearch:
-    """Expand, parse and bind a search; lets callers push events themselves (scan).
+    """Expand, parse, optimize and bind a search, through the planner scans use too
+    (:func:`smguard.spl.planner.plan_search`); lets callers push events themselves.
 
-    ``optimize`` applies :func:`smguard.spl.optimize.push_filters` (same results, less
-    work); tests turn it off to prove exactly that.
+    ``optimize`` applies the optimizer's rules (:mod:`smguard.spl.optimizer`: same
+    results, less work); tests turn it off to prove exactly that.
     """
+    from smguard.spl.planner import plan_search
+
     text = expand_macros(spl, ctx)
-    pipeline = parse(text)
-    if optimize:
-        pipeline = push_filters(pipeline)
-    rt = Runtime(ctx, _source(events, pipeline), now, earliest, latest, text)
-    return CompiledSearch(pipeline, rt)
+    source = _source(events, parse(text))
+    plan = plan_search(spl, ctx, source, now, all_time=True, optimize=optimize, earliest=earliest, latest=latest,
+                       defer_subsearches=False)
+    assert plan.compiled is not None
+    return plan.compiled
 
 
 def run(spl: str, events: Events, ctx: SearchContext, *, now: float,

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable
 from smguard.spl import ast as A
 from smguard.spl import timeutil
 from smguard.spl.errors import SplError
-from smguard.spl.evalfuncs import EvalEnv, _regex, compile_expr, json_render, load_json, spath_values, truthy
+from smguard.spl.evalfuncs import (
+    EvalEnv,
+    compile_expr,
+    compiled_regex,
+    json_render,
+    load_json,
+    spath_values,
+    truthy,
+)
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import compile_search
 from smguard.spl.stats import wildcard_rename
@@ -177,7 +185,7 @@ class FillnullOp(Op):
 
 class RexOp(Op):
     def __init__(self, cmd: A.RexCmd):
-        self.rx = _regex(cmd.regex)
+        self.rx = compiled_regex(cmd.regex)
         self.field = cmd.field
         self.max = cmd.max_match
         self.names = list(self.rx.groupindex)
@@ -221,7 +229,7 @@ class RegexOp(Op):
 
     def __init__(self, cmd: A.RegexCmd, text: str = ""):
         try:
-            self.rx = _regex(cmd.regex)
+            self.rx = compiled_regex(cmd.regex)
         except SplError as exc:
             raise SplError(f"regex: {exc.message}", cmd.pos, text) from exc
         self.field = cmd.field

@@ -101,7 +101,7 @@ def _bool_or_null(v: Value) -> bool | None:
 
 
 @lru_cache(maxsize=512)
-def _regex(pat: str) -> re.Pattern[str]:
+def compiled_regex(pat: str) -> re.Pattern[str]:
     # PCRE named groups (?<name>...) -> Python (?P<name>...)
     p = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pat)
     try:
@@ -474,7 +474,7 @@ def _match(c: A.Call, env: EvalEnv) -> Fn:
         v, pat = a(f), p(f)
         if v is None or pat is None:
             return None
-        rx = _regex(to_str(pat) or "")
+        rx = compiled_regex(to_str(pat) or "")
         return any(rx.search(x) for x in mv(v))
     return call
 
@@ -585,7 +585,7 @@ def _splunk_repl(rep: str) -> str:
 
 
 def _replace(s: Value, pat: Value, rep: Value) -> Value:
-    rx = _regex(to_str(pat) or "")
+    rx = compiled_regex(to_str(pat) or "")
     r = _splunk_repl(to_str(rep) or "")
     if isinstance(s, list):
         return [rx.sub(r, x) for x in mv(s)]
@@ -676,7 +676,7 @@ _simple("mvsort", 1, 1, _mvsort)
 
 
 def _mvfind(v: Value, pat: Value) -> Value:
-    rx = _regex(to_str(pat) or "")
+    rx = compiled_regex(to_str(pat) or "")
     for i, x in enumerate(mv(v)):
         if rx.search(x):
             return i

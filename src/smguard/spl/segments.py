@@ -22,7 +22,7 @@ segments' sorted rows. What is cached per segment:
    eventstats' output fields. Those filters decide the same before and after the
    eventstats writes its fields, so a run merges the segments' groups of the rows that
    pass and writes the results on those rows only, instead of grouping and writing
-   every row of its window. :func:`smguard.spl.optimize.push_filters` puts such filters there.
+   every row of its window. :func:`smguard.spl.optimizer.pushdown.push_filters` puts such filters there.
 
 The result is the same rows, in the same order, with the same provenance, as running
 the tail over the merged accumulator (tests check this for the whole pack); when the
@@ -37,10 +37,10 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from smguard.spl import ast as A
+from smguard.spl.analysis import expr_reads, search_reads, uses_now
 from smguard.spl.commands import Op, SearchOp, WhereOp
-from smguard.spl.executor import _expr_fields, _search_fields, uses_now
 from smguard.spl.rows import Row
-from smguard.spl.statscmd import EventstatsOp, StatsAccumulator, _Group, merge_groups
+from smguard.spl.statscmd import EventstatsOp, Group, StatsAccumulator, merge_groups
 
 _KEY = itemgetter(0)
 
@@ -52,11 +52,11 @@ def _row_local(op: Op, cmd: A.Command) -> bool:
 
 def _filter_reads(cmd: A.Command) -> set[str] | None:
     """The fields a ``where``/``search`` filter reads (None: not a filter, or any field)."""
-    out: set[str] = set()
     if isinstance(cmd, A.WhereCmd):
-        return out if _expr_fields(cmd.expr, out) else None
+        return expr_reads(cmd.expr)
     if isinstance(cmd, A.SearchCmd):
-        return out if _search_fields(cmd.expr, out) and "_raw" not in out else None
+        out = search_reads(cmd.expr)
+        return out if out is not None and "_raw" not in out else None
     return None
 
 
@@ -142,7 +142,7 @@ class SegmentedTail:
             rows = nxt
         # held across runs: lent to every run, which copies before writing
         rows = [(k, Row(r.f, r.ids, False, r.t)) for k, r in rows]
-        groups: dict[tuple, _Group] = {}
+        groups: dict[tuple, Group] = {}
         passed: list = []
         if self.es is not None:
             groups, row_keys = self.es.group([r for _k, r in rows])
@@ -186,10 +186,10 @@ class SlidingMerge:
         self.specs = specs
         self.front: list[tuple[StatsAccumulator, int, dict]] = []  # (segment, rows then, suffix merge)
         self.back: list[tuple[StatsAccumulator, int]] = []
-        self.back_groups: dict[tuple, _Group] = {}
+        self.back_groups: dict[tuple, Group] = {}
         self.restarts = 0  # (for tests)
 
-    def groups(self, parts: Sequence[StatsAccumulator]) -> dict[tuple, _Group]:
+    def groups(self, parts: Sequence[StatsAccumulator]) -> dict[tuple, Group]:
         """The groups of all ``parts`` (in time order) merged."""
         known = [(a, n) for a, n, _g in self.front] + self.back
         start = next((i for i, (a, _n) in enumerate(known) if a is parts[0]), None)
@@ -207,7 +207,7 @@ class SlidingMerge:
         else:  # the window has left every front segment: the back becomes the front
             fresh = self.back[start - len(self.front):]
             self.front, self.back, self.back_groups = [], [], {}
-            suffix: dict[tuple, _Group] = {}
+            suffix: dict[tuple, Group] = {}
             for acc, n in reversed(fresh):
                 suffix = merge_groups([acc.groups, suffix], self.specs) if suffix else acc.groups
                 self.front.append((acc, n, suffix))

@@ -55,7 +55,7 @@ def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
     return list(itertools.product(*parts))
 
 
-class _Group:
+class Group:
     __slots__ = ("aggs", "any_wild", "cached", "ids", "key", "pairs", "times", "wild")
 
     def __init__(self, key: tuple, specs: list[AggSpec]):
@@ -102,7 +102,7 @@ class _Group:
                         a = wd[k] = make_agg(s.func, s.param)
                     a.add(mv(v), t)
 
-    def merge(self, o: _Group) -> None:
+    def merge(self, o: Group) -> None:
         for a, b in zip(self.aggs, o.aggs, strict=True):
             if a is not None and b is not None:
                 a.merge(b)  # type: ignore[attr-defined]
@@ -142,7 +142,7 @@ def _copy_agg(src: Agg, dst: Agg) -> None:
             setattr(dst, slot, copy.copy(getattr(src, slot)))
 
 
-def merge_groups(parts: list[dict[tuple, _Group]], specs: list[AggSpec]) -> dict[tuple, _Group]:
+def merge_groups(parts: list[dict[tuple, Group]], specs: list[AggSpec]) -> dict[tuple, Group]:
     """The groups of all parts' rows together (the parts are not changed).
 
     A group present in only one part is shared, not copied: reading results does not
@@ -150,7 +150,7 @@ def merge_groups(parts: list[dict[tuple, _Group]], specs: list[AggSpec]) -> dict
     """
     if len(parts) == 1:
         return parts[0]
-    groups: dict[tuple, _Group] = {}
+    groups: dict[tuple, Group] = {}
     owned: set[tuple] = set()
     for part in parts:
         for hk, g in part.items():
@@ -159,7 +159,7 @@ def merge_groups(parts: list[dict[tuple, _Group]], specs: list[AggSpec]) -> dict
                 groups[hk] = g
                 continue
             if hk not in owned:
-                copy = _Group(have.key, specs)
+                copy = Group(have.key, specs)
                 copy.merge(have)
                 groups[hk] = have = copy
                 owned.add(hk)
@@ -201,7 +201,7 @@ class StatsAccumulator:
     def __init__(self, op: StatsOp, ordered: bool = True):
         self.op = op
         self.ordered = ordered
-        self.groups: dict[tuple, _Group] = {}
+        self.groups: dict[tuple, Group] = {}
         self.added = 0  # rows added so far: what was derived from the groups is stale when it moves
         self.segment_part: object = None  # what smguard.spl.segments derived from the groups
 
@@ -218,7 +218,7 @@ class StatsAccumulator:
             hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
             g = groups.get(hk)
             if g is None:
-                g = groups[hk] = _Group(key, specs)
+                g = groups[hk] = Group(key, specs)
             g.add(r.f, specs, by, t)
             g.ids.append(r.ids)
             if not self.ordered:
@@ -234,7 +234,7 @@ class StatsAccumulator:
         specs, by = op.specs, op.by
         groups = dict(self.groups)
         if not by and not groups:
-            groups[()] = _Group((), specs)
+            groups[()] = Group((), specs)
         out: list[tuple[tuple, Row]] = []
         ordered = self.ordered
         for hk in sorted(groups, key=_key_sort):
@@ -278,9 +278,9 @@ class EventstatsOp(Op):
                 self.write(r, res)
         return rows
 
-    def group(self, rows: list[Row]) -> tuple[dict[tuple, _Group], list[tuple | None]]:
+    def group(self, rows: list[Row]) -> tuple[dict[tuple, Group], list[tuple | None]]:
         """The BY groups of ``rows`` and each row's group (None: a BY field is null)."""
-        groups: dict[tuple, _Group] = {}
+        groups: dict[tuple, Group] = {}
         row_keys: list[tuple | None] = []
         specs, by = self.specs, self.by
         for r in rows:
@@ -297,7 +297,7 @@ class EventstatsOp(Op):
                     first = hk
                 g = groups.get(hk)
                 if g is None:
-                    g = groups[hk] = _Group(key, specs)
+                    g = groups[hk] = Group(key, specs)
                 g.add(f, specs, by, t)
             row_keys.append(first)
         return groups, row_keys

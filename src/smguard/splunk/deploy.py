@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smguard.compile.confs import (
-    _conf_value,
     collections_conf,
+    conf_value,
     macros_conf,
     rule_name,
     savedsearch_pairs,
@@ -162,7 +162,7 @@ def parse_conf(text: str) -> dict[str, list[tuple[str, str]]]:
 
 def savedsearch_params(pack: Pack, det: Any) -> tuple[tuple[str, str], ...]:
     """The saved search's keys and values exactly as the packaged savedsearches.conf writes them."""
-    return tuple((k, _conf_value(v).strip()) for k, v in savedsearch_pairs(pack, det))
+    return tuple((k, conf_value(v).strip()) for k, v in savedsearch_pairs(pack, det))
 
 
 def _eval_string(value: str) -> str:

@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 from smguard.compile import condition as cond
 from smguard.compile.search import compile_structured
-from smguard.model import Pack
-from smguard.model.entities import Detection
+
+if TYPE_CHECKING:  # types only: the model imports this module to check near-miss clauses
+    from smguard.model import Pack
+    from smguard.model.entities import Detection
 
 
 def silenced(pack: Pack, det: Detection) -> str:

@@ -1,6 +1,6 @@
-"""Rewrites of a parsed pipeline that keep its results and make it cheaper to run.
+"""Optimizer rule: filter pushdown (a pure Pipeline -> Pipeline rewrite; same results, less work).
 
-One rewrite so far, *filter pushdown* (sqlglot's optimizer does the same for SQL): a
+*Filter pushdown* (sqlglot's optimizer does the same for SQL): a
 ``where`` late in a pipeline often tests a field that was final much earlier, e.g.::
 
     ... | stats ... by _time user | eventstats sum(objects) as total by user
@@ -31,6 +31,7 @@ cheaper is not known here).
 from __future__ import annotations
 
 from smguard.spl import ast as A
+from smguard.spl.analysis import expr_reads
 
 _COMPARISONS = frozenset({"=", "!=", "<", ">", "<=", ">=", "LIKE", "AND", "OR", "XOR"})
 # functions whose result is never a boolean, whatever their arguments
@@ -67,14 +68,6 @@ def may_be_bool(e: A.Expr) -> bool:
     return True
 
 
-def _reads(e: A.Expr) -> set[str] | None:
-    """Fields an expression reads, or None when it may read any (``searchmatch``)."""
-    from smguard.spl.executor import _expr_fields
-
-    out: set[str] = set()
-    return out if _expr_fields(e, out) else None
-
-
 def _writes(c: A.Command) -> set[str] | None:
     """Fields a crossable command may change, or None when it is a barrier."""
     if isinstance(c, A.EvalCmd):
@@ -99,7 +92,7 @@ def necessary(e: A.Expr, changing: set[str]) -> A.Expr | None:
     sides are, OR only when one side is, so the condition keeps the parts that read
     no changing field. The expression itself qualifies when all its reads are stable.
     """
-    reads = _reads(e)
+    reads = expr_reads(e)
     if reads is not None and not (reads & changing):
         return e
     if isinstance(e, A.BinOp) and e.op == "AND":

@@ -1,0 +1,36 @@
+"""The optimizer: a list of pure rewrites of a parsed pipeline that keep its results.
+
+Like sqlglot's optimizer, each rule is a function ``Pipeline -> Pipeline`` that returns
+its input unchanged (the same object) when it has nothing to do, never mutates it, and
+states in its docstring why the results (rows, order, fields, provenance, errors) are the
+same. :func:`optimize` applies them in order. The planner
+(:mod:`smguard.spl.planner`) runs the optimizer, then derives the plan's other
+decisions (prefilter terms, base-search skip, raw-record filters, field pruning) from
+the optimized tree; the executor (:mod:`smguard.spl.executor`) runs the result.
+
+Tests: ``tests/spl/test_optimize.py`` (each rule's cases), ``tests/spl/test_plan_properties.py``
+(random pipelines: optimizer on == off), ``tests/spl/test_oracle.py`` (every shipped
+detection, every scan mode, optimizer on and off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from smguard.spl import ast as A
+from smguard.spl.optimizer.pushdown import push_filters
+
+Rule = Callable[[A.Pipeline], A.Pipeline]
+
+RULES: tuple[Rule, ...] = (push_filters,)
+"""The rules, in the order they are applied."""
+
+
+def optimize(p: A.Pipeline, rules: Sequence[Rule] = RULES) -> A.Pipeline:
+    """``p`` rewritten by every rule in turn (the same object when none applies)."""
+    for rule in rules:
+        p = rule(p)
+    return p
+
+
+__all__ = ["RULES", "Rule", "optimize", "push_filters"]

@@ -1,0 +1,199 @@
+"""The planner: from a search's text to what running it needs, decided once.
+
+sqlglot's split, for SPL: the optimizer (:mod:`smguard.spl.optimizer`) rewrites the tree,
+the planner decides how to run it, the executor (:mod:`smguard.spl.executor`) runs it.
+A :class:`SearchPlan` holds the optimized pipeline, its compiled form (base predicate,
+streaming prefix, tail) and every planning decision a scan over many records uses, each
+with the reason it keeps results unchanged:
+
+- **prefilter terms** (:func:`smguard.spl.searchmatch.indexed_terms`): values a field
+  must have for the base search to match (ANDed at the top level; an OR only when all its
+  branches constrain the field). A record failing them cannot match, so skipping it
+  changes nothing. A search with subsearches needs the union over all its base searches.
+- **base-search skip** (:func:`decided_by_terms`): when the base search *is* its terms
+  (an AND of ``field=value``/``IN`` over distinct fields the prefilter checks with the
+  same values, or constants true of every event), a record the prefilter passed for sure
+  matches it: running it again is redundant.
+- **raw-record filters** (:func:`raw_prefix`): the leading ``search``/``where`` of the
+  stream (with ``eval``/``lookup`` between them) that read only fields the caller can
+  read off the raw record with the extracted value: given the same values they keep or
+  drop a record exactly as on the full event, so a dropped record needs no extraction.
+- **field pruning** (:func:`smguard.spl.analysis.pipeline_fields`): the event fields the
+  search can read; an event holding those (same values) gives the same results.
+- **whole runs**: a search that reads the events twice (subsearches), generates its rows,
+  or calls ``now()`` per event must run whole per scheduled run; the others stream each
+  event once and finish each run from what they kept.
+
+The planner knows nothing of CloudTrail: what can be read off a raw record is the
+caller's ``raw_readable`` predicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from smguard.spl import ast as A
+from smguard.spl.analysis import (
+    eval_reads_writes,
+    expr_reads,
+    needs_rescan,
+    pipeline_fields,
+    pipelines,
+    search_reads,
+    uses_now,
+)
+from smguard.spl.context import SearchContext
+from smguard.spl.executor import CompiledSearch, Runtime
+from smguard.spl.macros import expand_macros
+from smguard.spl.optimizer import optimize as optimize_pipeline
+from smguard.spl.parser import parse
+from smguard.spl.searchmatch import indexed_terms, value_matcher
+
+
+@dataclass
+class SearchPlan:
+    """How one search runs over many records (see the module docstring)."""
+
+    text: str  # macro-expanded
+    pipeline: A.Pipeline  # optimized (unless optimize=False)
+    compiled: CompiledSearch | None  # None: it has subsearches, compiled per run over buffered events
+    rescan: bool  # reads the events more than once
+    whole: bool  # runs whole per scheduled run (subsearches, generating, now() per event)
+    terms: dict[str, tuple[str, ...]]  # prefilter terms ({"eventName": ()}: needs no events)
+    fields: frozenset[str] | None  # event fields read (None: all)
+    base_decided: bool  # a record the prefilter passed for sure needs no base search
+    raw_ops: list  # leading stream ops that may run on raw values
+    raw_fields: tuple[str, ...]  # the raw fields they read
+
+
+def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict]], now: float, *,
+                all_time: bool, optimize: bool = True, raw_readable: Callable[[str], bool] = lambda f: False,
+                constants: dict[str, str] | None = None, earliest: float | None = None,
+                latest: float | None = None, defer_subsearches: bool = True) -> SearchPlan:
+    """Plan ``spl`` (macros expanded here) over the event source ``events``.
+
+    ``smguard search`` (:func:`smguard.spl.run`) plans with ``defer_subsearches=False``: its
+    events exist when the search is compiled. A scan plans before reading (the default):
+    a subsearch is resolved when a search is compiled, so a search that has one is
+    compiled per run over the buffered events (``compiled`` is None).
+    """
+    text = expand_macros(spl, ctx)
+    pipeline = optimize_pipeline(parse(text)) if optimize else parse(text)
+    rescan = needs_rescan(pipeline)
+    first = pipeline.commands[0]
+    generating = not isinstance(first, A.SearchCmd)
+    cs = None if rescan and defer_subsearches else CompiledSearch(pipeline, Runtime(ctx, events, now, earliest, latest,
+                                                                                    text))
+    # now() after the per-event work (in the tail) is set per run on the compiled search's
+    # env; only a search calling it per event must run whole for each run
+    per_event = 2 + len(cs.stream_ops) if cs is not None and not rescan else None
+    whole = rescan or generating or (uses_now(pipeline, per_event) and not all_time)
+    if rescan:
+        terms = union_terms(pipeline)
+    elif isinstance(first, A.SearchCmd):
+        terms = indexed_terms(first.expr, raw_readable)
+    else:
+        terms = {"eventName": ()}  # generating search: needs no events
+    raw_ops: list = []
+    raw_fields: tuple[str, ...] = ()
+    if cs is not None and not rescan and not generating and not whole:  # whole: the stream may call now()
+        raw_ops, raw_fields = raw_prefix(pipeline.commands[1:1 + len(cs.stream_ops)], cs.stream_ops, raw_readable)
+    found = pipeline_fields(pipeline)
+    base_decided = cs is not None and not rescan and decided_by_terms(cs.base_expr, terms, constants or {},
+                                                                       raw_readable)
+    return SearchPlan(text, pipeline, cs, rescan, whole, terms, frozenset(found) if found is not None else None,
+                      base_decided, raw_ops, raw_fields)
+
+
+def union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
+    """eventName values any base search of the pipeline (incl. subsearches) may need."""
+    names: list[str] = []
+    for sub in pipelines(p):
+        first = sub.commands[0] if sub.commands else None
+        if not isinstance(first, A.SearchCmd):
+            continue  # generating: reads no events
+        t = indexed_terms(first.expr, ("eventName",))
+        if "eventName" not in t:
+            return {}
+        names.extend(t["eventName"])
+    return {"eventName": tuple(names)} if names else {}
+
+
+def decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], constants: dict[str, str],
+                     raw_readable: Callable[[str], bool]) -> bool:
+    """Is ``expr`` true exactly when the prefilter's ``terms`` hold? That is: an AND of
+    ``field=value`` / ``field IN (...)`` over distinct fields, each a term the prefilter
+    checks with the same values, or a field in ``constants`` whose value it matches."""
+    items = expr.items if isinstance(expr, A.SAnd) else (() if expr is None else (expr,))
+    seen: set[str] = set()
+    for it in items:
+        if isinstance(it, A.SCompare) and it.op == "=" and not it.case_sensitive:
+            values: tuple[str, ...] = (it.value,)
+        elif isinstance(it, A.SIn):
+            values = it.values
+        else:
+            return False
+        if it.field in seen:
+            return False
+        seen.add(it.field)
+        if it.field in constants and it.field not in terms:
+            if len(values) != 1 or not value_matcher(values[0])(constants[it.field]):
+                return False
+        elif not raw_readable(it.field) or terms.get(it.field) != values:
+            return False
+    return True
+
+
+def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
+    """What a leading filter-or-enrich command reads from before it and the fields it sets
+    (reads None: any field), or None when it is not ``search``/``where``/``eval``/``lookup``."""
+    if isinstance(c, A.SearchCmd):
+        return search_reads(c.expr), set()
+    if isinstance(c, A.WhereCmd):
+        return expr_reads(c.expr), set()
+    if isinstance(c, A.EvalCmd):
+        return eval_reads_writes(c)
+    if isinstance(c, A.LookupCmd) and c.outputs is not None:
+        reads = {f for _, f in c.inputs}
+        if c.outputnew:
+            return reads | {f for _, f in c.outputs}, set()  # written only when missing: read
+        return reads, {f for _, f in c.outputs}  # OUTPUT sets or clears them
+    return None
+
+
+def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Callable[[str], bool]) -> tuple[list, tuple[str, ...]]:
+    """The longest run of leading ``search``/``where``/``eval``/``lookup`` commands, up to
+    the last filter, whose every read is of a field the prefilter reads off the raw record
+    with the extracted value (``raw_readable``) or one an earlier
+    command of the run always sets; with the raw fields they read.
+
+    Given exactly those field values, the commands keep or drop a row as they do the full
+    event (they read nothing else), so a record they drop needs no extraction.
+    """
+    defined: set[str] = set()
+    raw: set[str] = set()
+    keep = 0
+    kept_raw: set[str] = set()
+    for i, c in enumerate(cmds):
+        got = _reads_sets(c)
+        if got is None:
+            break
+        reads, sets = got
+        if reads is None or any("*" in f for f in reads):
+            break
+        new = reads - defined
+        if not all(raw_readable(f) for f in new):
+            break
+        raw |= new
+        defined |= sets
+        if isinstance(c, A.SearchCmd | A.WhereCmd):
+            keep = i + 1
+            kept_raw = set(raw)
+    if not keep:
+        return [], ()
+    return list(ops[:keep]), tuple(sorted(kept_raw))
+
+
+__all__ = ["SearchPlan", "decided_by_terms", "plan_search", "raw_prefix", "union_terms"]
