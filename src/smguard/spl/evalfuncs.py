@@ -213,30 +213,12 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
             n = num(inner(f))
             return None if n is None else -n
         return neg
+    if isinstance(e, A.BoolOp):
+        return _compile_bool(e, env)
     if isinstance(e, A.BinOp):
         left = compile_expr(e.left, env)
         right = compile_expr(e.right, env)
         op = e.op
-        if op == "AND":
-            def and_(f: dict) -> Value:
-                a = _bool_or_null(left(f))
-                if a is False:
-                    return False
-                b = _bool_or_null(right(f))
-                if b is False:
-                    return False
-                return None if a is None or b is None else True
-            return and_
-        if op == "OR":
-            def or_(f: dict) -> Value:
-                a = _bool_or_null(left(f))
-                if a is True:
-                    return True
-                b = _bool_or_null(right(f))
-                if b is True:
-                    return True
-                return None if a is None or b is None else False
-            return or_
         if op == "XOR":
             def xor(f: dict) -> Value:
                 a, b = _bool_or_null(left(f)), _bool_or_null(right(f))
@@ -277,6 +259,22 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
             raise SplError(f"function '{e.name}' takes {lo}..{hi if hi >= 0 else 'n'} arguments, got {len(e.args)}", e.pos, env.text)
         return make(e, env)
     raise SplError(f"cannot evaluate {e!r}")
+
+
+def _compile_bool(e: A.BoolOp, env: EvalEnv) -> Fn:
+    """Flat AND/OR: left to right, short-circuit, null when undecided (Splunk's 3-valued logic)."""
+    parts = [compile_expr(i, env) for i in e.items]
+    stop = e.op == "OR"  # the value that decides the whole node
+
+    def bool_(f: dict) -> Value:
+        unknown = False
+        for part in parts:
+            b = _bool_or_null(part(f))
+            if b is stop:
+                return stop
+            unknown |= b is None
+        return None if unknown else not stop
+    return bool_
 
 
 # ------------------------------------------------------------------ functions
@@ -691,6 +689,8 @@ def _fields_in(e: A.Expr) -> set[str]:
         return {e.name}
     if isinstance(e, A.BinOp):
         return _fields_in(e.left) | _fields_in(e.right)
+    if isinstance(e, A.BoolOp):
+        return set().union(*(_fields_in(i) for i in e.items))
     if isinstance(e, A.UnaryOp):
         return _fields_in(e.operand)
     if isinstance(e, A.Call):

@@ -430,6 +430,9 @@ def _expr_calls(e: object) -> Iterable[str]:
     elif isinstance(e, A.BinOp):
         yield from _expr_calls(e.left)
         yield from _expr_calls(e.right)
+    elif isinstance(e, A.BoolOp):
+        for i in e.items:
+            yield from _expr_calls(i)
     elif isinstance(e, A.UnaryOp):
         yield from _expr_calls(e.operand)
 
@@ -464,6 +467,8 @@ def _expr_fields(e: object, out: set[str]) -> bool:
             out.add("_time")
     elif isinstance(e, A.BinOp):
         return _expr_fields(e.left, out) and _expr_fields(e.right, out)
+    elif isinstance(e, A.BoolOp):
+        return all([_expr_fields(i, out) for i in e.items])
     elif isinstance(e, A.UnaryOp):
         return _expr_fields(e.operand, out)
     elif isinstance(e, A.Call):
