@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from smguard.spl import ast as A
-from smguard.spl import timeutil
+from smguard.spl import pcre, timeutil
 from smguard.spl.errors import SplError
-from smguard.spl.evalfuncs import EvalEnv, _regex, compile_expr, json_render, load_json, spath_values, truthy
+from smguard.spl.evalfuncs import EvalEnv, compile_expr, json_render, load_json, spath_values, truthy
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import compile_search
 from smguard.spl.stats import wildcard_rename
@@ -177,7 +177,7 @@ class FillnullOp(Op):
 
 class RexOp(Op):
     def __init__(self, cmd: A.RexCmd):
-        self.rx = _regex(cmd.regex)
+        self.rx = pcre.compile(cmd.regex)
         self.field = cmd.field
         self.max = cmd.max_match
         self.names = list(self.rx.groupindex)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from smguard.spl import ast as A
-from smguard.spl import timeutil
+from smguard.spl import pcre, timeutil
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.values import Value, compare, fmt_number, mv, num, to_str
 
@@ -100,14 +100,9 @@ def _bool_or_null(v: Value) -> bool | None:
     return truthy(v)
 
 
-@lru_cache(maxsize=512)
-def _regex(pat: str) -> re.Pattern[str]:
-    # PCRE named groups (?<name>...) -> Python (?P<name>...)
-    p = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pat)
-    try:
-        return re.compile(p)
-    except re.error as exc:
-        raise SplError(f"invalid regular expression {pat!r}: {exc}") from exc
+def _regex(pat: str) -> pcre.Pattern:
+    """User regexes go through :mod:`smguard.spl.pcre` (PCRE syntax, bounded matching)."""
+    return pcre.compile(pat)
 
 
 @lru_cache(maxsize=512)
@@ -257,8 +252,18 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
         lo, hi, make = impl
         if len(e.args) < lo or (hi >= 0 and len(e.args) > hi):
             raise SplError(f"function '{e.name}' takes {lo}..{hi if hi >= 0 else 'n'} arguments, got {len(e.args)}", e.pos, env.text)
+        if e.name in _REGEX_FUNCS:
+            pat = e.args[1]
+            if isinstance(pat, A.Literal) and isinstance(pat.value, str):
+                try:  # a literal pattern is checked when the search is planned, not on the first event
+                    pcre.compile(pat.value)
+                except SplError as exc:
+                    raise SplError(exc.message, e.pos, env.text) from None
         return make(e, env)
     raise SplError(f"cannot evaluate {e!r}")
+
+
+_REGEX_FUNCS = frozenset({"match", "replace", "mvfind"})  # the pattern is their second argument
 
 
 def _compile_bool(e: A.BoolOp, env: EvalEnv) -> Fn:
