@@ -16,6 +16,7 @@ from smguard.model.entities import Detection, Lookup, Macro, Settings, snake
 from smguard.model.loader import load_detections, load_lookups, load_macros, load_settings
 from smguard.model.stories import Story, load_stories
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
+from smguard.spl.errors import SplError
 
 __all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake", "usable_pack"]
 
@@ -145,10 +146,16 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
     for stanza in sorted(compiled.macros):
         if stanza not in pack.macros:
             out.append(doc.problem(("search",), f"unknown macro `{stanza}`"))
-    for name in sorted(compiled.lookups):
+    s = det.search
+    listed = set()
+    for kind in ("allow", "deny"):
+        for i, ref in enumerate(s.get(kind, []) if not det.is_raw else []):
+            listed.add(ref["lookup"])
+            if ref["lookup"] not in pack.lookups:
+                out.append(doc.problem(("search", kind, i, "lookup"), f"unknown lookup {ref['lookup']!r}"))
+    for name in sorted(compiled.lookups - listed):
         if name not in pack.lookups:
             out.append(doc.problem(("search",), f"unknown lookup {name!r}"))
-    s = det.search
     for kind in ("allow", "deny"):
         for i, ref in enumerate(s.get(kind, []) if not det.is_raw else []):
             lk = pack.lookups.get(ref["lookup"])
@@ -186,7 +193,37 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
         if not MITRE_RE.match(t):
             out.append(doc.problem(("tags", "mitre_attack_id", i), f"malformed MITRE ATT&CK id {t!r} (expected T1234 or T1234.001)"))
     out.extend(_check_tests(pack, det))
+    if not out:
+        out.extend(_check_spl(pack, det, compiled.spl))
     return out
+
+
+def _spl_message(exc: SplError) -> str:
+    """The engine's message without its ``<smguard>:0:`` placeholder location."""
+    return exc.problems[0].message if exc.problems else str(exc)
+
+
+def _check_spl(pack: Pack, det: Detection, spl: str) -> list[Problem]:
+    """Parse and plan the search with the engine, so broken SPL never ships.
+
+    A structured detection's ``eval:`` entries are planned one by one first, so an
+    unknown function is reported at its own line; anything else at ``search:``.
+    """
+    from smguard import spl as engine
+
+    ctx = pack.context()
+    doc = det.doc
+    if not det.is_raw:
+        for name, expr in (det.search.get("eval") or {}).items():
+            try:
+                engine.check(f"| makeresults | eval {name}={expr}", ctx)
+            except SplError as exc:
+                return [doc.problem(("search", "eval", name), f"eval {name}: {_spl_message(exc)}")]
+    try:
+        engine.check(spl, ctx)
+    except SplError as exc:
+        return [doc.problem(("search", "spl") if det.is_raw else ("search",), _spl_message(exc))]
+    return []
 
 
 def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
