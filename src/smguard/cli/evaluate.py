@@ -23,14 +23,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from smguard.cli.scan import default_jobs
-    from smguard.model import load_pack
+    from smguard.model import usable_pack
     from smguard.testing.evaluate import evaluate, table
 
-    pack = load_pack(args.pack)
+    pack, problems = usable_pack(args.pack)  # one broken detection must not stop the others
+    for problem in problems:
+        print(problem, file=sys.stderr)
     ev = evaluate(pack, days=args.days, seed=args.seed, start=args.start, per_scenario=args.per_scenario,
                   workdir=args.keep, progress=sys.stderr.isatty(), jobs=default_jobs())
     if args.format == "json":
         print(json.dumps(ev.to_json(), indent=2))
     else:
         print(table(ev))
-    return 0 if ev.ok else 1
+    if pack.broken:
+        print(f"{len(pack.broken)} detection(s) failed and were not evaluated: "
+              f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
+    return 0 if ev.ok and not problems else 1

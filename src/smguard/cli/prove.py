@@ -8,7 +8,9 @@ evaluates the whole pack on days of synthetic CloudTrail with every scenario inj
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -27,41 +29,59 @@ def _step(title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from smguard.cli.scan import default_jobs
-    from smguard.model import check_pack
+    from smguard.model import usable_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
     from smguard.testing.runner import run_detection
 
     _step("validate")
-    pack, problems = check_pack(args.pack)
+    pack, problems = usable_pack(args.pack)  # broken detections are set aside, the rest still proven
     for p in problems:
         print(p)
-    if problems or pack is None:
-        print(f"{len(problems)} problem(s): fix them first (smguard validate)")
-        return 1
-    print(f"ok: {len(pack.detections)} detections, {len(pack.macros)} macros, {len(pack.lookups)} lookups")
+    if problems:
+        print(f"{len(problems)} problem(s); {len(pack.broken)} detection(s) set aside and counted as failed")
+    else:
+        print(f"ok: {len(pack.detections)} detections, {len(pack.macros)} macros, {len(pack.lookups)} lookups")
 
     _step("build")
+    # Built beside --out and moved there only when the pack is proven: a failed prove
+    # leaves no package behind (nor a half-written one).
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    app_dir, tgz = build_app(pack, out)
-    print(f"app: {app_dir}\npackage: {tgz}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        app_dir, tgz = build_app(pack, staging)
+        print(f"app: {app_dir.name}, package: {tgz.name} (kept only if the pack is proven)")
 
-    _step("test (each detection's own cases through its compiled SPL)")
-    failed = passed = 0
-    for det in sorted(pack.detections, key=lambda d: d.name):
-        for r in run_detection(pack, det):
-            if r.ok:
-                passed += 1
-            else:
-                failed += 1
-                print(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}")
-    print(f"{passed} passed, {failed} failed")
+        _step("test (each detection's own cases through its compiled SPL)")
+        failed = passed = 0
+        for det in sorted(pack.detections, key=lambda d: d.name):
+            for r in run_detection(pack, det):
+                if r.ok:
+                    passed += 1
+                else:
+                    failed += 1
+                    print(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}")
+        failed += len(pack.broken)
+        print(f"{passed} passed, {failed} failed" + (f" ({len(pack.broken)} detection(s) not run)" if pack.broken else ""))
 
-    _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
-    ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty(), jobs=default_jobs())
-    print(table(ev))
+        _step(f"evaluate ({args.days:g} days of baseline, every scenario injected, schedules replayed)")
+        ev = evaluate(pack, days=args.days, seed=args.seed, progress=sys.stderr.isatty(), jobs=default_jobs())
+        print(table(ev))
 
-    ok = failed == 0 and ev.ok
-    print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections)} detections, app {tgz}")
+        ok = failed == 0 and ev.ok and not problems
+        if ok:
+            out.mkdir(parents=True, exist_ok=True)
+            for item in staging.iterdir():
+                dest = out / item.name
+                if dest.is_dir() and not dest.is_symlink():
+                    shutil.rmtree(dest)
+                elif dest.exists() or dest.is_symlink():
+                    dest.unlink()
+                item.rename(dest)
+            tgz = out / tgz.name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections) + len(pack.broken)} detections"
+          + (f", app {tgz}" if ok else ", no package written"))
     return 0 if ok else 1

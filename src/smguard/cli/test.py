@@ -37,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([{"detection": r.detection.name, "id": r.detection.id, "case": r.name, "ok": r.ok,
                            "results": len(r.rows), "failures": r.failures} for r in results], indent=2))
-    print(f"{len(results) - failed} passed, {failed} failed", file=sys.stderr if args.format == "json" else sys.stdout)
+    broken = len(pack.broken)
+    print(f"{len(results) - failed} passed, {failed + broken} failed"
+          + (f" ({broken} detection(s) not run: pack problems above)" if broken else ""),
+          file=sys.stderr if args.format == "json" else sys.stdout)
     if problems:
         print(f"{len(problems)} pack problem(s): detections with problems were not run", file=sys.stderr)
     return 1 if failed or problems else 0

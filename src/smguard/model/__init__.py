@@ -34,6 +34,7 @@ class Pack:
     lookups: dict[str, Lookup] = field(default_factory=dict)
     detections: list[Detection] = field(default_factory=list)
     stories: dict[str, Story] = field(default_factory=dict)
+    broken: list[Detection] = field(default_factory=list)  # set aside by usable_pack: they have problems
     _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
 
     def compiled(self, det: Detection) -> CompiledSearch:
@@ -109,6 +110,7 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
         problems.extend(_check_detection(pack, det))
     problems.extend(_check_catalog(pack))
     problems.extend(_check_stories(pack))
+    problems.extend(_check_generators(pack))
     return pack, sorted(set(problems))
 
 
@@ -121,8 +123,9 @@ def usable_pack(root: str | Path = ".") -> tuple[Pack, list[Problem]]:
     pack, problems = check_pack(root)
     if pack is None:
         raise SmguardError(problems)
-    broken = {p.path for p in problems}
-    pack.detections = [d for d in pack.detections if d.path not in broken]
+    bad = {p.path for p in problems}
+    pack.broken = [d for d in pack.detections if d.path in bad]
+    pack.detections = [d for d in pack.detections if d.path not in bad]
     return pack, problems
 
 
@@ -257,6 +260,28 @@ def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
         out.append(doc.problem(("tests",), "no test case that must fire (results >= 1)"))
     if not negative:
         out.append(doc.problem(("tests",), "no test case that must stay silent (results: 0)"))
+    return out
+
+
+def _check_generators(pack: Pack) -> list[Problem]:
+    """The baseline and every scenario, with the generator's own loader (as ``test`` will use them)."""
+    from smguard.generate.model import load_baseline
+    from smguard.generate.scenario import load_scenario
+
+    gen = pack.root / "generators"
+    path = gen / "baseline.yml"
+    if not path.exists():
+        return []
+    try:
+        baseline = load_baseline(path)
+    except SmguardError as exc:
+        return exc.problems
+    out: list[Problem] = []
+    for scen in sorted((gen / "scenarios").glob("*.yml")):
+        try:
+            load_scenario(scen, baseline)
+        except SmguardError as exc:
+            out.extend(exc.problems)
     return out
 
 
