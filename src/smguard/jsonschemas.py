@@ -45,14 +45,22 @@ def _leaves(err: jsonschema.ValidationError) -> list[jsonschema.ValidationError]
 
     For a oneOf/anyOf (``search`` is structured *or* raw), the whole-value message "is not
     valid under any of the given schemas" names nothing; the branch with the fewest
-    errors is the one the author meant, and its own errors name the real fault.
+    errors (and the right shape) is the one the author meant, and its own errors name
+    the real fault.
     """
     if err.validator not in ("oneOf", "anyOf") or not err.context:
         return [err]
     branches: dict[Any, list[jsonschema.ValidationError]] = {}
     for sub in err.context:
         branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-    best = min(branches.values(), key=len)
+    depth = len(err.absolute_path)
+
+    def fit(errs: list[jsonschema.ValidationError]) -> tuple[bool, int]:
+        # A branch whose very shape is wrong (a type error on the value itself) fits worst.
+        shape = any(e.validator in ("type", "const", "enum") and len(e.absolute_path) == depth for e in errs)
+        return shape, len(errs)
+
+    best = min(branches.values(), key=fit)
     return [leaf for sub in best for leaf in _leaves(sub)]
 
 

@@ -225,8 +225,34 @@ def _check_spl(pack: Pack, det: Detection, spl: str) -> list[Problem]:
     try:
         engine.check(spl, ctx)
     except SplError as exc:
-        return [doc.problem(("search", "spl") if det.is_raw else ("search",), _spl_message(exc))]
+        if det.is_raw:
+            return [Problem(doc.path, _raw_line(det, exc), _spl_message(exc))]
+        return [doc.problem(("search",), _spl_message(exc))]
     return []
+
+
+def _raw_line(det: Detection, exc: SplError) -> int:
+    """The line inside a raw ``spl:`` block holding the word the engine stopped at.
+
+    The shipped SPL is the block folded onto one line with macros expanded, so offsets do
+    not map back; the first line of the block containing that word is where to look.
+    """
+    start = det.doc.line(("search", "spl"))
+    m = re.match(r"[\w.]+|\S", exc.text[exc.pos:]) if 0 <= exc.pos < len(exc.text) else None
+    try:
+        lines = Path(det.doc.path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return start
+    if m is None or start > len(lines):
+        return start
+    indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
+    for n in range(start, len(lines) + 1):
+        text = lines[n - 1]
+        if n > start and text.strip() and len(text) - len(text.lstrip()) <= indent:
+            break  # the block ended
+        if re.search(rf"(?<![\w.]){re.escape(m.group(0))}(?![\w.])", text if n > start else text.split(":", 1)[-1]):
+            return n
+    return start
 
 
 def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
