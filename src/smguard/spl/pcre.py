@@ -36,7 +36,7 @@ from smguard.spl.errors import SplError
 
 __all__ = ["MATCH_TIMEOUT", "Pattern", "compile", "translate"]
 
-MATCH_TIMEOUT = 1.0
+MATCH_TIMEOUT = 0.5
 """Seconds one search/sub/finditer call may take (our stand-in for PCRE's match_limit)."""
 
 # Letters PCRE accepts after a backslash (outside \Q..\E); others are errors in PCRE2 but
