@@ -18,7 +18,8 @@ from smguard.model.stories import Story, load_stories
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
 from smguard.spl.errors import SplError
 
-__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake", "usable_pack"]
+__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_detection", "check_pack", "load_pack", "snake",
+           "usable_pack"]
 
 MITRE_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
 TOKEN_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.{}]*)\$")
@@ -107,7 +108,7 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
         pack.macros.setdefault(det.filter_macro, Macro(
             det.filter_macro, "search *", f"Tuning filter for '{det.name}': add exclusions here.", generated=True))
     for det in pack.detections:
-        problems.extend(_check_detection(pack, det))
+        problems.extend(check_detection(pack, det))
     problems.extend(_check_catalog(pack))
     problems.extend(_check_stories(pack))
     problems.extend(_check_generators(pack))
@@ -137,7 +138,8 @@ def load_pack(root: str | Path = ".") -> Pack:
     return pack
 
 
-def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
+def check_detection(pack: Pack, det: Detection) -> list[Problem]:
+    """Every problem of one schema-valid detection against the rest of ``pack`` (SPL planned too)."""
     out: list[Problem] = []
     doc = det.doc
     try:
