@@ -183,3 +183,25 @@ def test_arbitrary_text_as_a_regex(pattern):
     except SmguardError:
         return
     rx.search("a" * 41 + "!")
+
+
+atoms = st.sampled_from(["a", "src", "userAgent", "'a'", "1", "0", "-2.5", '"x"', '"10.0.0.0/8"', "null()",
+                         "now()", "true()", '""', "missing_field"])
+exprs = st.recursive(atoms, lambda inner: st.one_of(
+    st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "%", ".", "=", "!=", "<", ">=", "AND", "OR", "XOR",
+                                      "LIKE"]), inner).map(" ".join),
+    inner.map(lambda e: f"NOT {e}"), inner.map(lambda e: f"({e})"),
+    st.tuples(st.sampled_from(["if", "case", "coalesce", "len", "lower", "match", "replace", "cidrmatch",
+                               "mvfind", "tonumber", "round", "substr", "split", "mvcount", "isnull"]),
+              st.lists(inner, min_size=0, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+), max_leaves=20)
+
+
+@FUZZ
+@given(exprs, st.sampled_from(["where", "eval y=", "stats count(eval({})) as c by a"]))
+def test_generated_eval_expressions_run_or_fail_with_an_spl_error(expr, cmd):
+    q = "search * | " + (cmd.format(expr) if "{}" in cmd else f"{cmd} {expr}")
+    try:
+        spl.run(q, EVENTS, spl.SearchContext({}, {}), now=100.0)
+    except SmguardError:
+        pass
