@@ -50,8 +50,11 @@ class Located:
         return Problem(self.path, self.line(key), message)
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe loader that refuses duplicate keys (a silent overwrite loses data)."""
+_BASE: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same events, ~10x faster
+
+
+class _Loader(_BASE):  # type: ignore[misc, valid-type]
+    """Safe loader (libyaml's parser when available) whose nodes we construct ourselves."""
 
 
 def _construct(loader: _Loader, node: yaml.Node, key: Key, lines: dict[Key, int], path: str) -> Any:
