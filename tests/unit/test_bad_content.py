@@ -196,3 +196,35 @@ def test_backtick_error_points_at_the_value(pack_copy):
     found = problems(pack_copy)
     assert len(found) == 1, found
     assert found[0].startswith(f"{pack_copy / DEPLOY}:{line}: errorCode: value '`evil`' contains a backtick")
+
+
+class _Eval:
+    def __init__(self, ok: bool):
+        self.ok = ok
+
+
+@pytest.mark.parametrize("broken, evaluated_ok", [(True, True), (False, False), (False, True)])
+def test_prove_keeps_a_package_only_when_proven(pack_copy, tmp_path, monkeypatch, capsys, broken, evaluated_ok):
+    # The test and evaluate steps are stood in for (they have their own tests); what is
+    # checked here is the staging: a failed prove leaves neither package nor staging dir.
+    import smguard.testing.evaluate as evaluate_mod
+    import smguard.testing.runner as runner_mod
+
+    monkeypatch.setattr(runner_mod, "run_detection", lambda pack, det: [])
+    monkeypatch.setattr(evaluate_mod, "evaluate", lambda pack, **kw: _Eval(evaluated_ok))
+    monkeypatch.setattr(evaluate_mod, "table", lambda ev: "")
+    if broken:
+        edit(pack_copy, BULK, "| eval bytes_out=tonumber", "| evl bytes_out=tonumber")
+    parent = tmp_path / "work"
+    parent.mkdir()
+    out = parent / "build"
+    rc = main(["--pack", str(pack_copy), "prove", "--out", str(out), "--days", "0.1"])
+    text = capsys.readouterr().out
+    proven = not broken and evaluated_ok
+    assert rc == (0 if proven else 1)
+    assert [p.name for p in parent.iterdir()] == (["build"] if proven else [])
+    if proven:
+        assert sorted(p.name for p in out.iterdir()) == ["SA-SageMakerGuardrails", "SA-SageMakerGuardrails-0.1.0.tgz"]
+        assert "PROVEN: 54 detections, app" in text
+    else:
+        assert "NOT PROVEN: 54 detections, no package written" in text
