@@ -212,3 +212,19 @@ def test_many_small_aliases_are_bounded():
 def test_oversize_yaml_is_refused():
     with pytest.raises(SmguardError, match="larger than"):
         yamlio.loads("a: '" + "x" * (yamlio.MAX_BYTES + 1) + "'\n")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(min_value=0, max_value=5000), st.integers(min_value=1, max_value=3000))
+def test_structured_conditions_never_recurse_without_bound(nots, width):
+    from smguard.compile import condition
+
+    assert condition.parse("not " * nots + "a") == (condition.Not(condition.Ref("a")) if nots % 2 else condition.Ref("a"))
+    wide = condition.parse(" or ".join(f"s{i}" for i in range(width)))
+    assert len(condition.refs(wide)) == width
+    deep = "(" * width + "a" + ")" * width
+    if width <= condition.MAX_DEPTH:
+        assert condition.parse(deep) == condition.Ref("a")
+    else:
+        with pytest.raises(condition.ConditionError, match="nested deeper than"):
+            condition.parse(deep)
