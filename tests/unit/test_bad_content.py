@@ -228,3 +228,21 @@ def test_prove_keeps_a_package_only_when_proven(pack_copy, tmp_path, monkeypatch
         assert "PROVEN: 54 detections, app" in text
     else:
         assert "NOT PROVEN: 54 detections, no package written" in text
+
+
+def test_evaluate_runs_the_others_and_fails_on_the_broken_one(pack_copy, monkeypatch, capsys):
+    import smguard.testing.evaluate as evaluate_mod
+
+    seen: list[int] = []
+
+    def fake_evaluate(pack, **kw):
+        seen.append(len(pack.detections))
+        return _Eval(True)
+
+    monkeypatch.setattr(evaluate_mod, "evaluate", fake_evaluate)
+    monkeypatch.setattr(evaluate_mod, "table", lambda ev: "table")
+    edit(pack_copy, BULK, "| eval bytes_out=tonumber", "| evl bytes_out=tonumber")
+    assert main(["--pack", str(pack_copy), "evaluate", "--days", "0.1"]) == 1
+    err = capsys.readouterr().err
+    assert seen == [53]  # the other 53 were evaluated
+    assert f"{pack_copy / BULK}:" in err and "1 detection(s) failed and were not evaluated: SageMaker Bulk" in err
