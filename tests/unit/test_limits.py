@@ -228,3 +228,23 @@ def test_structured_conditions_never_recurse_without_bound(nots, width):
     else:
         with pytest.raises(condition.ConditionError, match="nested deeper than"):
             condition.parse(deep)
+
+
+def test_detection_with_1200_cidr_ranges_validates_and_its_tests_run(pack_copy):
+    from smguard.model import check_pack
+    from smguard.testing.runner import run_detection
+
+    rel = "detections/network/sagemaker_api_called_from_outside_corporate_proxy.yml"
+    path = pack_copy / rel
+    ranges = ", ".join(f"172.{16 + i // 256}.{i % 256}.0/24" for i in range(1200))
+    text = path.read_text()
+    old = r"src: {regex: '^\d{1,3}(\.\d{1,3}){3}$|^[0-9A-Fa-f]*:[0-9A-Fa-f:]+$'}"
+    assert old in text
+    path.write_text(text.replace(old, "src: {exists: true}\n    ranges:\n      src: {cidr: [" + ranges + "]}"))
+    pack, problems = check_pack(pack_copy)
+    assert problems == [], problems
+    det = next(d for d in pack.detections if d.path.endswith(rel))
+    assert det.search["selections"]["ranges"]["src"]["cidr"][1199] == "172.20.175.0/24"
+    results = run_detection(pack, det)  # the cases may now fail (the logic changed), but they run
+    assert len(results) == len(det.tests)
+    assert all("RecursionError" not in f for r in results for f in r.failures)
