@@ -48,6 +48,9 @@ class Pack:
         for det in self.detections:
             if key in (det.id, det.name, snake(det.name)):
                 return det
+        for det in self.broken:
+            if key in (det.id, det.name, snake(det.name)):
+                raise SmguardError(f"detection {det.name!r} ({det.path}) has problems (listed above), so it cannot run")
         raise SmguardError(f"no detection named or with id {key!r}")
 
     def context(self) -> SearchContext:
