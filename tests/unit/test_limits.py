@@ -245,6 +245,7 @@ def test_detection_with_1200_cidr_ranges_validates_and_its_tests_run(pack_copy):
     assert problems == [], problems
     det = next(d for d in pack.detections if d.path.endswith(rel))
     assert det.search["selections"]["ranges"]["src"]["cidr"][1199] == "172.20.175.0/24"
-    results = run_detection(pack, det)  # the cases may now fail (the logic changed), but they run
-    assert len(results) == len(det.tests)
+    det.data["tests"] = det.data["tests"][:1]  # one case is enough to prove it runs (each is 1,200 tests/event)
+    results = run_detection(pack, det)  # the case may now fail (the logic changed), but it runs
+    assert len(results) == 1
     assert all("RecursionError" not in f for r in results for f in r.failures)

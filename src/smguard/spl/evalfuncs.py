@@ -508,17 +508,34 @@ def _in(c: A.Call, env: EvalEnv) -> Fn:
     return call
 
 
-def _cidrmatch(cidr: Value, ip: Value) -> Value:
+@lru_cache(maxsize=4096)
+def _network(text: str) -> tuple[int, int, int] | None:
+    """(version, first, last) of a CIDR range, parsed once: long cidr: lists test every event."""
     try:
-        net = ipaddress.ip_network(to_str(cidr) or "", strict=False)
+        net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+@lru_cache(maxsize=65536)
+def _address(text: str) -> tuple[int, int] | None:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return ip.version, int(ip)
+
+
+def _cidrmatch(cidr: Value, ip: Value) -> Value:
+    net = _network(to_str(cidr) or "")
+    if net is None:
+        return None
+    version, lo, hi = net
     for x in mv(ip):
-        try:
-            if ipaddress.ip_address(x.strip()) in net:
-                return True
-        except ValueError:
-            continue
+        addr = _address(x)
+        if addr is not None and addr[0] == version and lo <= addr[1] <= hi:
+            return True
     return False
 
 
