@@ -7,6 +7,7 @@ scenario): a Draft 2020-12 schema plus :class:`~smguard.yamlio.Located` line map
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -39,13 +40,49 @@ def _describe(err: jsonschema.ValidationError) -> str:
     return f"{prefix}{err.message}"
 
 
+def _leaves(err: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors worth showing for ``err``.
+
+    For a oneOf/anyOf (``search`` is structured *or* raw), the whole-value message "is not
+    valid under any of the given schemas" names nothing; the branch with the fewest
+    errors (and the right shape) is the one the author meant, and its own errors name
+    the real fault.
+    """
+    if err.validator not in ("oneOf", "anyOf") or not err.context:
+        return [err]
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    depth = len(err.absolute_path)
+
+    def fit(errs: list[jsonschema.ValidationError]) -> tuple[bool, int]:
+        # A branch whose very shape is wrong (a type error on the value itself) fits worst.
+        shape = any(e.validator in ("type", "const", "enum") and len(e.absolute_path) == depth for e in errs)
+        return shape, len(errs)
+
+    best = min(branches.values(), key=fit)
+    return [leaf for sub in best for leaf in _leaves(sub)]
+
+
+def _problems(err: jsonschema.ValidationError, doc: Located) -> list[Problem]:
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties", {}))
+        patterns = list(err.schema.get("patternProperties", {}))
+        extra = [k for k in err.instance if k not in allowed and not any(re.search(p, str(k)) for p in patterns)]
+        if extra:
+            where = "/".join(str(p) for p in path)
+            prefix = f"{where}: " if where else ""
+            return [doc.problem([*path, k], f"{prefix}unknown key {k!r}") for k in extra]
+    return [doc.problem(path, _describe(err))]
+
+
 def check(name: str, doc: Located) -> list[Problem]:
     """Every schema violation of ``doc`` as a located problem, sorted by line."""
     problems = []
     for err in validator(name).iter_errors(doc.data):
-        # For a oneOf/anyOf, the most specific sub-error names the real fault.
-        best = jsonschema.exceptions.best_match([err]) if err.context else err
-        problems.append(doc.problem(list(best.absolute_path), _describe(best)))
+        for leaf in _leaves(err):
+            problems.extend(_problems(leaf, doc))
     return sorted(set(problems))
 
 

@@ -109,7 +109,7 @@ def test_wrong_parameter_type(pack):
 def test_unknown_key_and_faker_provider_and_variable(pack):
     text = GOOD.replace("description:", "descripton: x\ndescription:")
     p = _write(pack, text)
-    assert any("unknown key(s)" in m and ":1:" in m for m in _problems(p))
+    assert any("unknown key 'descripton'" in m and ":1:" in m for m in _problems(p))
     p = _write(pack, GOOD.replace("nb-test", "'{{ faker.not_a_provider }}'"))
     assert any("faker has no provider 'not_a_provider'" in m for m in _problems(p))
     p = _write(pack, GOOD.replace("nb-test", "'{{ vars.nope }}'"))

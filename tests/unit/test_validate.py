@@ -57,7 +57,8 @@ def test_unknown_key_is_reported_at_its_line(pack_copy):
     edit(pack_copy, DEPLOY, "status: production\n", "status: production\nseverity: high\n")
     found = only_scenario_free(problems(pack_copy))
     assert len(found) == 1
-    assert found[0].endswith(f"{DEPLOY}:1: unknown key(s) ('severity' was unexpected)")
+    line = line_of(pack_copy, DEPLOY, "severity: high")
+    assert found[0].endswith(f"{DEPLOY}:{line}: unknown key 'severity'")
 
 
 def test_wrong_type_points_at_the_value(pack_copy):

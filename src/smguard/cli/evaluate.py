@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from smguard.cli.scan import default_jobs
     from smguard.errors import SmguardError
-    from smguard.model import load_pack
+    from smguard.model import usable_pack
     from smguard.testing.coverage import replace_block
     from smguard.testing.evaluate import evaluate, readme_text, table
 
@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         from smguard.outpaths import output_file
 
         output_file(args.json)  # a bad path fails now, not after the evaluation
-    pack = load_pack(args.pack)
+    pack, problems = usable_pack(args.pack)  # one broken detection must not stop the others
+    for problem in problems:
+        print(problem, file=sys.stderr)
     ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
                   start=args.start.isoformat() if args.start else None, per_scenario=args.per_scenario,
                   workdir=args.keep, progress=show_progress(args), jobs=default_jobs())
@@ -72,4 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if readme is not None:
         readme.write_text(replace_block(readme.read_text(), README_BLOCK, readme_text(ev)))
         print(f"\nupdated: {readme}", file=sys.stderr)
-    return 0 if (ev.ok or args.exit_zero) else 1
+    if pack.broken:
+        print(f"{len(pack.broken)} detection(s) failed and were not evaluated: "
+              f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
+    return 0 if ((ev.ok or args.exit_zero) and not problems) else 1

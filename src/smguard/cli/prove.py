@@ -8,7 +8,9 @@ evaluates the whole pack on days of synthetic CloudTrail with every scenario inj
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -41,57 +43,74 @@ def _step(title: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from smguard.cli.scan import default_jobs
     from smguard.cli.test import result_json, say, with_progress
-    from smguard.model import check_pack
+    from smguard.model import usable_pack
     from smguard.package import build_app
     from smguard.testing.evaluate import evaluate, table
     from smguard.testing.runner import run_detection
 
     _step("validate")
-    pack, problems = check_pack(args.pack)
+    pack, problems = usable_pack(args.pack)  # broken detections are set aside, the rest still proven
     for p in problems:
         print(p)
-    if problems or pack is None:
-        print(f"{len(problems)} problem(s): fix them first (smguard validate)")
-        return 1
-    print(f"ok: {len(pack.detections)} detections, {len(pack.macros)} macros, {len(pack.lookups)} lookups")
+    if problems:
+        print(f"{len(problems)} problem(s); {len(pack.broken)} detection(s) set aside and counted as failed")
+    else:
+        print(f"ok: {len(pack.detections)} detections, {len(pack.macros)} macros, {len(pack.lookups)} lookups")
 
     _step("build")
     out = output_dir(args.out)  # one line naming the path if it cannot be a directory we write into
-    app_dir, tgz = build_app(pack, out)
-    print(f"app: {app_dir}\npackage: {tgz}")
+    # Built beside --out and moved there only when the pack is proven: a failed prove
+    # leaves no package behind (nor a half-written one); the report is written either way.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        app_dir, tgz = build_app(pack, staging)
+        print(f"app: {app_dir.name}, package: {tgz.name} (kept only if the pack is proven)")
 
-    _step("test (each detection's own cases through its compiled SPL)")
-    progress = show_progress(args)
+        _step("test (each detection's own cases through its compiled SPL)")
+        progress = show_progress(args)
 
-    def test_step() -> tuple[int, int, list[dict]]:
-        failed = passed = 0
-        results = []
-        for det in with_progress(sorted(pack.detections, key=lambda d: d.name), progress):
-            for r in run_detection(pack, det):
-                results.append(result_json(r))
-                if r.ok:
-                    passed += 1
-                else:
-                    failed += 1
-                    say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
-        return passed, failed, results
+        def test_step() -> tuple[int, int, list[dict]]:
+            failed = passed = 0
+            results = []
+            for det in with_progress(sorted(pack.detections, key=lambda d: d.name), progress):
+                for r in run_detection(pack, det):
+                    results.append(result_json(r))
+                    if r.ok:
+                        passed += 1
+                    else:
+                        failed += 1
+                        say(f"FAIL {det.name} :: {r.name}: {'; '.join(r.failures)}", progress)
+            return passed, failed, results
 
-    # The cases share a full day of baseline events (~0.5 GB); a process that held them keeps
-    # most of that memory after freeing it, and evaluate forks its scan parts from this one.
-    passed, failed, results = in_child(test_step)
-    print(f"{passed} passed, {failed} failed")
+        # The cases share a full day of baseline events (~0.5 GB); a process that held them keeps
+        # most of that memory after freeing it, and evaluate forks its scan parts from this one.
+        passed, failed, results = in_child(test_step)
+        failed += len(pack.broken)
+        print(f"{passed} passed, {failed} failed" + (f" ({len(pack.broken)} detection(s) not run)" if pack.broken else ""))
 
-    _step(f"evaluate ({args.seeds} seed(s) x {args.days:g} day(s) of baseline, every scenario injected "
-          f"{args.per_scenario} time(s) at random offsets, schedules and throttling replayed)")
-    ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
-                  per_scenario=args.per_scenario, progress=progress, jobs=default_jobs())
-    print(table(ev))
+        _step(f"evaluate ({args.seeds} seed(s) x {args.days:g} day(s) of baseline, every scenario injected "
+              f"{args.per_scenario} time(s) at random offsets, schedules and throttling replayed)")
+        ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
+                      per_scenario=args.per_scenario, progress=progress, jobs=default_jobs())
+        print(table(ev))
 
-    _step("report")
-    print(f"report: {write_report(pack, out, results, ev.to_json())}")
+        _step("report")
+        print(f"report: {write_report(pack, out, results, ev.to_json())}")
 
-    ok = failed == 0 and ev.ok
-    print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections)} detections, app {tgz}")
+        ok = failed == 0 and ev.ok and not problems
+        if ok:
+            for item in staging.iterdir():
+                dest = out / item.name
+                if dest.is_dir() and not dest.is_symlink():
+                    shutil.rmtree(dest)
+                elif dest.exists() or dest.is_symlink():
+                    dest.unlink()
+                item.rename(dest)
+            tgz = out / tgz.name
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"\n{'PROVEN' if ok else 'NOT PROVEN'}: {len(pack.detections) + len(pack.broken)} detections"
+          + (f", app {tgz}" if ok else ", no package written"))
     print(next_steps(ok, tgz, args.pack))
     return 0 if ok else 1
 

@@ -44,16 +44,14 @@ def default_jobs() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smguard.cli.search import (
-        no_records,
-        pack_context_and_settings,
-        parse_now,
-        print_rows,
-        report_problems,
-    )
+    from smguard.cli.search import no_records, parse_now, print_rows, report_problems
+    from smguard.model import usable_pack
     from smguard.scan import scan, specs_from_pack
 
-    pack, index, sourcetype = pack_context_and_settings(args.pack)
+    pack, problems = usable_pack(args.pack)  # one broken detection must not stop the others
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    index, sourcetype = pack.settings.index, pack.settings.sourcetype
     specs = specs_from_pack(pack, args.detection)
     result = scan(specs, args.logs, pack.context(), index=index, sourcetype=sourcetype, all_time=args.all_time,
                   now=parse_now(args.now), strict=args.strict, progress=show_progress(args), jobs=args.jobs)
@@ -77,4 +75,7 @@ def run(args: argparse.Namespace) -> int:
             if a.results:
                 print_rows(a.results, "table")
         print(f"\n{len(fired)} of {len(specs)} detection(s) alerted")
-    return 1 if fired else 0
+    if pack.broken:
+        print(f"{len(pack.broken)} detection(s) failed and were not run: "
+              f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
+    return 1 if fired or problems else 0

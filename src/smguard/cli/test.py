@@ -86,7 +86,10 @@ def run(args: argparse.Namespace) -> int:
                     say(f"     {det.path}: {f}", progress)
     if args.format == "json":
         print(json.dumps([result_json(r) for r in results], indent=2))
-    print(f"{len(results) - failed} passed, {failed} failed", file=sys.stderr if args.format == "json" else sys.stdout)
+    broken = len(pack.broken)
+    print(f"{len(results) - failed} passed, {failed + broken} failed"
+          + (f" ({broken} detection(s) not run: pack problems above)" if broken else ""),
+          file=sys.stderr if args.format == "json" else sys.stdout)
     if problems:
         print(f"{len(problems)} pack problem(s): detections with problems were not run", file=sys.stderr)
     return 1 if failed or problems else 0

@@ -35,6 +35,10 @@ class Or:
 Node = Ref | Not | And | Or
 
 
+MAX_DEPTH = 50
+"""Parentheses in a condition nest at most this deep (the renderers recurse over the tree)."""
+
+
 class ConditionError(ValueError):
     """A condition that does not parse; the message says where."""
 
@@ -61,6 +65,7 @@ class _Parser:
     def __init__(self, tokens: list[str]):
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -87,13 +92,23 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def factor(self) -> Node:
+        negations = 0
+        while self.peek() == "not":  # counted, not recursed: "not not a" is "a"
+            self.take()
+            negations += 1
+        node = self._atom()
+        return Not(node) if negations % 2 else node
+
+    def _atom(self) -> Node:
         tok = self.take()
-        if tok == "not":
-            return Not(self.factor())
         if tok == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ConditionError(f"parentheses nested deeper than {MAX_DEPTH} levels")
             node = self.expr()
             if self.take() != ")":
                 raise ConditionError("missing ')'")
+            self.depth -= 1
             return node
         if tok in ("and", "or", ")"):
             raise ConditionError(f"unexpected {tok!r}")

@@ -19,6 +19,11 @@ def dq(value: object) -> str:
     Inside double quotes pipes, ``=``, spaces, brackets and backticks are literal text.
     """
     text = value if isinstance(value, str) else _scalar(value)
+    if "\n" in text or "\r" in text:
+        # savedsearches.conf keeps a search on one line (a line break ends the setting
+        # unless escaped), and the compiler used to fold it into a space: a value that
+        # silently matched something else. Refuse it.
+        raise ValueError(f"value {text!r} contains a line break, which a search term cannot keep exactly")
     if "`" in text:
         # Splunk expands backtick macros before it parses quotes, so no quoting can keep a
         # backtick literal: refuse rather than emit a search that means something else.

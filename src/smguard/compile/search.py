@@ -21,12 +21,15 @@ condition conjunct goes to the base search when all its matchers have a search f
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from smguard.compile import condition as cond
 from smguard.compile.quoting import dq, eval_field, search_field, stats_field, wildcard_regex
+from smguard.spl import pcre
+from smguard.spl.errors import SplError
 from smguard.spl.searchmatch import cidr_network
 
 CTIME_MACRO = "smguard_ctime"
@@ -164,8 +167,35 @@ def compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str)
         raise CompileError(("search",), str(exc)) from None
 
 
+def _check_matcher(m: Matcher) -> None:
+    """Render a matcher both ways and check its regex / CIDR values; ValueError if unusable."""
+    m.search()
+    m.eval()
+    op, arg = m.op, m.arg
+    while op == "not":
+        m = Matcher(m.field, arg)
+        op, arg = m.op, m.arg
+    if op == "regex":
+        try:
+            pcre.compile(arg if arg.startswith("(?") else f"(?i){arg}")
+        except SplError as exc:
+            raise ValueError(exc.message) from None
+    if op == "cidr":
+        for r in arg if isinstance(arg, list) else [arg]:
+            try:
+                ipaddress.ip_network(r, strict=False)
+            except ValueError:
+                raise ValueError(f"{r!r} is not a CIDR range") from None
+
+
 def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str) -> CompiledSearch:
     sels = {name: _selection_matchers(sel) for name, sel in s["selections"].items()}
+    for name, matchers in sels.items():
+        for m in matchers:
+            try:
+                _check_matcher(m)
+            except ValueError as exc:
+                raise CompileError(("search", "selections", name, m.field), f"{m.field}: {exc}") from None
     text = s.get("condition") or " and ".join(sels)
     try:
         tree = cond.parse(text)
@@ -200,6 +230,9 @@ def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str
     if in_where:
         pipe.append("where " + " AND ".join(in_where))
     for name, expr in (s.get("eval") or {}).items():
+        if "\n" in expr or "\r" in expr:
+            raise CompileError(("search", "eval", name), f"eval {name}: a line break would be folded into a space; "
+                                                           "write the expression on one line")
         pipe.append(f"eval {name}={expr}")
     lookups: set[str] = set()
     for kind in ("allow", "deny"):

@@ -18,8 +18,10 @@ from smguard.model.loader import load_detections, load_lookups, load_macros, loa
 from smguard.model.stories import Story, load_stories
 from smguard.model.tuning import Tuning, check_tuning, load_tuning
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
+from smguard.spl.errors import SplError
 
-__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_pack", "load_pack", "snake", "usable_pack"]
+__all__ = ["Detection", "Lookup", "Macro", "Pack", "Settings", "check_detection", "check_pack", "load_pack", "snake",
+           "usable_pack"]
 
 MITRE_RE = re.compile(r"^T\d{4}(\.\d{3})?$")
 TOKEN_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_.{}]*)\$")
@@ -37,6 +39,7 @@ class Pack:
     stories: dict[str, Story] = field(default_factory=dict)
     tuning: dict[str, Tuning] = field(default_factory=dict)  # soc_tuning.yml, by detection name
     shipped_filters: dict[str, str] = field(default_factory=dict)  # filter macro -> definition before SOC tuning
+    broken: list[Detection] = field(default_factory=list)  # set aside by usable_pack: they have problems
     _compiled: dict[str, CompiledSearch] = field(default_factory=dict)
 
     def compiled(self, det: Detection) -> CompiledSearch:
@@ -49,6 +52,9 @@ class Pack:
         for det in self.detections:
             if key in (det.id, det.name, snake(det.name)):
                 return det
+        for det in self.broken:
+            if key in (det.id, det.name, snake(det.name)):
+                raise SmguardError(f"detection {det.name!r} ({det.path}) has problems (listed above), so it cannot run")
         raise SmguardError(f"no detection named or with id {key!r}")
 
     def allow_lists(self) -> list[Lookup]:
@@ -136,9 +142,10 @@ def check_pack(root: str | Path = ".") -> tuple[Pack | None, list[Problem]]:
             m = pack.macros[det.filter_macro]
             pack.macros[det.filter_macro] = Macro(m.name, t.filter, m.description, m.args, m.doc, m.generated)
     for det in pack.detections:
-        problems.extend(_check_detection(pack, det))
+        problems.extend(check_detection(pack, det))
     problems.extend(_check_catalog(pack))
     problems.extend(_check_stories(pack))
+    problems.extend(_check_generators(pack))
     return pack, sorted(set(problems))
 
 
@@ -151,8 +158,9 @@ def usable_pack(root: str | Path = ".") -> tuple[Pack, list[Problem]]:
     pack, problems = check_pack(root)
     if pack is None:
         raise SmguardError(problems)
-    broken = {p.path for p in problems}
-    pack.detections = [d for d in pack.detections if d.path not in broken]
+    bad = {p.path for p in problems}
+    pack.broken = [d for d in pack.detections if d.path in bad]
+    pack.detections = [d for d in pack.detections if d.path not in bad]
     return pack, problems
 
 
@@ -164,7 +172,8 @@ def load_pack(root: str | Path = ".") -> Pack:
     return pack
 
 
-def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
+def check_detection(pack: Pack, det: Detection) -> list[Problem]:
+    """Every problem of one schema-valid detection against the rest of ``pack`` (SPL planned too)."""
     out: list[Problem] = []
     doc = det.doc
     try:
@@ -176,10 +185,16 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
     for stanza in sorted(compiled.macros):
         if stanza not in pack.macros:
             out.append(doc.problem(("search",), f"unknown macro `{stanza}`"))
-    for name in sorted(compiled.lookups):
+    s = det.search
+    listed = set()
+    for kind in ("allow", "deny"):
+        for i, ref in enumerate(s.get(kind, []) if not det.is_raw else []):
+            listed.add(ref["lookup"])
+            if ref["lookup"] not in pack.lookups:
+                out.append(doc.problem(("search", kind, i, "lookup"), f"unknown lookup {ref['lookup']!r}"))
+    for name in sorted(compiled.lookups - listed):
         if name not in pack.lookups:
             out.append(doc.problem(("search",), f"unknown lookup {name!r}"))
-    s = det.search
     for kind in ("allow", "deny"):
         for i, ref in enumerate(s.get(kind, []) if not det.is_raw else []):
             lk = pack.lookups.get(ref["lookup"])
@@ -217,7 +232,63 @@ def _check_detection(pack: Pack, det: Detection) -> list[Problem]:
         if not MITRE_RE.match(t):
             out.append(doc.problem(("tags", "mitre_attack_id", i), f"malformed MITRE ATT&CK id {t!r} (expected T1234 or T1234.001)"))
     out.extend(_check_tests(pack, det))
+    if not out:
+        out.extend(_check_spl(pack, det, compiled.spl))
     return out
+
+
+def _spl_message(exc: SplError) -> str:
+    """The engine's message without its ``<smguard>:0:`` placeholder location."""
+    return exc.problems[0].message if exc.problems else str(exc)
+
+
+def _check_spl(pack: Pack, det: Detection, spl: str) -> list[Problem]:
+    """Parse and plan the search with the engine, so broken SPL never ships.
+
+    A structured detection's ``eval:`` entries are planned one by one first, so an
+    unknown function is reported at its own line; anything else at ``search:``.
+    """
+    from smguard import spl as engine
+
+    ctx = pack.context()
+    doc = det.doc
+    if not det.is_raw:
+        for name, expr in (det.search.get("eval") or {}).items():
+            try:
+                engine.check(f"| makeresults | eval {name}={expr}", ctx)
+            except SplError as exc:
+                return [doc.problem(("search", "eval", name), f"eval {name}: {_spl_message(exc)}")]
+    try:
+        engine.check(spl, ctx)
+    except SplError as exc:
+        if det.is_raw:
+            return [Problem(doc.path, _raw_line(det, exc), _spl_message(exc))]
+        return [doc.problem(("search",), _spl_message(exc))]
+    return []
+
+
+def _raw_line(det: Detection, exc: SplError) -> int:
+    """The line inside a raw ``spl:`` block holding the word the engine stopped at.
+
+    The shipped SPL is the block folded onto one line with macros expanded, so offsets do
+    not map back; the first line of the block containing that word is where to look.
+    """
+    start = det.doc.line(("search", "spl"))
+    m = re.match(r"[\w.]+|\S", exc.text[exc.pos:]) if 0 <= exc.pos < len(exc.text) else None
+    try:
+        lines = Path(det.doc.path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return start
+    if m is None or start > len(lines):
+        return start
+    indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
+    for n in range(start, len(lines) + 1):
+        text = lines[n - 1]
+        if n > start and text.strip() and len(text) - len(text.lstrip()) <= indent:
+            break  # the block ended
+        if re.search(rf"(?<![\w.]){re.escape(m.group(0))}(?![\w.])", text if n > start else text.split(":", 1)[-1]):
+            return n
+    return start
 
 
 def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
@@ -251,6 +322,28 @@ def _check_tests(pack: Pack, det: Detection) -> list[Problem]:
         out.append(doc.problem(("tests",), "no test case that must fire (results >= 1)"))
     if not negative:
         out.append(doc.problem(("tests",), "no test case that must stay silent (results: 0)"))
+    return out
+
+
+def _check_generators(pack: Pack) -> list[Problem]:
+    """The baseline and every scenario, with the generator's own loader (as ``test`` will use them)."""
+    from smguard.generate.model import load_baseline
+    from smguard.generate.scenario import load_scenario
+
+    gen = pack.root / "generators"
+    path = gen / "baseline.yml"
+    if not path.exists():
+        return []
+    try:
+        baseline = load_baseline(path)
+    except SmguardError as exc:
+        return exc.problems
+    out: list[Problem] = []
+    for scen in sorted((gen / "scenarios").glob("*.yml")):
+        try:
+            load_scenario(scen, baseline)
+        except SmguardError as exc:
+            out.extend(exc.problems)
     return out
 
 

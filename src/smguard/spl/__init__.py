@@ -44,6 +44,7 @@ __all__ = [
     "SearchResult",
     "SplError",
     "UnsupportedError",
+    "check",
     "compile_search",
     "expand_macros",
     "parse",
@@ -121,6 +122,19 @@ def run(spl: str, events: Events, ctx: SearchContext, *, now: float,
     """Run one SPL search over events; see the module docstring for ``events``."""
     cs = compile_search(spl, events, ctx, now=now, earliest=earliest, latest=latest, optimize=optimize)
     return rows_to_result(cs.execute())
+
+
+def check(spl: str, ctx: SearchContext) -> None:
+    """Expand, parse and plan ``spl`` as a run would, without data; raise :class:`SplError` if it fails.
+
+    Planning compiles every command, eval function, literal regex, lookup and subsearch
+    (a run over no events still builds each of them), so an unknown command, function,
+    lookup or macro, or a broken regex, is found before a search ships or runs.
+    """
+    try:
+        run(spl, [], ctx, now=0.0)
+    except RecursionError:
+        raise SplError("search too deeply nested to plan") from None
 
 
 def required_terms(

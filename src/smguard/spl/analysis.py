@@ -74,6 +74,9 @@ def expr_calls(e: object) -> Iterable[str]:
     elif isinstance(e, A.BinOp):
         yield from expr_calls(e.left)
         yield from expr_calls(e.right)
+    elif isinstance(e, A.BoolOp):
+        for item in e.items:
+            yield from expr_calls(item)
     elif isinstance(e, A.UnaryOp):
         yield from expr_calls(e.operand)
 
@@ -108,12 +111,16 @@ def collect_expr_fields(e: object, out: set[str]) -> bool:
             out.add("_time")
     elif isinstance(e, A.BinOp):
         return collect_expr_fields(e.left, out) and collect_expr_fields(e.right, out)
+    elif isinstance(e, A.BoolOp):
+        return all(collect_expr_fields(item, out) for item in e.items)
     elif isinstance(e, A.UnaryOp):
         return collect_expr_fields(e.operand, out)
     elif isinstance(e, A.Call):
         if e.name in ("searchmatch",):
             return False
         return all(collect_expr_fields(a, out) for a in e.args)
+    elif not isinstance(e, A.Literal):
+        return False  # a node this walk does not know may read anything: never prune on a guess
     return True
 
 

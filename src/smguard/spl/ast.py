@@ -40,12 +40,24 @@ class BinOp:
 
 
 @dataclass(frozen=True, slots=True)
+class BoolOp:
+    """``a OR b OR c`` / ``a AND b AND c`` as one flat node.
+
+    Flat so that a thousand-term OR (a structured ``cidr:`` list, a long ``where``) is a
+    wide node, not a thousand-deep tree that every recursive walker would overflow on.
+    """
+
+    op: str  # AND | OR
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UnaryOp:
     op: str  # - NOT
     operand: Expr
 
 
-Expr = Literal | FieldRef | Call | BinOp | UnaryOp
+Expr = Literal | FieldRef | Call | BinOp | BoolOp | UnaryOp
 
 # ---------------------------------------------------------------- search expressions
 

@@ -12,17 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 
 from smguard.spl import ast as A
-from smguard.spl import timeutil
+from smguard.spl import pcre, timeutil
 from smguard.spl.errors import SplError
-from smguard.spl.evalfuncs import (
-    EvalEnv,
-    compile_expr,
-    compiled_regex,
-    json_render,
-    load_json,
-    spath_values,
-    truthy,
-)
+from smguard.spl.evalfuncs import EvalEnv, compile_expr, json_render, load_json, spath_values, truthy
 from smguard.spl.rows import Row
 from smguard.spl.searchmatch import compile_search
 from smguard.spl.stats import wildcard_rename
@@ -185,7 +177,7 @@ class FillnullOp(Op):
 
 class RexOp(Op):
     def __init__(self, cmd: A.RexCmd):
-        self.rx = compiled_regex(cmd.regex)
+        self.rx = pcre.compile(cmd.regex)
         self.field = cmd.field
         self.max = cmd.max_match
         self.names = list(self.rx.groupindex)
@@ -229,7 +221,7 @@ class RegexOp(Op):
 
     def __init__(self, cmd: A.RegexCmd, text: str = ""):
         try:
-            self.rx = compiled_regex(cmd.regex)
+            self.rx = pcre.compile(cmd.regex)
         except SplError as exc:
             raise SplError(f"regex: {exc.message}", cmd.pos, text) from exc
         self.field = cmd.field

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from smguard.spl import ast as A
-from smguard.spl import timeutil
+from smguard.spl import pcre, timeutil
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.values import Value, compare, fmt_number, mv, num, to_str
 
@@ -100,14 +100,9 @@ def _bool_or_null(v: Value) -> bool | None:
     return truthy(v)
 
 
-@lru_cache(maxsize=512)
-def compiled_regex(pat: str) -> re.Pattern[str]:
-    # PCRE named groups (?<name>...) -> Python (?P<name>...)
-    p = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pat)
-    try:
-        return re.compile(p)
-    except re.error as exc:
-        raise SplError(f"invalid regular expression {pat!r}: {exc}") from exc
+def compiled_regex(pat: str) -> pcre.Pattern:
+    """User regexes go through :mod:`smguard.spl.pcre` (PCRE syntax, bounded matching)."""
+    return pcre.compile(pat)
 
 
 @lru_cache(maxsize=512)
@@ -213,30 +208,12 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
             n = num(inner(f))
             return None if n is None else -n
         return neg
+    if isinstance(e, A.BoolOp):
+        return _compile_bool(e, env)
     if isinstance(e, A.BinOp):
         left = compile_expr(e.left, env)
         right = compile_expr(e.right, env)
         op = e.op
-        if op == "AND":
-            def and_(f: dict) -> Value:
-                a = _bool_or_null(left(f))
-                if a is False:
-                    return False
-                b = _bool_or_null(right(f))
-                if b is False:
-                    return False
-                return None if a is None or b is None else True
-            return and_
-        if op == "OR":
-            def or_(f: dict) -> Value:
-                a = _bool_or_null(left(f))
-                if a is True:
-                    return True
-                b = _bool_or_null(right(f))
-                if b is True:
-                    return True
-                return None if a is None or b is None else False
-            return or_
         if op == "XOR":
             def xor(f: dict) -> Value:
                 a, b = _bool_or_null(left(f)), _bool_or_null(right(f))
@@ -275,8 +252,34 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
         lo, hi, make = impl
         if len(e.args) < lo or (hi >= 0 and len(e.args) > hi):
             raise SplError(f"function '{e.name}' takes {lo}..{hi if hi >= 0 else 'n'} arguments, got {len(e.args)}", e.pos, env.text)
+        if e.name in _REGEX_FUNCS:
+            pat = e.args[1]
+            if isinstance(pat, A.Literal) and isinstance(pat.value, str):
+                try:  # a literal pattern is checked when the search is planned, not on the first event
+                    pcre.compile(pat.value)
+                except SplError as exc:
+                    raise SplError(exc.message, e.pos, env.text) from None
         return make(e, env)
     raise SplError(f"cannot evaluate {e!r}")
+
+
+_REGEX_FUNCS = frozenset({"match", "replace", "mvfind"})  # the pattern is their second argument
+
+
+def _compile_bool(e: A.BoolOp, env: EvalEnv) -> Fn:
+    """Flat AND/OR: left to right, short-circuit, null when undecided (Splunk's 3-valued logic)."""
+    parts = [compile_expr(i, env) for i in e.items]
+    stop = e.op == "OR"  # the value that decides the whole node
+
+    def bool_(f: dict) -> Value:
+        unknown = False
+        for part in parts:
+            b = _bool_or_null(part(f))
+            if b is stop:
+                return stop
+            unknown |= b is None
+        return None if unknown else not stop
+    return bool_
 
 
 # ------------------------------------------------------------------ functions
@@ -505,17 +508,34 @@ def _in(c: A.Call, env: EvalEnv) -> Fn:
     return call
 
 
-def _cidrmatch(cidr: Value, ip: Value) -> Value:
+@lru_cache(maxsize=4096)
+def _network(text: str) -> tuple[int, int, int] | None:
+    """(version, first, last) of a CIDR range, parsed once: long cidr: lists test every event."""
     try:
-        net = ipaddress.ip_network(to_str(cidr) or "", strict=False)
+        net = ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
+    return net.version, int(net.network_address), int(net.broadcast_address)
+
+
+@lru_cache(maxsize=65536)
+def _address(text: str) -> tuple[int, int] | None:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return ip.version, int(ip)
+
+
+def _cidrmatch(cidr: Value, ip: Value) -> Value:
+    net = _network(to_str(cidr) or "")
+    if net is None:
+        return None
+    version, lo, hi = net
     for x in mv(ip):
-        try:
-            if ipaddress.ip_address(x.strip()) in net:
-                return True
-        except ValueError:
-            continue
+        addr = _address(x)
+        if addr is not None and addr[0] == version and lo <= addr[1] <= hi:
+            return True
     return False
 
 
@@ -691,6 +711,8 @@ def _fields_in(e: A.Expr) -> set[str]:
         return {e.name}
     if isinstance(e, A.BinOp):
         return _fields_in(e.left) | _fields_in(e.right)
+    if isinstance(e, A.BoolOp):
+        return set().union(*(_fields_in(i) for i in e.items))
     if isinstance(e, A.UnaryOp):
         return _fields_in(e.operand)
     if isinstance(e, A.Call):

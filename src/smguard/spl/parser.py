@@ -9,7 +9,9 @@ the engine must never quietly run a different search than the one written.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from smguard.spl import ast as A
 from smguard.spl.errors import SplError, UnsupportedError
@@ -29,6 +31,51 @@ from smguard.spl.tokenizer import (
     tokenize_eval,
     tokenize_search,
 )
+
+MAX_NESTING = 50
+"""Parentheses, function calls and subsearches may nest this deep (Python recursion bound)."""
+MAX_EXPR_DEPTH = 400
+"""An eval expression tree may be this deep (long ``a+b+c...`` chains count one per term)."""
+
+_nesting: ContextVar[int] = ContextVar("spl_nesting", default=0)
+
+
+@contextmanager
+def _nested(pos: int, text: str) -> Iterator[None]:
+    """One level of nesting; past :data:`MAX_NESTING` a clear error instead of RecursionError."""
+    depth = _nesting.get() + 1
+    if depth > MAX_NESTING:
+        raise SplError(f"nesting deeper than {MAX_NESTING} levels (parentheses, function calls, subsearches)", pos, text)
+    token = _nesting.set(depth)
+    try:
+        yield
+    finally:
+        _nesting.reset(token)
+
+
+def _flat(op: str, items: list[A.Expr]) -> A.Expr:
+    return items[0] if len(items) == 1 else A.BoolOp(op, tuple(items))
+
+
+def _children(e: A.Expr) -> tuple[A.Expr, ...]:
+    if isinstance(e, A.BinOp):
+        return (e.left, e.right)
+    if isinstance(e, A.BoolOp | A.Call):
+        return e.items if isinstance(e, A.BoolOp) else e.args
+    if isinstance(e, A.UnaryOp):
+        return (e.operand,)
+    return ()
+
+
+def check_depth(e: A.Expr, pos: int, text: str) -> A.Expr:
+    """Refuse an expression tree deeper than :data:`MAX_EXPR_DEPTH` (walked without recursion)."""
+    stack = [(e, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPR_DEPTH:
+            raise SplError(f"expression nested deeper than {MAX_EXPR_DEPTH} levels (split it up)", pos, text)
+        stack.extend((c, depth + 1) for c in _children(node))
+    return e
 
 
 class Cursor:
@@ -158,24 +205,29 @@ def _search_or(cur: Cursor) -> A.SearchExpr:
 
 
 def _search_not(cur: Cursor) -> A.SearchExpr:
-    if cur.peek().kind == WORD and cur.peek().value == "NOT":
+    # NOT NOT x is x in search (no nulls there): count them instead of recursing.
+    negations = 0
+    while cur.peek().kind == WORD and cur.peek().value == "NOT":
         cur.next()
-        return A.SNot(_search_not(cur))
-    return _search_primary(cur)
+        negations += 1
+    inner = _search_primary(cur)
+    return A.SNot(inner) if negations % 2 else inner
 
 
 def _search_primary(cur: Cursor) -> A.SearchExpr:
     t = cur.peek()
     if t.kind == LPAREN:
         cur.next()
-        inner = parse_search_expr(cur)
+        with _nested(t.pos, cur.text):
+            inner = parse_search_expr(cur)
         cur.expect(RPAREN, "')'")
         if inner is None:
             raise cur.error("empty parentheses in search", t)
         return inner
     if t.kind == SUBSEARCH:
         cur.next()
-        return A.SSubsearch(parse_pipeline(cur.text, t.pos, t.pos + len(t.value)), pos=t.pos)
+        with _nested(t.pos, cur.text):
+            return A.SSubsearch(parse_pipeline(cur.text, t.pos, t.pos + len(t.value)), pos=t.pos)
     if t.kind == WORD and t.value in ("OR", "AND") :
         raise cur.error(f"'{t.value}' without a left operand", t)
     if t.kind in (WORD, STRING):
@@ -249,24 +301,33 @@ class EvalParser:
         return word != "LIKE" or self.cur.peek(1).kind != LPAREN
 
     def or_(self) -> A.Expr:
-        left = self.and_()
+        items = [self.and_()]  # the current run of ORs, one flat node
         while self._kw("OR") or self._kw("XOR"):
             op = self.cur.next().value.upper()
-            left = A.BinOp(op, left, self.and_())
-        return left
+            right = self.and_()
+            if op == "OR":
+                items.append(right)
+            else:
+                items = [A.BinOp("XOR", _flat("OR", items), right)]
+        return _flat("OR", items)
 
     def and_(self) -> A.Expr:
-        left = self.not_()
+        items = [self.not_()]
         while self._kw("AND"):
             self.cur.next()
-            left = A.BinOp("AND", left, self.not_())
-        return left
+            items.append(self.not_())
+        return _flat("AND", items)
 
     def not_(self) -> A.Expr:
-        if self._kw("NOT"):
+        # NOT's result is a boolean or null, so NOT NOT NOT x == NOT x: count, do not recurse.
+        negations = 0
+        while self._kw("NOT"):
             self.cur.next()
-            return A.UnaryOp("NOT", self.not_())
-        return self.cmp()
+            negations += 1
+        e = self.cmp()
+        for _ in range(1 if negations % 2 else min(negations, 2)):
+            e = A.UnaryOp("NOT", e)
+        return e
 
     def cmp(self) -> A.Expr:
         left = self.add()
@@ -282,7 +343,8 @@ class EvalParser:
             elif t.kind == WORD and t.value.upper() == "IN" and self.cur.peek(1).kind == LPAREN:
                 self.cur.next()
                 self.cur.next()
-                left = A.Call("in", (left, *self._args()), t.pos)
+                with _nested(t.pos, self.cur.text):
+                    left = A.Call("in", (left, *self._args()), t.pos)
             else:
                 return left
 
@@ -318,16 +380,18 @@ class EvalParser:
                 return left
 
     def unary(self) -> A.Expr:
-        t = self.cur.peek()
-        if t.kind == OP and t.value in ("-", "+"):
+        # Unary +/- counted in a loop (-(-x) is tonumber-like, so at most two are kept).
+        minus = 0
+        while (t := self.cur.peek()).kind == OP and t.value in ("-", "+"):
             self.cur.next()
-            operand = self.unary()
-            if t.value == "+":
-                return operand
+            minus += t.value == "-"
+        operand = self.primary()
+        for _ in range(1 if minus % 2 else min(minus, 2)):
             if isinstance(operand, A.Literal) and isinstance(operand.value, int | float) and not isinstance(operand.value, bool):
-                return A.Literal(-operand.value)
-            return A.UnaryOp("-", operand)
-        return self.primary()
+                operand = A.Literal(-operand.value)
+            else:
+                operand = A.UnaryOp("-", operand)
+        return operand
 
     def primary(self) -> A.Expr:
         t = self.cur.next()
@@ -341,13 +405,15 @@ class EvalParser:
         if t.kind == FIELD:
             return A.FieldRef(t.value)
         if t.kind == LPAREN:
-            e = self.parse()
+            with _nested(t.pos, self.cur.text):
+                e = self.parse()
             self.cur.expect(RPAREN, "')'")
             return e
         if t.kind == WORD:
             if self.cur.peek().kind == LPAREN:
                 self.cur.next()
-                return A.Call(t.value.lower(), self._args(), t.pos)
+                with _nested(t.pos, self.cur.text):
+                    return A.Call(t.value.lower(), self._args(), t.pos)
             if t.value.upper() in ("AND", "OR", "NOT", "XOR", "LIKE"):
                 raise self.cur.error(f"unexpected operator {t.value!r}", t)
             return A.FieldRef(t.value)
@@ -359,7 +425,7 @@ def parse_eval_expr(text: str, start: int, end: int) -> A.Expr:
     e = EvalParser(cur).parse()
     if not cur.at_end():
         raise cur.error(f"unexpected {cur.peek().value!r} in expression")
-    return e
+    return check_depth(e, start, text)
 
 
 # ------------------------------------------------------------------ helpers for commands
@@ -451,7 +517,7 @@ def _p_eval(text: str, s: int, e: int, pos: int, name: str) -> A.Command:
         eq = cur.next()
         if not (eq.kind == OP and eq.value == "="):
             raise cur.error("expected '=' after eval target", eq)
-        expr = EvalParser(cur).parse()
+        expr = check_depth(EvalParser(cur).parse(), eq.pos, text)
         assigns.append((target, expr))
         if cur.accept(COMMA):
             continue

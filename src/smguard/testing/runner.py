@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from smguard.cloudtrail.fields import to_event
+from smguard.errors import SmguardError
 from smguard.model import Pack
 from smguard.model.entities import Detection
-from smguard.spl import run
+from smguard.spl import SplError, run
 from smguard.testing.expect import check
 
 CASE_START = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # a Tuesday afternoon: working hours
@@ -152,4 +153,22 @@ def run_case(pack: Pack, det: Detection, case: dict[str, Any], spl: str | None =
 
 
 def run_detection(pack: Pack, det: Detection) -> list[CaseResult]:
-    return [run_case(pack, det, case) for case in det.tests]
+    """Every case of ``det``; a case that cannot run fails alone, naming the file and line.
+
+    One broken search (or scenario) must not abort the whole run: the error becomes the
+    case's failure, located at the detection's ``search:`` (or the case's own line when
+    the case itself is the problem), and the other cases and detections still run.
+    """
+    out = []
+    for i, case in enumerate(det.tests):
+        try:
+            out.append(run_case(pack, det, case))
+        except SplError as exc:
+            where = det.doc.problem(("search",), f"{det.name}: {exc.problems[0].message}")
+            out.append(CaseResult(det, case, failures=[str(where)]))
+        except (SmguardError, ValueError, RecursionError) as exc:
+            msg = "; ".join(p.message if p.path == "<smguard>" else str(p) for p in exc.problems) \
+                if isinstance(exc, SmguardError) else (str(exc) or type(exc).__name__)
+            where = det.doc.problem(("tests", i), f"{det.name} :: {case.get('name', i)}: {msg}")
+            out.append(CaseResult(det, case, failures=[str(where)]))
+    return out

@@ -58,6 +58,8 @@ def may_be_bool(e: A.Expr) -> bool:
         return e.op == "NOT"
     if isinstance(e, A.BinOp):
         return e.op in _COMPARISONS
+    if isinstance(e, A.BoolOp):
+        return True
     if isinstance(e, A.Call):
         if e.name in _VALUE_FUNCS:
             return False
@@ -95,15 +97,13 @@ def necessary(e: A.Expr, changing: set[str]) -> A.Expr | None:
     reads = expr_reads(e)
     if reads is not None and not (reads & changing):
         return e
-    if isinstance(e, A.BinOp) and e.op == "AND":
-        left, right = necessary(e.left, changing), necessary(e.right, changing)
-        if left is not None and right is not None:
-            return A.BinOp("AND", left, right)
-        return left if left is not None else right
-    if isinstance(e, A.BinOp) and e.op == "OR":
-        left, right = necessary(e.left, changing), necessary(e.right, changing)
-        if left is not None and right is not None:
-            return A.BinOp("OR", left, right)
+    if isinstance(e, A.BoolOp) and e.op == "AND":
+        kept = [n for n in (necessary(i, changing) for i in e.items) if n is not None]
+        return None if not kept else (kept[0] if len(kept) == 1 else A.BoolOp("AND", tuple(kept)))
+    if isinstance(e, A.BoolOp) and e.op == "OR":
+        parts = [necessary(i, changing) for i in e.items]
+        if all(p is not None for p in parts):
+            return A.BoolOp("OR", tuple(parts))  # type: ignore[arg-type]
     return None
 
 
