@@ -103,17 +103,22 @@ def test_where_only_selection_under_or_moves_the_whole_conjunct_to_where():
     assert pipes[1] == "where (cidrmatch(\"10.0.0.0/8\", ip) OR isnotnull(mvfind(y, \"(?i)^v.*$\")))"
 
 
-def test_allow_and_deny_lists_use_lookup_output_then_where():
+def test_allow_and_deny_lists_judge_every_value_through_lookup_output_then_where():
     s = sel(eventName="X") | {
         "allow": [{"lookup": "ok_roles", "field": "userIdentity.sessionContext.sessionIssuer.arn", "column": "role_arn"}],
         "deny": [{"lookup": "bad_ips", "field": "src"}],
     }
     pipes = split_pipes(spl_of(s))
-    assert pipes[1] == ("lookup ok_roles role_arn AS userIdentity.sessionContext.sessionIssuer.arn "
-                        "OUTPUT role_arn AS allowlisted_0_ok_roles")
-    assert pipes[2] == "where isnull(allowlisted_0_ok_roles)"
-    assert pipes[3] == "lookup bad_ips src AS src OUTPUT src AS denylisted_0_bad_ips"
-    assert pipes[4] == "where isnotnull(denylisted_0_bad_ips)"
+    assert pipes[1] == "eval allow_value_0=mvdedup(coalesce('userIdentity.sessionContext.sessionIssuer.arn', \"(none)\"))"
+    assert pipes[2] == "mvexpand allow_value_0"
+    assert pipes[3] == "lookup ok_roles role_arn AS allow_value_0 OUTPUT role_arn AS allowlisted_0_ok_roles"
+    assert pipes[4] == "where isnull(allowlisted_0_ok_roles)"
+    # a dotted JSON path is left as extracted; a plain field is narrowed to the judged value
+    assert pipes[5] == 'eval deny_value_0=mvdedup(coalesce(src, "(none)"))'
+    assert pipes[6] == "mvexpand deny_value_0"
+    assert pipes[7] == "lookup bad_ips src AS deny_value_0 OUTPUT src AS denylisted_0_bad_ips"
+    assert pipes[8] == "where isnotnull(denylisted_0_bad_ips)"
+    assert pipes[9] == 'eval src=if(deny_value_0=="(none)", null(), deny_value_0)'
 
 
 def test_aggregation_threshold_span_and_macros_last():

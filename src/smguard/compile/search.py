@@ -5,7 +5,8 @@ The rules, in the order Splunk runs them:
 1. the base macro, then every filter SPL's ``search`` can express (equality, wildcard,
    IN, exists/missing, numeric comparison, negation) — case-insensitive like Splunk;
 2. ``| where`` only for what ``search`` cannot say (regex, CIDR), as whole conjuncts;
-3. ``| eval`` for computed fields, then allow-/deny-lists through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
+3. ``| eval`` for computed fields, then allow-/deny-lists, judged per value (``mvexpand`` of a copy)
+   through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
    (honours the lookup's WILDCARD/CIDR match types and case sensitivity);
    (computed fields from ``eval`` come first, so an allow-list can match them);
 4. optional ``| bin _time span=… as time_window`` (a copy, so firstTime/lastTime stay exact);
@@ -139,6 +140,35 @@ def _as(name: str) -> str:
     return name if re.match(r"^[A-Za-z0-9_.]+$", name) else dq(name)
 
 
+MISSING = "(none)"
+"""Stands for a missing field while its values are expanded, so no event depends on how
+``mvexpand`` treats a field an event lacks; it is turned back into null after judging."""
+
+
+def per_value_lookup(kind: str, i: int, ref: dict[str, Any]) -> list[str]:
+    """An allow-/deny-list that judges EVERY value of a (possibly multivalue) field.
+
+    ``lookup`` on a multivalue field matches when any one value is listed, so an
+    approved instance type beside an unapproved one would hide it. Each distinct value
+    is judged on its own row (``mvexpand`` of a copy); on the rows that survive, a
+    plain-named field is narrowed to the offending value so the alert names it. A
+    missing field stays what it was before: not on any list.
+    """
+    fname = ref["field"]
+    column = ref.get("column", fname)
+    value = f"{kind}_value_{i}"
+    out = safe_name(f"{kind}listed_{i}_", ref["lookup"])
+    steps = [
+        f"eval {value}=mvdedup(coalesce({eval_field(fname)}, {dq(MISSING)}))",
+        f"mvexpand {value}",
+        f"lookup {ref['lookup']} {column} AS {value} OUTPUT {column} AS {out}",
+        f"where {'isnull' if kind == 'allow' else 'isnotnull'}({out})",
+    ]
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", fname):
+        steps.append(f"eval {fname}=if({value}=={dq(MISSING)}, null(), {value})")
+    return steps
+
+
 def compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str) -> CompiledSearch:
     """Compile the ``search`` mapping of a structured detection."""
     try:
@@ -189,11 +219,8 @@ def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str
     lookups: set[str] = set()
     for kind in ("allow", "deny"):
         for i, ref in enumerate(s.get(kind, [])):
-            column = ref.get("column", ref["field"])
-            out = safe_name(f"{kind}listed_{i}_", ref["lookup"])
             lookups.add(ref["lookup"])
-            pipe.append(f"lookup {ref['lookup']} {column} AS {stats_field(ref['field'])} OUTPUT {column} AS {out}")
-            pipe.append(f"where {'isnull' if kind == 'allow' else 'isnotnull'}({out})")
+            pipe.extend(per_value_lookup(kind, i, ref))
 
     group_by = list(s.get("group_by") or [])
     if not group_by:

@@ -1,0 +1,106 @@
+"""Issue 13: every class fix is proved by a case the OLD search fails.
+
+``tests/hardening/pre_issue13_spl.json`` holds the compiled SPL of every detection as it
+was before the hardening (snapshot taken from the pack at that commit). Each entry of
+``OLD_MISSES`` names a test case added for a defect class; the case must fail when run
+through the old SPL and pass through the current one, so the fix is what makes it pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from smguard.compile.search import compile_structured
+from smguard.model import snake, usable_pack
+from smguard.testing.runner import events_of, run_case, run_search
+
+ROOT = Path(__file__).resolve().parents[1]
+PACK, _ = usable_pack(ROOT)
+OLD = json.loads((ROOT / "tests" / "hardening" / "pre_issue13_spl.json").read_text())
+BY_NAME = {snake(d.name): d for d in PACK.detections}
+
+# (detection, case name, defect class) — the case must fail on the old search.
+OLD_MISSES = [
+    ("sagemaker_unapproved_instance_type_launched", "second production variant of an endpoint config is a GPU type", 1),
+    ("sagemaker_unapproved_instance_type_launched", "heterogeneous training cluster with a GPU instance group", 1),
+    ("sagemaker_model_image_from_unapproved_registry", "serial inference pipeline whose second container comes from Docker Hub", 1),
+    ("sagemaker_unapproved_execution_role_passed", "the role of an existing notebook is swapped for the admin role", 5),
+    ("sagemaker_unapproved_execution_role_passed", "Studio domain whose space default role is the admin role beside an approved user role", 1),
+    ("sagemaker_artifacts_sent_to_unapproved_bucket", "second processing output to a look-alike bucket, training input from a foreign bucket", 1),
+]
+
+
+def _case(det_name: str, case_name: str):
+    det = BY_NAME[det_name]
+    matches = [c for c in det.tests if c["name"] == case_name]
+    assert len(matches) == 1, f"{det_name}: no single case named {case_name!r}"
+    return det, matches[0]
+
+
+@pytest.mark.parametrize("det_name,case_name,defect", OLD_MISSES,
+                         ids=[f"class{k}::{d}::{c}" for d, c, k in OLD_MISSES])
+def test_old_search_fails_the_new_case(det_name, case_name, defect):
+    det, case = _case(det_name, case_name)
+    assert det_name in OLD, f"{det_name} did not exist before issue 13"
+    old = run_case(PACK, det, case, spl=OLD[det_name])
+    assert not old.ok, f"class {defect}: the old search already passes {case_name!r}"
+    new = run_case(PACK, det, case)
+    assert new.ok, "; ".join(new.failures)
+
+
+def _record(values: list[str]) -> dict:
+    return {
+        "eventVersion": "1.08", "eventTime": "2026-11-24T13:30:00Z", "eventSource": "sagemaker.amazonaws.com",
+        "eventName": "CreateEndpointConfig", "awsRegion": "eu-west-1", "sourceIPAddress": "192.0.2.10",
+        "userAgent": "Boto3/1.35.36", "eventID": "00000000-0000-4000-8000-000000000001",
+        "requestID": "00000000-0000-4000-8000-000000000002", "eventType": "AwsApiCall", "readOnly": False,
+        "managementEvent": True, "recipientAccountId": "418295730164", "eventCategory": "Management",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "418295730164",
+                         "arn": "arn:aws:iam::418295730164:user/deployer", "userName": "deployer"},
+        "requestParameters": {"endpointConfigName": "c",
+                              "productionVariants": [{"variantName": f"v{i}", "instanceType": v} for i, v in enumerate(values)]},
+    }
+
+
+def _allow_search() -> str:
+    s = {"selections": {"s": {"eventName": "CreateEndpointConfig"}},
+         "eval": {"t": "'requestParameters.productionVariants{}.instanceType'"},
+         "allow": [{"lookup": "sagemaker_approved_instance_types", "field": "t", "column": "instance_type"}],
+         "group_by": ["eventName", "t"]}
+    return compile_structured(s, base_macro=PACK.settings.base_macro, filter_macro="smguard_ctime(x)").spl.rsplit(" | ", 1)[0]
+
+
+def test_compiled_allow_list_judges_every_value_and_names_the_offender():
+    rows, ids = run_search(PACK, _allow_search(), events_of(PACK, [_record(["ml.m5.large", "ml.g5.12xlarge", "ml.g5.12xlarge"])]))
+    assert [r["t"] for r in rows] == ["ml.g5.12xlarge"]
+    assert ids == [["00000000-0000-4000-8000-000000000001"]]
+
+
+def test_any_value_lookup_the_compiler_used_to_emit_misses_it():
+    spl = _allow_search()
+    old = spl.split(" | eval allow_value_0")[0] + (
+        " | lookup sagemaker_approved_instance_types instance_type AS t OUTPUT instance_type AS a"
+        " | where isnull(a) | stats count by eventName t")
+    rows, _ = run_search(PACK, old, events_of(PACK, [_record(["ml.m5.large", "ml.g5.12xlarge"])]))
+    assert rows == []  # one approved value hid the unapproved one
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["ml.m5.large", "ml.c5.xlarge"], []),
+    (["ml.p4d.24xlarge", "ml.m5.large"], ["ml.p4d.24xlarge"]),
+    (["ml.g5.xlarge", "ml.p3.2xlarge"], ["ml.g5.xlarge", "ml.p3.2xlarge"]),
+])
+def test_allow_list_per_value(values, expected):
+    rows, _ = run_search(PACK, _allow_search(), events_of(PACK, [_record(values)]))
+    assert sorted(r["t"] for r in rows) == expected
+
+
+def test_allow_list_keeps_a_missing_field_missing():
+    rec = _record(["ml.m5.large"])
+    del rec["requestParameters"]["productionVariants"]
+    spl = _allow_search().replace("stats count", "table eventName t | stats count", 0)
+    rows, _ = run_search(PACK, spl.replace(" by eventName t", " by eventName"), events_of(PACK, [rec]))
+    assert len(rows) == 1 and rows[0].get("t") is None
