@@ -9,6 +9,7 @@ through the old SPL and pass through the current one, so the fix is what makes i
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,11 @@ OLD_MISSES = [
     ("sagemaker_unapproved_execution_role_passed", "the role of an existing notebook is swapped for the admin role", 5),
     ("sagemaker_unapproved_execution_role_passed", "Studio domain whose space default role is the admin role beside an approved user role", 1),
     ("sagemaker_artifacts_sent_to_unapproved_bucket", "second processing output to a look-alike bucket, training input from a foreign bucket", 1),
+    ("console_login_failures_burst", "twelve failures straddling a ten-minute boundary, half against unknown user names", 2),
+    ("sagemaker_reconnaissance_burst", "fifty calls straddling a ten-minute boundary", 2),
+    ("secrets_retrieval_burst_by_execution_role", "twenty reads straddling a ten-minute boundary", 2),
+    ("sagemaker_calls_denied_by_scp_burst", "eight denials straddling a ten-minute boundary", 2),
+    ("sagemaker_reconnaissance_burst", "enumeration split across two sessions of one role", 8),
 ]
 
 
@@ -104,3 +110,38 @@ def test_allow_list_keeps_a_missing_field_missing():
     spl = _allow_search().replace("stats count", "table eventName t | stats count", 0)
     rows, _ = run_search(PACK, spl.replace(" by eventName t", " by eventName"), events_of(PACK, [rec]))
     assert len(rows) == 1 and rows[0].get("t") is None
+
+
+def _burst(start: float, n: int, every: float) -> list[dict]:
+    recs = []
+    for i in range(n):
+        r = _record(["ml.m5.large"])
+        r["eventName"] = "ListModels"
+        r["eventID"] = f"00000000-0000-4000-8000-{i:012d}"
+        r["eventTime"] = datetime.fromtimestamp(start + i * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recs.append(r)
+    return recs
+
+
+def _window_search() -> str:
+    s = {"selections": {"s": {"eventName": "ListModels"}}, "group_by": ["eventName"], "span": "10m",
+         "threshold": {"count": ">= 10"}}
+    return compile_structured(s, base_macro=PACK.settings.base_macro, filter_macro="smguard_ctime(x)").spl.rsplit(" | ", 1)[0]
+
+
+BOUNDARY = 1795999800.0  # a multiple of 600 s: a ten-minute clock boundary
+
+
+@pytest.mark.parametrize("offset", [-330, -300, -240, -170, -90, -31, 0, 17, 42])
+def test_sliding_window_catches_a_burst_wherever_it_falls(offset):
+    """Twelve events 30 s apart (5.5 min): any placement across a 10-minute boundary fires."""
+    events = events_of(PACK, _burst(BOUNDARY + offset, 12, 30))
+    rows, ids = run_search(PACK, _window_search(), events)
+    assert len(rows) == 1 and int(rows[0]["count"]) == 12
+    assert len(ids[0]) >= 1
+
+
+def test_sliding_window_stays_quiet_below_the_threshold_in_every_window():
+    """Twelve events 70 s apart: no ten-minute window ever holds ten of them."""
+    rows, _ = run_search(PACK, _window_search(), events_of(PACK, _burst(BOUNDARY - 300, 12, 70)))
+    assert rows == []

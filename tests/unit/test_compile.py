@@ -121,15 +121,27 @@ def test_allow_and_deny_lists_judge_every_value_through_lookup_output_then_where
     assert pipes[9] == 'eval src=if(deny_value_0=="(none)", null(), deny_value_0)'
 
 
-def test_aggregation_threshold_span_and_macros_last():
+def test_aggregation_threshold_without_span_is_one_stats():
+    s = sel(eventName="List*") | {"distinct": ["eventName"], "values": ["src"], "threshold": {"count": ">= 3"}}
+    pipes = split_pipes(spl_of(s))
+    assert pipes[1] == ("stats count min(_time) as firstTime max(_time) as lastTime values(src) as src "
+                        "values(eventID) as eventID dc(eventName) as distinct_eventName by user_arn")
+    assert pipes[2] == "where count>=3"
+
+
+def test_span_is_a_sliding_window_not_fixed_bins_and_macros_last():
     s = sel(eventName="List*") | {"span": "10m", "distinct": ["eventName"], "sum": ["bytes"],
                                    "values": ["src"], "threshold": {"distinct_eventName": ">= 10"}}
     pipes = split_pipes(spl_of(s))
-    assert pipes[1] == "bin _time span=10m as time_window"
-    assert pipes[2] == ("stats count min(_time) as firstTime max(_time) as lastTime values(src) as src "
-                        "values(eventID) as eventID dc(eventName) as distinct_eventName "
-                        "sum(bytes) as total_bytes by time_window user_arn")
+    assert not any(p.startswith("bin ") for p in pipes)
+    assert pipes[1] == "sort 0 _time"
+    assert pipes[2] == ("streamstats time_window=10m count min(_time) as firstTime max(_time) as lastTime "
+                        "values(src) as src values(eventID) as eventID dc(eventName) as distinct_eventName "
+                        "sum(bytes) as total_bytes by user_arn")
     assert pipes[3] == "where distinct_eventName>=10"
+    assert pipes[4] == ("stats max(count) as count min(firstTime) as firstTime max(lastTime) as lastTime "
+                        "values(src) as src values(eventID) as eventID max(distinct_eventName) as distinct_eventName "
+                        "max(total_bytes) as total_bytes by user_arn")
     assert pipes[-3:] == ["`smguard_ctime(firstTime)`", "`smguard_ctime(lastTime)`", "`det_filter`"]
 
 
