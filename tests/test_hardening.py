@@ -36,6 +36,9 @@ OLD_MISSES = [
     ("secrets_retrieval_burst_by_execution_role", "twenty reads straddling a ten-minute boundary", 2),
     ("sagemaker_calls_denied_by_scp_burst", "eight denials straddling a ten-minute boundary", 2),
     ("sagemaker_reconnaissance_burst", "enumeration split across two sessions of one role", 8),
+    ("sagemaker_execution_role_passed_by_new_principal", "an integration user with no history runs its first processing job with a rarer role", 3),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "a person's 120-object download split across a ten-minute boundary", 3),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "a new project's training role reads its 80-object dataset once through the VPC endpoint", 3),
 ]
 
 
