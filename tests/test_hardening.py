@@ -39,6 +39,12 @@ OLD_MISSES = [
     ("sagemaker_execution_role_passed_by_new_principal", "an integration user with no history runs its first processing job with a rarer role", 3),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "a person's 120-object download split across a ten-minute boundary", 3),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "a new project's training role reads its 80-object dataset once through the VPC endpoint", 3),
+    ("api_gateway_method_without_authorization", "an HTTP API route created without authorizationType (the default is NONE)", 4),
+    ("sagemaker_inter_container_traffic_not_encrypted", "a single-instance training job without the flag (no inter-container traffic)", 4),
+    ("sagemaker_volume_without_encryption_key", "a training job on ml.g5 (local NVMe storage) without a volume key", 4),
+    ("cloudtrail_trail_narrowed", "advanced selectors that log only S3 data events (management events dropped)", 5),
+    ("cloudtrail_trail_narrowed", "advanced management selector filtered to read-only events", 5),
+    ("cloudtrail_trail_narrowed", "advanced management selector excluding SageMaker and IAM events", 5),
 ]
 
 
@@ -148,3 +154,15 @@ def test_sliding_window_stays_quiet_below_the_threshold_in_every_window():
     """Twelve events 70 s apart: no ten-minute window ever holds ten of them."""
     rows, _ = run_search(PACK, _window_search(), events_of(PACK, _burst(BOUNDARY - 300, 12, 70)))
     assert rows == []
+
+
+def test_every_detection_cites_the_aws_page_that_defines_what_it_reads():
+    missing = [d.name for d in PACK.detections
+               if not any(r.startswith("https://docs.aws.amazon.com/") for r in d.data.get("references", []))]
+    assert missing == []
+
+
+def test_no_detection_reads_an_event_name_aws_does_not_log():
+    """API Gateway REST methods are created with PutMethod: there is no CreateMethod event."""
+    offenders = [d.name for d in PACK.detections if '"CreateMethod"' in PACK.compiled(d).spl]
+    assert offenders == []
