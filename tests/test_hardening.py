@@ -45,6 +45,8 @@ OLD_MISSES = [
     ("cloudtrail_trail_narrowed", "advanced selectors that log only S3 data events (management events dropped)", 5),
     ("cloudtrail_trail_narrowed", "advanced management selector filtered to read-only events", 5),
     ("cloudtrail_trail_narrowed", "advanced management selector excluding SageMaker and IAM events", 5),
+    ("sagemaker_activity_in_unapproved_region", "AWS Config's service-linked role inventories SageMaker in us-east-1 and ap-southeast-1", 7),
+    ("sagemaker_model_image_from_unapproved_registry", "a training job with AWS's built-in XGBoost image", 7),
 ]
 
 
