@@ -168,3 +168,17 @@ def test_no_detection_reads_an_event_name_aws_does_not_log():
     """API Gateway REST methods are created with PutMethod: there is no CreateMethod event."""
     offenders = [d.name for d in PACK.detections if '"CreateMethod"' in PACK.compiled(d).spl]
     assert offenders == []
+
+
+def test_coverage_is_honest_partial_and_deprecated():
+    """Class 9: a guardrail whose detections see only part of a breach says so, and a
+    deprecated (disabled) search covers nothing."""
+    from smguard.testing.coverage import coverage_rows
+
+    rows = {r.guardrail.id: r for r in coverage_rows(PACK)}
+    https = rows["deployment.https-only"]
+    assert https.status == "partial" and https.guardrail.partial
+    assert "Legacy TLS Used For SageMaker API" not in [d.name for d in https.detections]
+    assert [d.name for d in https.detections] == ["API Gateway Allows TLS 1.0 Or Plain HTTP Integration"]
+    assert {rows[g].status for g in ("deployment.endpoint-network", "data.volume-encryption", "network.restricted-egress")} == {"partial"}
+
