@@ -182,3 +182,34 @@ def test_coverage_is_honest_partial_and_deprecated():
     assert [d.name for d in https.detections] == ["API Gateway Allows TLS 1.0 Or Plain HTTP Integration"]
     assert {rows[g].status for g in ("deployment.endpoint-network", "data.volume-encryption", "network.restricted-egress")} == {"partial"}
 
+
+
+INDICATORS = ["169.254.169.254", "/dev/tcp/", "bash -i", "xmrig", "stratum+tcp", "| bash", "base64 -d",
+              "--extra-index-url", "pip install git+"]
+
+
+@pytest.mark.parametrize("word", INDICATORS)
+@pytest.mark.parametrize("prefix", ["", "#", "#!", "#!/bin/bash\n", "echo hi; "])
+def test_lifecycle_content_indicator_found_at_every_byte_alignment(word, prefix):
+    """The base64 script is never decoded: each indicator is matched at all three alignments."""
+    import base64
+
+    rec = _record(["ml.m5.large"])
+    rec["eventName"] = "CreateStudioLifecycleConfig"
+    rec["requestParameters"] = {"studioLifecycleConfigName": "x", "studioLifecycleConfigAppType": "JupyterLab",
+                                "studioLifecycleConfigContent": base64.b64encode((prefix + word + " x").encode()).decode()}
+    det = BY_NAME["sagemaker_lifecycle_script_with_malicious_content"]
+    rows, _ = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, [rec]))
+    assert len(rows) == 1, (prefix, word)
+
+
+def test_lifecycle_content_ignores_a_plain_setup_script():
+    import base64
+
+    rec = _record(["ml.m5.large"])
+    rec["eventName"] = "CreateStudioLifecycleConfig"
+    script = "#!/bin/bash\nset -e\npip install --quiet pandas==2.2.3\njupyter labextension list\n"
+    rec["requestParameters"] = {"studioLifecycleConfigName": "x", "studioLifecycleConfigContent": base64.b64encode(script.encode()).decode()}
+    det = BY_NAME["sagemaker_lifecycle_script_with_malicious_content"]
+    rows, _ = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, [rec]))
+    assert rows == []
