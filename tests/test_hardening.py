@@ -49,6 +49,7 @@ OLD_MISSES = [
     ("sagemaker_model_image_from_unapproved_registry", "a training job with AWS's built-in XGBoost image", 7),
     ("sagemaker_model_deployed_outside_approved_pipeline", "a person deploys a model onto a shared endpoint as an inference component", 5),
     ("vpc_endpoint_for_sagemaker_or_s3_removed", "two endpoints deleted in one call: a test VPC's and the SageMaker API endpoint", 1),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "another account's principal pulls 150 shards (AWSAccount caller, no ARN)", 6),
 ]
 
 
