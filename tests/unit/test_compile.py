@@ -103,31 +103,47 @@ def test_where_only_selection_under_or_moves_the_whole_conjunct_to_where():
     assert pipes[1] == "where (cidrmatch(\"10.0.0.0/8\", ip) OR isnotnull(mvfind(y, \"(?i)^v.*$\")))"
 
 
-def test_allow_and_deny_lists_use_lookup_output_then_where():
+def test_allow_and_deny_lists_judge_every_value_through_lookup_output_then_where():
     s = sel(eventName="X") | {
         "allow": [{"lookup": "ok_roles", "field": "userIdentity.sessionContext.sessionIssuer.arn", "column": "role_arn"}],
         "deny": [{"lookup": "bad_ips", "field": "src"}],
     }
     pipes = split_pipes(spl_of(s))
-    assert pipes[1] == ("lookup ok_roles role_arn AS userIdentity.sessionContext.sessionIssuer.arn "
-                        "OUTPUT role_arn AS allowlisted_0_ok_roles")
-    # The SOC's KV store part of the allow-list, same column and field (see docs/splunk.md).
-    assert pipes[2] == ("lookup ok_roles_soc role_arn AS userIdentity.sessionContext.sessionIssuer.arn "
-                        "OUTPUT role_arn AS allowlisted_0_ok_roles_soc")
-    assert pipes[3] == "where isnull(allowlisted_0_ok_roles) AND isnull(allowlisted_0_ok_roles_soc)"
-    assert pipes[4] == "lookup bad_ips src AS src OUTPUT src AS denylisted_0_bad_ips"
-    assert pipes[5] == "where isnotnull(denylisted_0_bad_ips)"
+    assert pipes[1] == "eval allow_value_0=mvdedup(coalesce('userIdentity.sessionContext.sessionIssuer.arn', \"(none)\"))"
+    assert pipes[2] == "mvexpand allow_value_0"
+    assert pipes[3] == "lookup ok_roles role_arn AS allow_value_0 OUTPUT role_arn AS allowlisted_0_ok_roles"
+    # The SOC's KV store part of the allow-list, same column and value (see docs/splunk.md).
+    assert pipes[4] == "lookup ok_roles_soc role_arn AS allow_value_0 OUTPUT role_arn AS allowlisted_0_ok_roles_soc"
+    assert pipes[5] == "where isnull(allowlisted_0_ok_roles) AND isnull(allowlisted_0_ok_roles_soc)"
+    # a dotted JSON path is left as extracted; a plain field is narrowed to the judged value
+    assert pipes[6] == 'eval deny_value_0=mvdedup(coalesce(src, "(none)"))'
+    assert pipes[7] == "mvexpand deny_value_0"
+    assert pipes[8] == "lookup bad_ips src AS deny_value_0 OUTPUT src AS denylisted_0_bad_ips"
+    assert pipes[9] == "where isnotnull(denylisted_0_bad_ips)"
+    assert pipes[10] == 'eval src=if(deny_value_0=="(none)", null(), deny_value_0)'
 
 
-def test_aggregation_threshold_span_and_macros_last():
+def test_aggregation_threshold_without_span_is_one_stats():
+    s = sel(eventName="List*") | {"distinct": ["eventName"], "values": ["src"], "threshold": {"count": ">= 3"}}
+    pipes = split_pipes(spl_of(s))
+    assert pipes[1] == ("stats count min(_time) as firstTime max(_time) as lastTime values(src) as src "
+                        "values(eventID) as eventID dc(eventName) as distinct_eventName by user_arn")
+    assert pipes[2] == "where count>=3"
+
+
+def test_span_is_a_sliding_window_not_fixed_bins_and_macros_last():
     s = sel(eventName="List*") | {"span": "10m", "distinct": ["eventName"], "sum": ["bytes"],
                                    "values": ["src"], "threshold": {"distinct_eventName": ">= 10"}}
     pipes = split_pipes(spl_of(s))
-    assert pipes[1] == "bin _time span=10m as time_window"
-    assert pipes[2] == ("stats count min(_time) as firstTime max(_time) as lastTime values(src) as src "
-                        "values(eventID) as eventID dc(eventName) as distinct_eventName "
-                        "sum(bytes) as total_bytes by time_window user_arn")
+    assert not any(p.startswith("bin ") for p in pipes)
+    assert pipes[1] == "sort 0 _time"
+    assert pipes[2] == ("streamstats time_window=10m count min(_time) as firstTime max(_time) as lastTime "
+                        "values(src) as src values(eventID) as eventID dc(eventName) as distinct_eventName "
+                        "sum(bytes) as total_bytes by user_arn")
     assert pipes[3] == "where distinct_eventName>=10"
+    assert pipes[4] == ("stats max(count) as count min(firstTime) as firstTime max(lastTime) as lastTime "
+                        "values(src) as src values(eventID) as eventID max(distinct_eventName) as distinct_eventName "
+                        "max(total_bytes) as total_bytes by user_arn")
     assert pipes[-3:] == ["`smguard_ctime(firstTime)`", "`smguard_ctime(lastTime)`", "`det_filter`"]
 
 

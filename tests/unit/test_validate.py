@@ -47,7 +47,7 @@ def test_unknown_scenario_is_reported(pack_copy):
 
 
 def test_bad_yaml_syntax_names_file_and_line(pack_copy):
-    edit(pack_copy, DEPLOY, "version: 1\n", "version: [1\n")
+    edit(pack_copy, DEPLOY, "version: 3\n", "version: [1\n")
     found = only_scenario_free(problems(pack_copy))
     assert len(found) == 1
     assert re.match(rf"{re.escape(str(pack_copy / DEPLOY))}:\d+: YAML syntax error", found[0]), found
@@ -62,7 +62,7 @@ def test_unknown_key_is_reported_at_its_line(pack_copy):
 
 
 def test_wrong_type_points_at_the_value(pack_copy):
-    edit(pack_copy, DEPLOY, "version: 1\n", "version: one\n")
+    edit(pack_copy, DEPLOY, "version: 3\n", "version: one\n")
     found = only_scenario_free(problems(pack_copy))
     line = line_of(pack_copy, DEPLOY, "version: one")
     assert found == [f"{pack_copy / DEPLOY}:{line}: version: 'one' is not of type 'integer'"]
@@ -86,7 +86,7 @@ def test_unknown_macro_and_lookup(pack_copy):
 
 
 def test_rba_field_not_in_output(pack_copy):
-    edit(pack_copy, DEPLOY, "- {field: user_arn, type: user, score: 64}", "- {field: user_name, type: user, score: 64}")
+    edit(pack_copy, DEPLOY, "- {field: principal, type: user, score: 64}", "- {field: user_name, type: user, score: 64}")
     found = only_scenario_free(problems(pack_copy))
     line = line_of(pack_copy, DEPLOY, "field: user_name")
     assert any(f":{line}: risk object field 'user_name' is not in the search output" in p for p in found), found
@@ -114,7 +114,7 @@ def test_raw_spl_must_end_with_its_filter_macro(pack_copy):
 
 
 def test_every_problem_is_reported_not_just_the_first(pack_copy):
-    edit(pack_copy, DEPLOY, "version: 1\n", "version: one\n")
+    edit(pack_copy, DEPLOY, "version: 3\n", "version: one\n")
     edit(pack_copy, "detections/cost/sagemaker_unapproved_instance_type.yml", "status: production", "status: live")
     found = only_scenario_free(problems(pack_copy))
     assert len(found) == 2
@@ -131,7 +131,7 @@ def test_lookup_header_and_key_checks(pack_copy):
 
 def test_cli_exit_codes(pack_copy, capsys):
     assert main(["--pack", str(pack_copy), "validate"]) in (0, 1)
-    edit(pack_copy, DEPLOY, "version: 1\n", "version: one\n")
+    edit(pack_copy, DEPLOY, "version: 3\n", "version: one\n")
     assert main(["--pack", str(pack_copy), "validate"]) == 1
     out = capsys.readouterr().out
     assert "version: 'one' is not of type 'integer'" in out

@@ -7,13 +7,15 @@ The rules, in the order Splunk runs them:
 2. ``| where`` only for what ``search`` cannot say (regex, CIDR, and a value that is the
    *text* of a CIDR such as ``0.0.0.0/0``, which ``search`` would take as a subnet), as
    whole conjuncts;
-3. ``| eval`` for computed fields, then allow-/deny-lists through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
+3. ``| eval`` for computed fields, then allow-/deny-lists, judged per value (``mvexpand`` of a copy)
+   through ``| lookup ... OUTPUT`` and ``| where isnull/isnotnull``
    (honours the lookup's WILDCARD/CIDR match types and case sensitivity); an allow-list is
    consulted twice: the shipped CSV ``<name>`` and the SOC's KV store lookup ``<name>_soc``;
    (computed fields from ``eval`` come first, so an allow-list can match them);
-4. optional ``| bin _time span=… as time_window`` (a copy, so firstTime/lastTime stay exact);
-5. ``| stats count min(_time) as firstTime max(_time) as lastTime values(...) by ...``;
-6. ``| where`` thresholds, time formatting via macro, and the detection's filter macro.
+4. ``| stats count min(_time) as firstTime max(_time) as lastTime values(...) by ...`` and
+   ``| where`` thresholds; with ``span`` a sliding window instead (``streamstats
+   time_window=…``, threshold per window, then one row per group), never fixed bins;
+5. time formatting via macro, and the detection's filter macro.
 
 Every matcher has a ``search`` rendering (or none) and an ``eval`` rendering; a
 condition conjunct goes to the base search when all its matchers have a search form.
@@ -157,6 +159,75 @@ def _as(name: str) -> str:
     return name if re.match(r"^[A-Za-z0-9_.]+$", name) else dq(name)
 
 
+MISSING = "(none)"
+"""Stands for a missing field while its values are expanded, so no event depends on how
+``mvexpand`` treats a field an event lacks; it is turned back into null after judging."""
+
+
+def per_value_lookup(kind: str, i: int, ref: dict[str, Any]) -> list[str]:
+    """An allow-/deny-list that judges EVERY value of a (possibly multivalue) field.
+
+    ``lookup`` on a multivalue field matches when any one value is listed, so an
+    approved instance type beside an unapproved one would hide it. Each distinct value
+    is judged on its own row (``mvexpand`` of a copy); on the rows that survive, a
+    plain-named field is narrowed to the offending value so the alert names it. A
+    missing field stays what it was before: not on any list.
+    """
+    fname = ref["field"]
+    column = ref.get("column", fname)
+    value = f"{kind}_value_{i}"
+    out = safe_name(f"{kind}listed_{i}_", ref["lookup"])
+    steps = [
+        f"eval {value}=mvdedup(coalesce({eval_field(fname)}, {dq(MISSING)}))",
+        f"mvexpand {value}",
+        f"lookup {ref['lookup']} {column} AS {value} OUTPUT {column} AS {out}",
+    ]
+    if kind == "deny":
+        steps.append(f"where isnotnull({out})")
+    else:
+        # The SOC's own entries live in a KV store collection (upgrades never touch it):
+        # a value is allowed when either part lists it.
+        steps.append(f"lookup {soc_lookup(ref['lookup'])} {column} AS {value} OUTPUT {column} AS {out}_soc")
+        steps.append(f"where isnull({out}) AND isnull({out}_soc)")
+    if re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", fname):
+        steps.append(f"eval {fname}=if({value}=={dq(MISSING)}, null(), {value})")
+    return steps
+
+
+def _threshold_test(thresholds: dict[str, str]) -> str:
+    tests = []
+    for key, rule in thresholds.items():
+        m = re.match(r"^(>=|<=|>|<|=|!=)\s*(-?\d+(?:\.\d+)?)$", rule)
+        assert m  # the schema's pattern guarantees it
+        tests.append(f"{eval_field(key)}{m.group(1)}{m.group(2)}")
+    return " AND ".join(tests)
+
+
+def sliding_window(span: str, by: str, values: list[str], distinct: list[tuple[str, str]],
+                   sums: list[tuple[str, str]], test: str) -> list[str]:
+    """A threshold over a SLIDING window of ``span`` ending at every event.
+
+    Fixed bins (``bin _time span=10m``) miss a burst placed across a bin boundary, half on
+    each side; the trailing window ending at each event cannot be dodged by timing. The
+    window's aggregates carry the names the threshold uses (count, distinct_<f>,
+    total_<f>); the windows that pass are then collapsed to one row per group (the largest
+    window, the union of values, first to last event of the passing windows). The
+    detection's schedule must cover its interval plus ``span`` so no window is cut by the
+    run boundary; throttling on the group suppresses the repeat.
+    """
+    aggs = ["count", "min(_time) as firstTime", "max(_time) as lastTime"]
+    aggs += [f"values({stats_field(v)}) as {_as(v)}" for v in values]
+    aggs += [f"dc({f}) as {n}" for f, n in distinct] + [f"sum({f}) as {n}" for f, n in sums]
+    steps = ["sort 0 _time", f"streamstats time_window={span} " + " ".join(aggs) + by]
+    if test:
+        steps.append("where " + test)
+    final = ["max(count) as count", "min(firstTime) as firstTime", "max(lastTime) as lastTime"]
+    final += [f"values({stats_field(v)}) as {_as(v)}" for v in values]
+    final += [f"max({n}) as {n}" for _, n in [*distinct, *sums]]
+    steps.append("stats " + " ".join(final) + by)
+    return steps
+
+
 def compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str) -> CompiledSearch:
     """Compile the ``search`` mapping of a structured detection."""
     try:
@@ -237,58 +308,42 @@ def _compile_structured(s: dict[str, Any], *, base_macro: str, filter_macro: str
     lookups: set[str] = set()
     for kind in ("allow", "deny"):
         for i, ref in enumerate(s.get(kind, [])):
-            column = ref.get("column", ref["field"])
-            out = safe_name(f"{kind}listed_{i}_", ref["lookup"])
             lookups.add(ref["lookup"])
-            pipe.append(f"lookup {ref['lookup']} {column} AS {stats_field(ref['field'])} OUTPUT {column} AS {out}")
-            if kind == "deny":
-                pipe.append(f"where isnotnull({out})")
-                continue
-            # The SOC's own entries live in a KV store collection (upgrades never touch it):
-            # an event is allowed when either part lists it.
-            soc = soc_lookup(ref["lookup"])
-            pipe.append(f"lookup {soc} {column} AS {stats_field(ref['field'])} OUTPUT {column} AS {out}_soc")
-            pipe.append(f"where isnull({out}) AND isnull({out}_soc)")
+            pipe.extend(per_value_lookup(kind, i, ref))
 
     group_by = list(s.get("group_by") or [])
     if not group_by:
         raise CompileError(("search",), "group_by is required: stats without BY returns a row even when nothing matched")
-    if "span" in s:
-        # Bin into a copy so firstTime/lastTime keep the events' real times.
-        pipe.append(f"bin _time span={s['span']} as time_window")
-        group_by = ["time_window", *group_by]
     values = list(s.get("values") or [])
     if "eventID" not in values:
         values.append("eventID")  # the raw-events drilldown needs it
-    aggs = ["count", "min(_time) as firstTime", "max(_time) as lastTime"]
-    output = [*group_by, "count", "firstTime", "lastTime"]
-    for v in values:
-        if v in group_by:
-            continue
-        aggs.append(f"values({stats_field(v)}) as {_as(v)}")
-        output.append(v)
-    for d in s.get("distinct") or []:
-        aggs.append(f"dc({stats_field(d)}) as {safe_name('distinct_', d)}")
-        output.append(safe_name("distinct_", d))
-    for t in s.get("sum") or []:
-        aggs.append(f"sum({stats_field(t)}) as {safe_name('total_', t)}")
-        output.append(safe_name("total_", t))
-    pipe.append("stats " + " ".join(aggs) + " by " + " ".join(stats_field(g) for g in group_by))
+    values = [v for v in values if v not in group_by]
+    distinct = [(stats_field(d), safe_name("distinct_", d)) for d in s.get("distinct") or []]
+    sums = [(stats_field(t), safe_name("total_", t)) for t in s.get("sum") or []]
+    output = [*group_by, "count", "firstTime", "lastTime", *values, *(n for _, n in distinct), *(n for _, n in sums)]
     thresholds = s.get("threshold") or {}
     for key in thresholds:
         if key not in output:
             raise CompileError(("search", "threshold", key), f"threshold on {key!r}, which the stats do not produce ({output})")
-    if thresholds:
-        tests = []
-        for key, rule in thresholds.items():
-            m = re.match(r"^(>=|<=|>|<|=|!=)\s*(-?\d+(?:\.\d+)?)$", rule)
-            assert m  # the schema's pattern guarantees it
-            tests.append(f"{eval_field(key)}{m.group(1)}{m.group(2)}")
-        pipe.append("where " + " AND ".join(tests))
+    by = " by " + " ".join(stats_field(g) for g in group_by)
+    if "span" in s:
+        pipe.extend(sliding_window(s["span"], by, values, distinct, sums, _threshold_test(thresholds)))
+    else:
+        aggs = ["count", "min(_time) as firstTime", "max(_time) as lastTime"]
+        aggs += [f"values({stats_field(v)}) as {_as(v)}" for v in values]
+        aggs += [f"dc({f}) as {n}" for f, n in distinct] + [f"sum({f}) as {n}" for f, n in sums]
+        pipe.append("stats " + " ".join(aggs) + by)
+        if thresholds:
+            pipe.append("where " + _threshold_test(thresholds))
     pipe.append(f"`{CTIME_MACRO}(firstTime)`")
     pipe.append(f"`{CTIME_MACRO}(lastTime)`")
     pipe.append(f"`{filter_macro}`")
-    return CompiledSearch(" | ".join(pipe), output, {base, f"{CTIME_MACRO}(1)", filter_macro}, lookups)
+    macros = {base, f"{CTIME_MACRO}(1)", filter_macro}
+    for expr in (s.get("eval") or {}).values():
+        # An eval expression may be a shared macro (e.g. `smguard_principal`): validate it too.
+        macros |= {m.group(1) + (f"({len(m.group(2).split(','))})" if m.group(2) is not None else "")
+                   for m in _MACRO_RE.finditer(expr)}
+    return CompiledSearch(" | ".join(pipe), output, macros, lookups)
 
 
 _MACRO_RE = re.compile(r"`([A-Za-z0-9_]+)(?:\(([^`]*)\))?`")

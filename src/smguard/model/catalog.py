@@ -17,6 +17,7 @@ class Guardrail:
     text: str
     not_observable: str | None
     line: int
+    partial: str | None = None
 
 
 @dataclass
@@ -35,7 +36,8 @@ def load_catalog(path: str | Path) -> Catalog:
         if not g["id"].startswith(g["area"] + "."):
             problems.append(doc.problem(("guardrails", i, "id"), f"id {g['id']!r} must start with its area {g['area']!r}"))
         entries[g["id"]] = Guardrail(g["id"], g["area"], g["title"], " ".join(g["text"].split()),
-                                     g.get("not_observable"), doc.line(("guardrails", i)))
+                                     g.get("not_observable"), doc.line(("guardrails", i)),
+                                     " ".join(g["partial"].split()) if g.get("partial") else None)
     if problems:
         raise SmguardError(problems)
     return Catalog(doc.path, entries)

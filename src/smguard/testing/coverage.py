@@ -23,8 +23,9 @@ class Row:
 
     @property
     def status(self) -> str:
+        """covered / partial (detections see only part, reason in guardrails.yml) / not observable / GAP."""
         if self.detections:
-            return "covered"
+            return "partial" if self.guardrail.partial else "covered"
         return "not observable" if self.guardrail.not_observable else "GAP"
 
     def cases(self) -> tuple[int, int]:
@@ -37,6 +38,8 @@ def coverage_rows(pack: Pack) -> list[Row]:
     catalog = load_catalog(pack.root / "guardrails.yml")
     by_id: dict[str, list[Detection]] = {gid: [] for gid in catalog.entries}
     for det in sorted(pack.detections, key=lambda d: d.name):
+        if det.data["status"] == "deprecated":
+            continue  # a disabled search observes nothing
         for gid in det.enforces:
             by_id.setdefault(gid, []).append(det)
     return [Row(g, by_id[g.id]) for g in catalog.entries.values()]
@@ -48,6 +51,8 @@ def markdown(pack: Pack) -> str:
     for r in rows:
         if r.detections:
             dets = "<br>".join(d.name for d in r.detections)
+            if r.guardrail.partial:
+                dets += f"<br>partial: {r.guardrail.partial}"
             pos, neg = r.cases()
             tests = f"{pos} / {neg}"
         else:
@@ -55,10 +60,11 @@ def markdown(pack: Pack) -> str:
             tests = "—"
         out.append(f"| `{r.guardrail.id}` {r.guardrail.title} | {r.guardrail.area} | {r.status} | {dets} | {tests} |")
     covered = sum(r.status == "covered" for r in rows)
+    partial = sum(r.status == "partial" for r in rows)
     unobs = sum(r.status == "not observable" for r in rows)
     gaps = sum(r.status == "GAP" for r in rows)
     out.append("")
-    out.append(f"{len(rows)} guardrails: {covered} covered, {unobs} not observable in CloudTrail (reason given), {gaps} gaps.")
+    out.append(f"{len(rows)} guardrails: {covered} covered, {partial} partial (what is not seen is given), {unobs} not observable in CloudTrail (reason given), {gaps} gaps.")
     return "\n".join(out)
 
 

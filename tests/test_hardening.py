@@ -1,0 +1,218 @@
+"""Issue 13: every class fix is proved by a case the OLD search fails.
+
+``tests/hardening/pre_issue13_spl.json`` holds the compiled SPL of every detection as it
+was before the hardening (snapshot taken from the pack at that commit). Each entry of
+``OLD_MISSES`` names a test case added for a defect class; the case must fail when run
+through the old SPL and pass through the current one, so the fix is what makes it pass.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from smguard.compile.search import compile_structured
+from smguard.model import snake, usable_pack
+from smguard.testing.runner import events_of, run_case, run_search
+
+ROOT = Path(__file__).resolve().parents[1]
+PACK, _ = usable_pack(ROOT)
+OLD = json.loads((ROOT / "tests" / "hardening" / "pre_issue13_spl.json").read_text())
+BY_NAME = {snake(d.name): d for d in PACK.detections}
+
+# (detection, case name, defect class) — the case must fail on the old search.
+OLD_MISSES = [
+    ("sagemaker_unapproved_instance_type_launched", "second production variant of an endpoint config is a GPU type", 1),
+    ("sagemaker_unapproved_instance_type_launched", "heterogeneous training cluster with a GPU instance group", 1),
+    ("sagemaker_model_image_from_unapproved_registry", "serial inference pipeline whose second container comes from Docker Hub", 1),
+    ("sagemaker_unapproved_execution_role_passed", "the role of an existing notebook is swapped for the admin role", 5),
+    ("sagemaker_unapproved_execution_role_passed", "Studio domain whose space default role is the admin role beside an approved user role", 1),
+    ("sagemaker_artifacts_sent_to_unapproved_bucket", "second processing output to a look-alike bucket, training input from a foreign bucket", 1),
+    ("console_login_failures_burst", "twelve failures straddling a ten-minute boundary, half against unknown user names", 2),
+    ("sagemaker_reconnaissance_burst", "fifty calls straddling a ten-minute boundary", 2),
+    ("secrets_retrieval_burst_by_execution_role", "twenty reads straddling a ten-minute boundary", 2),
+    ("sagemaker_calls_denied_by_scp_burst", "eight denials straddling a ten-minute boundary", 2),
+    ("sagemaker_reconnaissance_burst", "enumeration split across two sessions of one role", 8),
+    ("sagemaker_execution_role_passed_by_new_principal", "an integration user with no history runs its first processing job with a rarer role", 3),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "a person's 120-object download split across a ten-minute boundary", 3),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "a new project's training role reads its 80-object dataset once through the VPC endpoint", 3),
+    ("api_gateway_method_without_authorization", "an HTTP API route created without authorizationType (the default is NONE)", 4),
+    ("sagemaker_inter_container_traffic_not_encrypted", "a single-instance training job without the flag (no inter-container traffic)", 4),
+    ("sagemaker_volume_without_encryption_key", "a training job on ml.g5 (local NVMe storage) without a volume key", 4),
+    ("cloudtrail_trail_narrowed", "advanced selectors that log only S3 data events (management events dropped)", 5),
+    ("cloudtrail_trail_narrowed", "advanced management selector filtered to read-only events", 5),
+    ("cloudtrail_trail_narrowed", "advanced management selector excluding SageMaker and IAM events", 5),
+    ("sagemaker_activity_in_unapproved_region", "AWS Config's service-linked role inventories SageMaker in us-east-1 and ap-southeast-1", 7),
+    ("sagemaker_model_image_from_unapproved_registry", "a training job with AWS's built-in XGBoost image", 7),
+    ("sagemaker_model_deployed_outside_approved_pipeline", "a person deploys a model onto a shared endpoint as an inference component", 5),
+    ("vpc_endpoint_for_sagemaker_or_s3_removed", "two endpoints deleted in one call: a test VPC's and the SageMaker API endpoint", 1),
+    ("sagemaker_bulk_s3_read_above_principal_baseline", "another account's principal pulls 150 shards (AWSAccount caller, no ARN)", 6),
+]
+
+
+def _case(det_name: str, case_name: str):
+    det = BY_NAME[det_name]
+    matches = [c for c in det.tests if c["name"] == case_name]
+    assert len(matches) == 1, f"{det_name}: no single case named {case_name!r}"
+    return det, matches[0]
+
+
+@pytest.mark.parametrize("det_name,case_name,defect", OLD_MISSES,
+                         ids=[f"class{k}::{d}::{c}" for d, c, k in OLD_MISSES])
+def test_old_search_fails_the_new_case(det_name, case_name, defect):
+    det, case = _case(det_name, case_name)
+    assert det_name in OLD, f"{det_name} did not exist before issue 13"
+    old = run_case(PACK, det, case, spl=OLD[det_name])
+    assert not old.ok, f"class {defect}: the old search already passes {case_name!r}"
+    new = run_case(PACK, det, case)
+    assert new.ok, "; ".join(new.failures)
+
+
+def _record(values: list[str]) -> dict:
+    return {
+        "eventVersion": "1.08", "eventTime": "2026-11-24T13:30:00Z", "eventSource": "sagemaker.amazonaws.com",
+        "eventName": "CreateEndpointConfig", "awsRegion": "eu-west-1", "sourceIPAddress": "192.0.2.10",
+        "userAgent": "Boto3/1.35.36", "eventID": "00000000-0000-4000-8000-000000000001",
+        "requestID": "00000000-0000-4000-8000-000000000002", "eventType": "AwsApiCall", "readOnly": False,
+        "managementEvent": True, "recipientAccountId": "418295730164", "eventCategory": "Management",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": "418295730164",
+                         "arn": "arn:aws:iam::418295730164:user/deployer", "userName": "deployer"},
+        "requestParameters": {"endpointConfigName": "c",
+                              "productionVariants": [{"variantName": f"v{i}", "instanceType": v} for i, v in enumerate(values)]},
+    }
+
+
+def _allow_search() -> str:
+    s = {"selections": {"s": {"eventName": "CreateEndpointConfig"}},
+         "eval": {"t": "'requestParameters.productionVariants{}.instanceType'"},
+         "allow": [{"lookup": "sagemaker_approved_instance_types", "field": "t", "column": "instance_type"}],
+         "group_by": ["eventName", "t"]}
+    return compile_structured(s, base_macro=PACK.settings.base_macro, filter_macro="smguard_ctime(x)").spl.rsplit(" | ", 1)[0]
+
+
+def test_compiled_allow_list_judges_every_value_and_names_the_offender():
+    rows, ids = run_search(PACK, _allow_search(), events_of(PACK, [_record(["ml.m5.large", "ml.g5.12xlarge", "ml.g5.12xlarge"])]))
+    assert [r["t"] for r in rows] == ["ml.g5.12xlarge"]
+    assert ids == [["00000000-0000-4000-8000-000000000001"]]
+
+
+def test_any_value_lookup_the_compiler_used_to_emit_misses_it():
+    spl = _allow_search()
+    old = spl.split(" | eval allow_value_0")[0] + (
+        " | lookup sagemaker_approved_instance_types instance_type AS t OUTPUT instance_type AS a"
+        " | where isnull(a) | stats count by eventName t")
+    rows, _ = run_search(PACK, old, events_of(PACK, [_record(["ml.m5.large", "ml.g5.12xlarge"])]))
+    assert rows == []  # one approved value hid the unapproved one
+
+
+@pytest.mark.parametrize("values,expected", [
+    (["ml.m5.large", "ml.c5.xlarge"], []),
+    (["ml.p4d.24xlarge", "ml.m5.large"], ["ml.p4d.24xlarge"]),
+    (["ml.g5.xlarge", "ml.p3.2xlarge"], ["ml.g5.xlarge", "ml.p3.2xlarge"]),
+])
+def test_allow_list_per_value(values, expected):
+    rows, _ = run_search(PACK, _allow_search(), events_of(PACK, [_record(values)]))
+    assert sorted(r["t"] for r in rows) == expected
+
+
+def test_allow_list_keeps_a_missing_field_missing():
+    rec = _record(["ml.m5.large"])
+    del rec["requestParameters"]["productionVariants"]
+    spl = _allow_search().replace("stats count", "table eventName t | stats count", 0)
+    rows, _ = run_search(PACK, spl.replace(" by eventName t", " by eventName"), events_of(PACK, [rec]))
+    assert len(rows) == 1 and rows[0].get("t") is None
+
+
+def _burst(start: float, n: int, every: float) -> list[dict]:
+    recs = []
+    for i in range(n):
+        r = _record(["ml.m5.large"])
+        r["eventName"] = "ListModels"
+        r["eventID"] = f"00000000-0000-4000-8000-{i:012d}"
+        r["eventTime"] = datetime.fromtimestamp(start + i * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recs.append(r)
+    return recs
+
+
+def _window_search() -> str:
+    s = {"selections": {"s": {"eventName": "ListModels"}}, "group_by": ["eventName"], "span": "10m",
+         "threshold": {"count": ">= 10"}}
+    return compile_structured(s, base_macro=PACK.settings.base_macro, filter_macro="smguard_ctime(x)").spl.rsplit(" | ", 1)[0]
+
+
+BOUNDARY = 1795999800.0  # a multiple of 600 s: a ten-minute clock boundary
+
+
+@pytest.mark.parametrize("offset", [-330, -300, -240, -170, -90, -31, 0, 17, 42])
+def test_sliding_window_catches_a_burst_wherever_it_falls(offset):
+    """Twelve events 30 s apart (5.5 min): any placement across a 10-minute boundary fires."""
+    events = events_of(PACK, _burst(BOUNDARY + offset, 12, 30))
+    rows, ids = run_search(PACK, _window_search(), events)
+    assert len(rows) == 1 and int(rows[0]["count"]) == 12
+    assert len(ids[0]) >= 1
+
+
+def test_sliding_window_stays_quiet_below_the_threshold_in_every_window():
+    """Twelve events 70 s apart: no ten-minute window ever holds ten of them."""
+    rows, _ = run_search(PACK, _window_search(), events_of(PACK, _burst(BOUNDARY - 300, 12, 70)))
+    assert rows == []
+
+
+def test_every_detection_cites_the_aws_page_that_defines_what_it_reads():
+    missing = [d.name for d in PACK.detections
+               if not any(r.startswith("https://docs.aws.amazon.com/") for r in d.data.get("references", []))]
+    assert missing == []
+
+
+def test_no_detection_reads_an_event_name_aws_does_not_log():
+    """API Gateway REST methods are created with PutMethod: there is no CreateMethod event."""
+    offenders = [d.name for d in PACK.detections if '"CreateMethod"' in PACK.compiled(d).spl]
+    assert offenders == []
+
+
+def test_coverage_is_honest_partial_and_deprecated():
+    """Class 9: a guardrail whose detections see only part of a breach says so, and a
+    deprecated (disabled) search covers nothing."""
+    from smguard.testing.coverage import coverage_rows
+
+    rows = {r.guardrail.id: r for r in coverage_rows(PACK)}
+    https = rows["deployment.https-only"]
+    assert https.status == "partial" and https.guardrail.partial
+    assert "Legacy TLS Used For SageMaker API" not in [d.name for d in https.detections]
+    assert [d.name for d in https.detections] == ["API Gateway Allows TLS 1.0 Or Plain HTTP Integration"]
+    assert {rows[g].status for g in ("deployment.endpoint-network", "data.volume-encryption", "network.restricted-egress")} == {"partial"}
+
+
+
+INDICATORS = ["169.254.169.254", "/dev/tcp/", "bash -i", "xmrig", "stratum+tcp", "| bash", "base64 -d",
+              "--extra-index-url", "pip install git+"]
+
+
+@pytest.mark.parametrize("word", INDICATORS)
+@pytest.mark.parametrize("prefix", ["", "#", "#!", "#!/bin/bash\n", "echo hi; "])
+def test_lifecycle_content_indicator_found_at_every_byte_alignment(word, prefix):
+    """The base64 script is never decoded: each indicator is matched at all three alignments."""
+    import base64
+
+    rec = _record(["ml.m5.large"])
+    rec["eventName"] = "CreateStudioLifecycleConfig"
+    rec["requestParameters"] = {"studioLifecycleConfigName": "x", "studioLifecycleConfigAppType": "JupyterLab",
+                                "studioLifecycleConfigContent": base64.b64encode((prefix + word + " x").encode()).decode()}
+    det = BY_NAME["sagemaker_lifecycle_script_with_malicious_content"]
+    rows, _ = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, [rec]))
+    assert len(rows) == 1, (prefix, word)
+
+
+def test_lifecycle_content_ignores_a_plain_setup_script():
+    import base64
+
+    rec = _record(["ml.m5.large"])
+    rec["eventName"] = "CreateStudioLifecycleConfig"
+    script = "#!/bin/bash\nset -e\npip install --quiet pandas==2.2.3\njupyter labextension list\n"
+    rec["requestParameters"] = {"studioLifecycleConfigName": "x", "studioLifecycleConfigContent": base64.b64encode(script.encode()).decode()}
+    det = BY_NAME["sagemaker_lifecycle_script_with_malicious_content"]
+    rows, _ = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, [rec]))
+    assert rows == []
