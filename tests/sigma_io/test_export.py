@@ -62,7 +62,7 @@ def test_allow_lists_become_filters_with_the_shipped_rows_never_dropped(pack, ex
 def test_duckdb_selects_the_same_events_as_our_spl(pack, exports, records, events):
     """Rule by rule, on generated and real records: equal sets (placeholders: Sigma's is a superset)."""
     ctx = pack.context()
-    compared = nonempty = 0
+    compared = nonempty = widened = 0
     for e in exports:
         if not e.exported:
             continue
@@ -72,11 +72,12 @@ def test_duckdb_selects_the_same_events_as_our_spl(pack, exports, records, event
         nonempty += bool(ours)
         if e.placeholders:  # the list Sigma cannot compute is missing, so Sigma selects more
             assert ours <= theirs, e.detection.name
-            assert theirs - ours, f"{e.detection.name}: the placeholder should widen the rule on this data"
+            widened += bool(theirs - ours)
         else:
             assert ours == theirs, (e.detection.name, sorted(ours - theirs)[:3], sorted(theirs - ours)[:3])
     assert compared == sum(e.exported for e in exports)
     assert nonempty >= 30, "too few rules select anything: the comparison would prove little"
+    assert widened >= 1, "no placeholder widened its rule on this data: the superset check proved nothing"
 
 
 def test_real_captures_alone_agree_and_are_not_vacuous(pack, exports, real_records):

@@ -168,19 +168,21 @@ def _typed(value: Any, numeric: bool) -> Any:
         return None
 
 
+AGGREGATIONS = (" | stats ", " | streamstats ", " | eventstats ", " | bin _time span=")
+
+
 def selection_spl(spl: str) -> str:
     """A structured detection's compiled SPL up to its aggregation: the events it selects.
 
-    The structured compiler emits ``| bin _time`` (with ``span``) and then ``| stats`` right
-    after the allow-/deny-lists, so everything before them is the event selection that a
-    Sigma base rule states. Raw SPL has no such shape and is refused.
+    The structured compiler emits its aggregation (``stats``; a sliding window's
+    ``streamstats``) right after the allow-/deny-lists, so everything before the first
+    aggregating command is the event selection that a Sigma base rule states. Raw SPL has no
+    such shape and is refused.
     """
-    cut = spl.find(" | stats ")
-    if cut < 0:
+    cuts = [i for i in (spl.find(a) for a in AGGREGATIONS) if i >= 0]
+    if " | stats " not in spl or not cuts:
         raise CheckError("not a structured detection's SPL (no '| stats')")
-    head = spl[:cut]
-    binned = head.find(" | bin _time span=")
-    return head[:binned] if binned >= 0 else head
+    return spl[:min(cuts)]
 
 
 def spl_event_ids(spl: str, events: list[dict[str, Any]], ctx: Any) -> set[str]:

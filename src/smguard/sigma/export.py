@@ -441,6 +441,11 @@ SEARCH_KEYS = ("eval", "group_by", "span", "values", "distinct", "sum", "thresho
 def _attribute(det: Detection, names: dict[str, str], lists: dict[str, dict[str, Any]], out: Export) -> dict:
     attr: dict[str, Any] = {"detection": {k: det.data[k] for k in SHELL_KEYS if k in det.data},
                             "search": {k: det.search[k] for k in SEARCH_KEYS if k in det.search}}
+    # Where a selection's `not:` matchers stood among its others (Sigma splits them out).
+    order = {name: list(sel) for name, sel in det.search["selections"].items()
+             if any(isinstance(v, dict) and "not" in v for v in sel.values())}
+    if order:
+        attr["selection_order"] = order
     if names:
         attr["field_names"] = names
     if lists:

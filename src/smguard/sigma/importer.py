@@ -299,6 +299,10 @@ def rule_to_detection(doc: dict[str, Any], correlation: dict[str, Any] | None = 
     refs += [(name, ref) for name, ref in lists.items() if not ref.get("inline", True)]
     refs.sort(key=lambda r: list(lists).index(r[0]))
     tree = _fold_negations(selections, _flat(tree))
+    for name, fields in (extra.get("selection_order") or {}).items():
+        sel = selections.get(_safe(name))
+        if sel is not None and set(sel) == {fields_map.get(f, f) for f in fields}:
+            selections[_safe(name)] = {f: sel[f] for f in (fields_map.get(f, f) for f in fields)}
     unknown = cond.refs(tree) - set(selections)
     if unknown:
         raise ImportError_(f"condition refers to {sorted(unknown)}, which the rule does not define")

@@ -6,6 +6,12 @@ add-on replaces ``errorCode`` with a calculated field that is ``"success"`` when
 wrote none, so Sigma's ``errorCode: null`` ("no error") never matches in Splunk as
 ``NOT errorCode=*``. :func:`splunk_addon_pipeline` rewrites it to ``errorCode="success"``.
 
+And a value that is the *text* of a CIDR (``cidrIp: 0.0.0.0/0``, as EC2 writes it in its
+request parameters): pySigma's Splunk backend writes it as a search term, ``cidrIp="0.0.0.0/0"``,
+which Splunk's ``search`` reads as a subnet to match addresses against (Search Reference,
+``search`` command: IPv4 and IPv6 subnets in CIDR notation), so the literal text never matches.
+The pipeline turns such a value into an anchored regular expression on the literal text.
+
 Use it with pySigma's Splunk backend::
 
     from sigma.backends.splunk import SplunkBackend
@@ -14,6 +20,8 @@ Use it with pySigma's Splunk backend::
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +33,7 @@ def splunk_addon_pipeline() -> Any:
     from sigma.processing.conditions import IncludeFieldCondition
     from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
     from sigma.processing.transformations.base import DetectionItemTransformation
-    from sigma.types import SigmaNull, SigmaString
+    from sigma.types import SigmaNull, SigmaRegularExpression, SigmaString
 
     @dataclass
     class NoErrorIsSuccess(DetectionItemTransformation):
@@ -38,9 +46,34 @@ def splunk_addon_pipeline() -> Any:
                 self.processing_item_applied(detection_item)
             return None
 
+    @dataclass
+    class CidrTextIsLiteral(DetectionItemTransformation):
+        """A plain value that is CIDR text → a regex matching exactly that text."""
+
+        def apply_detection_item(self, detection_item: Any) -> Any:
+            if detection_item.modifiers or not all(isinstance(v, SigmaString) and _cidr_text(str(v))
+                                                   for v in detection_item.value):
+                return None
+            detection_item.value = [SigmaRegularExpression("(?i)^" + re.escape(str(v)) + "$")
+                                    for v in detection_item.value]
+            self.processing_item_applied(detection_item)
+            return None
+
     return ProcessingPipeline(
         name="smguard: Splunk Add-on for AWS field semantics",
         priority=20,
         items=[ProcessingItem(identifier="smguard_errorcode_success", transformation=NoErrorIsSuccess(),
-                              field_name_conditions=[IncludeFieldCondition(fields=["errorCode"])])],
+                              field_name_conditions=[IncludeFieldCondition(fields=["errorCode"])]),
+               ProcessingItem(identifier="smguard_cidr_text_literal", transformation=CidrTextIsLiteral())],
     )
+
+
+def _cidr_text(text: str) -> bool:
+    """Does the value read as a subnet in CIDR notation (what Splunk's search would take as one)?"""
+    if "/" not in text or "*" in text:
+        return False
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
