@@ -178,7 +178,7 @@ def test_line_break_in_a_structured_value_is_refused_at_its_line(pack_copy, valu
 
 
 def test_typo_key_under_search_is_named_at_its_line(pack_copy):
-    edit(pack_copy, DEPLOY, "  group_by: [user_arn", "  gruop_by: [user_arn")
+    edit(pack_copy, DEPLOY, "  group_by: [principal", "  gruop_by: [principal")
     line = line_of(pack_copy, DEPLOY, "gruop_by")
     assert problems(pack_copy) == [f"{pack_copy / DEPLOY}:{line}: search: unknown key 'gruop_by'"]
 
@@ -202,6 +202,10 @@ class _Eval:
     def __init__(self, ok: bool):
         self.ok = ok
 
+    def to_json(self) -> dict:  # what prove's report reads
+        return {"schema": "smguard-evaluate/1", "parameters": {"seeds": [1], "days": 0.1, "start": None},
+                "detections": [], "scenarios": []}
+
 
 @pytest.mark.parametrize("broken, evaluated_ok", [(True, True), (False, False), (False, True)])
 def test_prove_keeps_a_package_only_when_proven(pack_copy, tmp_path, monkeypatch, capsys, broken, evaluated_ok):
@@ -222,12 +226,16 @@ def test_prove_keeps_a_package_only_when_proven(pack_copy, tmp_path, monkeypatch
     text = capsys.readouterr().out
     proven = not broken and evaluated_ok
     assert rc == (0 if proven else 1)
-    assert [p.name for p in parent.iterdir()] == (["build"] if proven else [])
+    assert [p.name for p in parent.iterdir()] == ["build"]  # no staging directory left beside it
+    report = ["evaluation.json", "report.html", "tests.json"]  # written either way: it shows what failed
+    n = len(list((pack_copy / "detections").rglob("*.yml")))
     if proven:
-        assert sorted(p.name for p in out.iterdir()) == ["SA-SageMakerGuardrails", "SA-SageMakerGuardrails-0.1.0.tgz"]
-        assert "PROVEN: 54 detections, app" in text
+        assert sorted(p.name for p in out.iterdir()) == sorted(
+            ["SA-SageMakerGuardrails", "SA-SageMakerGuardrails-0.1.0.tgz", *report])
+        assert f"PROVEN: {n} detections, app" in text
     else:
-        assert "NOT PROVEN: 54 detections, no package written" in text
+        assert sorted(p.name for p in out.iterdir()) == report
+        assert f"NOT PROVEN: {n} detections, no package written" in text
 
 
 def test_evaluate_runs_the_others_and_fails_on_the_broken_one(pack_copy, monkeypatch, capsys):
@@ -244,5 +252,6 @@ def test_evaluate_runs_the_others_and_fails_on_the_broken_one(pack_copy, monkeyp
     edit(pack_copy, BULK, "| eval bytes_out=tonumber", "| evl bytes_out=tonumber")
     assert main(["--pack", str(pack_copy), "evaluate", "--days", "0.1"]) == 1
     err = capsys.readouterr().err
-    assert seen == [53]  # the other 53 were evaluated
+    n = len(list((pack_copy / "detections").rglob("*.yml")))
+    assert seen == [n - 1]  # all the others were evaluated
     assert f"{pack_copy / BULK}:" in err and "1 detection(s) failed and were not evaluated: SageMaker Bulk" in err
