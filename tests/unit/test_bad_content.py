@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from packedit import edit, line_of, problems
 
 from smguard.cli import main
-from smguard.model import check_pack, usable_pack
+from smguard.model import usable_pack
 
 DEPLOY = "detections/deployment/sagemaker_manual_model_deployment.yml"
 PROXY = "detections/network/sagemaker_api_called_from_outside_corporate_proxy.yml"
@@ -21,23 +22,6 @@ GRAPH = "detections/monitoring/detective_graph_deleted.yml"
 BULK = "detections/data/sagemaker_bulk_s3_read_above_principal_baseline.yml"
 
 
-def problems(root: Path) -> list[str]:
-    _, found = check_pack(root)
-    return [str(p) for p in found]
-
-
-def edit(root: Path, rel: str, old: str, new: str) -> None:
-    path = root / rel
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {rel}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def line_of(root: Path, rel: str, needle: str) -> int:
-    for i, line in enumerate((root / rel).read_text().splitlines(), start=1):
-        if needle in line:
-            return i
-    raise AssertionError(needle)
 
 
 # ---------------------------------------------------------------- item 3: the engine plans every search

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+
+from packedit import edit, line_of, problems
 
 from smguard.cli import main
-from smguard.model import check_pack
 
 DEPLOY = "detections/deployment/sagemaker_manual_model_deployment.yml"
 
 
-def problems(root: Path) -> list[str]:
-    _, found = check_pack(root)
-    return [str(p) for p in found]
-
-
-def edit(root: Path, rel: str, old: str, new: str) -> None:
-    path = root / rel
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {rel}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def line_of(root: Path, rel: str, needle: str) -> int:
-    for i, line in enumerate((root / rel).read_text().splitlines(), start=1):
-        if needle in line:
-            return i
-    raise AssertionError(needle)
 
 
 def only_scenario_free(found: list[str]) -> list[str]:
