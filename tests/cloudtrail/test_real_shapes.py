@@ -40,17 +40,38 @@ def test_every_real_and_documented_record_passes_the_schema():
     assert bad == {}
 
 
-def test_check_logs_accepts_the_captures(tmp_path, capsys):
-    """The captures are JSON arrays; CloudTrail delivers ``{"Records": [...]}``: the same records
-    in that envelope (not edited) pass ``check-logs`` with warnings only for scrubbed regions."""
-    for name, recs in stratus_records().items():
-        (tmp_path / f"{name}.json").write_text(json.dumps({"Records": recs}))
-    (tmp_path / "documented.json").write_text(DOCUMENTED.read_text())
-    assert main(["check-logs", str(tmp_path)]) == 0
+def test_check_logs_accepts_the_captures_as_vendored(capsys):
+    """The captures are bare JSON arrays of records, read as they are (no envelope added): they
+    pass ``check-logs`` with warnings only for the regions Stratus scrambled."""
+    files = sorted(str(p) for p in STRATUS.glob("*.json")) + [str(DOCUMENTED)]
+    assert main(["check-logs", *files]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1].startswith("36 file(s), 315 record(s) read: 315 valid, 0 invalid (lenient schema, 0 problem(s), ")
     warnings = [line for line in out if ": warning: " in line]
     assert warnings and all(": warning: /awsRegion: " in w for w in warnings)
+
+
+def test_the_same_records_in_cloudtrails_envelope_read_the_same(tmp_path, capsys):
+    for name, recs in stratus_records().items():
+        (tmp_path / f"{name}.json").write_text(json.dumps({"Records": recs}))
+    assert main(["check-logs", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("35 file(s), 310 record(s) read: 310 valid")
+
+
+def test_a_bare_array_reports_what_is_wrong_where(tmp_path, capsys):
+    rec = _documented("GetSecretValue")
+    cases = {
+        "trailing.json": (json.dumps([rec]) + " junk", "text after the closing ']'"),
+        "truncated.json": (json.dumps([rec, rec])[:-40], "truncated Records file: record 1"),
+        "scalar.json": (json.dumps([rec, 3]), "not a record: a JSON int"),
+    }
+    for name, (text, _) in cases.items():
+        (tmp_path / name).write_text(text)
+    assert main(["check-logs", str(tmp_path)]) == 1
+    err = capsys.readouterr()
+    text = err.out + err.err
+    for name, (_, why) in cases.items():
+        assert f"{tmp_path / name}:" in text and why in text, (name, why)
 
 
 def test_documented_shapes_are_neither_errors_nor_warnings():

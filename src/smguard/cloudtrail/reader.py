@@ -221,7 +221,7 @@ def is_ndjson(path: str | os.PathLike[str]) -> bool:
             return False
         fh.seek(0)
         first = _first_byte(fh)
-        return first != b"" and not _is_binary(fh.peek(4096)[:4096]) and not (
+        return first != b"" and first != b"[" and not _is_binary(fh.peek(4096)[:4096]) and not (
             first == b"{" and _looks_like_records_file(fh))
 
 
@@ -316,7 +316,7 @@ def _read_plain(
     if _is_binary(fh.peek(4096)[:4096]):  # type: ignore[attr-defined]
         sink.bad(source, 0, "binary file: not JSON text (skipped whole, as Splunk skips binary files)")
         return
-    if first == b"{" and _looks_like_records_file(fh):
+    if (first == b"{" and _looks_like_records_file(fh)) or first == b"[":
         yield from _read_records_file(fh, source, sink, report)
     else:
         yield from _read_ndjson(fh, source, sink, report)
@@ -354,13 +354,17 @@ def _looks_like_records_file(fh: BinaryIO) -> bool:
 
 
 _RECORDS_OPEN = re.compile(r'\s*\{\s*"Records"\s*:\s*\[')
+# A bare JSON array of records: what `aws cloudtrail lookup-events` pipelines and Stratus Red
+# Team's detonation logs write; read like the Records list, element by element.
+_ARRAY_OPEN = re.compile(r"\s*\[")
 _WS = re.compile(r"[ \t\r\n]*")
 _DECODER = json.JSONDecoder()
 
 
 def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
-    """Decode ``{"Records": [...]}`` one element at a time, so a truncated file still yields
-    every record before the cut, and the cut is reported at the index where it happened."""
+    """Decode ``{"Records": [...]}`` (or a bare ``[...]``) one element at a time, so a truncated
+    file still yields every record before the cut, and the cut is reported at the index where
+    it happened."""
     data = fh.read()
     try:
         text = data.decode("utf-8-sig")
@@ -368,6 +372,9 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
         sink.bad(source, 0, f"not UTF-8 text: binary data at byte {exc.start}")
         return
     opening = _RECORDS_OPEN.match(text)
+    bare = opening is None and _ARRAY_OPEN.match(text) is not None
+    if bare:
+        opening = _ARRAY_OPEN.match(text)
     if opening is None:
         # Pretty-printed JSON that does not start with "Records": one record, or junk.
         try:
@@ -430,7 +437,10 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
                 )
             return
     tail = text[pos + 1 :].strip()
-    if tail != "}" and not (tail.startswith("}") or tail.startswith(",")):
+    if bare:
+        if tail:
+            sink.bad(source, index, "invalid JSON: text after the closing ']' of the record list")
+    elif tail != "}" and not (tail.startswith("}") or tail.startswith(",")):
         sink.bad(source, index, "truncated Records file: the list is not closed by '}'")
 
 
