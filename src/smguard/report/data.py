@@ -157,13 +157,12 @@ def build_report(pack: Pack, *, tests: list[dict[str, Any]] | None = None,
         for r in rows:
             if r.guardrail.area != area:
                 continue
-            status = getattr(r, "state", None) or {"covered": "covered", "not observable": "not observable"}.get(
-                r.status, "gap")
+            status = {"GAP": "gap"}.get(r.status, r.status)  # covered / partial / not observable / gap
             pos, neg = r.cases() if r.detections else (0, 0)
             guardrails.append({
                 "id": r.guardrail.id, "title": r.guardrail.title, "status": status,
                 "detections": [d.id for d in r.detections],
-                "reason": r.guardrail.not_observable or getattr(r.guardrail, "partial", None) or "",
+                "reason": r.guardrail.not_observable or r.guardrail.partial or "",
                 "tests": {"fire": pos, "silent": neg},
             })
         areas.append({"area": area, "guardrails": guardrails})

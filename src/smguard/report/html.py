@@ -15,7 +15,7 @@ from typing import Any
 from smguard.report.data import week_ticks
 
 STATUS_COLOUR = {"covered": "#2e7d32", "partial": "#f9a825", "not observable": "#9e9e9e", "gap": "#c62828"}
-KIND_COLOUR = {"attack": "#c62828", "near_miss": "#f9a825", "benign": "#1565c0"}
+KIND_COLOUR = {"attack": "#37474f", "near_miss": "#4db6ac", "benign": "#90caf9"}  # apart from alert colours
 CLASS_COLOUR = {"tp": "#2e7d32", "declared": "#558b2f", "suppressed": "#90a4ae", "baseline": "#c62828",
                 "near_miss": "#ef6c00", "benign": "#f9a825", "cross_fire": "#6a1b9a"}
 
@@ -90,12 +90,13 @@ def _volume(doc: dict[str, Any]) -> str:
         return '<p class="muted">No alerts in this evaluation (or no evaluation given).</p>'
     days, series = vol["days"], vol["series"]
     top = max(max(a + s for a, s in zip(x["alerts"], x["suppressed"], strict=True)) for x in series) or 1
-    label_w, cell_w, row_h = 330, 34, 22
+    label_w, cell_w, row_h = 330, 58, 22
     width = label_w + cell_w * len(days) + 60
     height = 30 + row_h * len(series)
     marks = []
     for j, d in enumerate(days):
-        marks.append(f'<text x="{label_w + j * cell_w + 4}" y="14">{_esc(d[5:])}</text>')
+        shown = d[5:] if len(d) == 10 and d[4] == "-" else d  # a bare date: month-day is enough
+        marks.append(f'<text x="{label_w + j * cell_w + 2}" y="14">{_esc(shown)}</text>')
     for i, row in enumerate(series):
         y0 = 24 + i * row_h
         marks.append(f'<text x="4" y="{y0 + 14}">{_esc(row["detection"][:52])}</text>')
@@ -130,6 +131,8 @@ def _timeline(doc: dict[str, Any]) -> str:
         return left + width * (t - start) / (end - start)
     marks = ['<text x="4" y="40">scenarios</text>', '<text x="4" y="74">alerts</text>']
     for t, label in week_ticks(start):
+        if t > end:
+            break
         marks.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="18" y2="92" stroke="#ddd"/>'
                      f'<text x="{x(t) + 3:.1f}" y="104">{_esc(label)}</text>')
     for inst in tl["instances"]:
@@ -144,7 +147,8 @@ def _timeline(doc: dict[str, Any]) -> str:
                      f'{style}><title>{_esc(a["detection"])}: {_esc(a["class"])}'
                      f'{" (suppressed)" if a["suppressed"] else ""}</title></rect>')
     legend = "".join(f'<span><i style="background:{c}"></i>{_esc(k.replace("_", " "))}</span>'
-                     for k, c in {**KIND_COLOUR, **{"alert " + k: v for k, v in CLASS_COLOUR.items()}}.items())
+                     for k, c in {**{"scenario " + k: v for k, v in KIND_COLOUR.items()},
+                                  **{"alert " + k: v for k, v in CLASS_COLOUR.items()}}.items())
     return (f'<svg class="chart" id="timeline-chart" width="{left + width + 20}" height="112" role="img" '
             f'aria-label="timeline of one evaluation week">{"".join(marks)}</svg><div class="legend">{legend}</div>')
 
