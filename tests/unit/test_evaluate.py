@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -35,9 +36,9 @@ BUDGET = "Budget Deleted Or Loosened"  # throttled 1d on budget_name; positive s
 
 @pytest.fixture(scope="module")
 def pack(request):
-    from tests.conftest import ROOT
-
-    p, _ = usable_pack(ROOT)
+    # The repository root from this file: `pytest` (the README's command) does not put the
+    # working directory on sys.path, so `tests.conftest` is not importable there.
+    p, _ = usable_pack(Path(__file__).resolve().parents[2])
     return p
 
 
