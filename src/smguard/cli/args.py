@@ -25,26 +25,24 @@ PACK_HELP = "pack root holding pack.yml, detections/, macros/, lookups/ (default
 _MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (``--hours``, ``--jobs``, ``--per-scenario``)."""
+def _whole_number(text: str, minimum: int, wording: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {wording}, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (``--hours``, ``--jobs``, ``--per-scenario``)."""
+    return _whole_number(text, 1, "at least 1")
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0 (``--max-problems``: 0 means no limit)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+    return _whole_number(text, 0, "0 or more")
 
 
 def positive_number(text: str) -> float:
