@@ -50,8 +50,14 @@ def test_ci_runs_the_readme_test_command_verbatim(repo_root):
     assert test_command in ci_lines
 
 
+# Spelled in pieces so that this file is not itself a hit of the check it makes.
+_SHARED = "sha" + "red"
+OUTSIDE = re.compile(rf"SMGUARD_{_SHARED.upper()}|\.\./{_SHARED}|parent\s*/\s*\"{_SHARED}\"|/work/{_SHARED}")
+
+
 def test_nothing_reaches_outside_the_repository_for_test_data(repo_root):
-    """Tests pass on a fresh clone with nothing beside it: no ../shared, no SMGUARD_SHARED."""
+    """Tests pass on a fresh clone with nothing beside it: no path to the hand-over folder beside
+    the repository, and no environment variable pointing at it."""
     offenders = []
     for top in ("tests", "src", ".ci", "bench"):
         for path in (repo_root / top).rglob("*"):
@@ -59,7 +65,7 @@ def test_nothing_reaches_outside_the_repository_for_test_data(repo_root):
                 continue
             if path.suffix in (".py", ".sh", "") and path.is_file() and "data" not in path.parts:
                 text = path.read_text(errors="replace")
-                if re.search(r"SMGUARD_SHARED|\.\./shared|parent\s*/\s*\"shared\"|/work/shared", text):
+                if OUTSIDE.search(text):
                     offenders.append(str(path.relative_to(repo_root)))
     assert offenders == [], offenders
     escu = repo_root / "tests" / "data" / "corpus" / "escu"
