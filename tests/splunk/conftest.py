@@ -51,3 +51,19 @@ def live_pack(pack_copy: Path) -> Path:
 def fake() -> Iterator[FakeSplunk]:
     with FakeSplunk(lifetime=60) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials in the environment must not leak into tests against the fake server."""
+    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN",
+                "SPLUNK_HEC_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def deploy(fake: FakeSplunk, pack: Path, *extra: str) -> int:
+    """``smguard deploy`` of ``pack`` to the fake server with its token."""
+    from smguard.cli import main
+
+    return main(["--pack", str(pack), "deploy", "--url", fake.url, "--token", fake.token, *extra])
+

@@ -13,19 +13,10 @@ from smguard.model.entities import Lookup
 from smguard.splunk.connection import parse_url, target_from
 from smguard.splunk.deploy import lookup_upload_spl, parse_conf, plan
 
+from .conftest import deploy
 from .fake_splunkd import SESSION, FakeSplunk
 
 APP = "SA-SageMakerGuardrails"
-
-
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def deploy(fake: FakeSplunk, pack: Path, *extra: str) -> int:
-    return main(["--pack", str(pack), "deploy", "--url", fake.url, "--token", fake.token, *extra])
 
 
 def test_plan_prints_what_is_sent_without_connecting(live_pack: Path, capsys: pytest.CaptureFixture[str],

@@ -15,21 +15,12 @@ from smguard.splunk.connection import Target, parse_url
 from smguard.splunk.deploy import plan
 from smguard.splunk.manifest import COLLECTION
 
+from .conftest import deploy
 from .fake_splunkd import FakeSplunk
 
 APP = "SA-SageMakerGuardrails"
 MACROS = "configs/conf-macros"
 SEARCHES = "saved/searches"
-
-
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-
-
-def deploy(fake: FakeSplunk, pack: Path, *extra: str) -> int:
-    return main(["--pack", str(pack), "deploy", "--url", fake.url, "--token", fake.token, *extra])
 
 
 def _allow_listed(pack_root: Path) -> tuple[str, str]:

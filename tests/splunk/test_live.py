@@ -23,13 +23,6 @@ from .fake_splunkd import FakeSplunk
 APP = "SA-SageMakerGuardrails"
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN",
-                "SPLUNK_HEC_URL"):
-        monkeypatch.delenv(var, raising=False)
-
-
 def splunk_test(fake: FakeSplunk, pack: Path, *extra: str) -> int:
     return main(["--pack", str(pack), "splunk-test", "--url", fake.url, "--token", fake.token,
                  "--hec-url", fake.url, "--hec-token", fake.hec_token, "--timeout", "5", *extra])

@@ -19,12 +19,6 @@ DETECTION = "SageMaker Activity In Unapproved Region"
 SCANNER_FILTER = 'search NOT user_arn="arn:aws:iam::111122223333:role/inventory-scanner"'
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture
 def region_pack(pack_copy: Path) -> Path:
     """The pack cut to one detection whose firing case a region allow-list entry silences, in git."""

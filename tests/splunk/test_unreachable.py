@@ -17,12 +17,6 @@ from smguard.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SPLUNK_URL", "SPLUNK_TOKEN", "SPLUNK_USERNAME", "SPLUNK_PASSWORD", "SPLUNK_HEC_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-
-
 def _refused_port() -> int:
     """A loopback port nothing listens on (bound, then closed)."""
     with socket.socket() as s:
