@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE (for `smguard report`)")
     p.add_argument("--readme", metavar="FILE",
                    help="also rewrite the table between <!-- evaluate:start --> and <!-- evaluate:end --> in FILE")
+    p.add_argument("--check-readme", metavar="FILE",
+                   help="exit 1 when the block between <!-- evaluate:start --> and <!-- evaluate:end --> in FILE is "
+                        "not what --readme would write (CI's check that the README's figures are current)")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are misses or false positives")
     add_progress_option(p)
     p.set_defaults(func=run)
@@ -46,11 +49,13 @@ def run(args: argparse.Namespace) -> int:
     from smguard.errors import SmguardError
     from smguard.model import usable_pack
     from smguard.testing.coverage import replace_block
-    from smguard.testing.evaluate import evaluate, readme_text, table
+    from smguard.testing.evaluate import evaluate, readme_command, readme_is_current, readme_text, table
 
     readme = Path(args.readme) if args.readme else None
-    if readme is not None and f"<!-- {README_BLOCK}:start -->" not in (readme.read_text() if readme.exists() else ""):
-        raise SmguardError(f"{readme}: no <!-- {README_BLOCK}:start --> ... <!-- {README_BLOCK}:end --> block")
+    check = Path(args.check_readme) if args.check_readme else None
+    for path in (readme, check):
+        if path is not None and f"<!-- {README_BLOCK}:start -->" not in (path.read_text() if path.exists() else ""):
+            raise SmguardError(f"{path}: no <!-- {README_BLOCK}:start --> ... <!-- {README_BLOCK}:end --> block")
     if args.json:
         from smguard.outpaths import output_file
 
@@ -74,7 +79,11 @@ def run(args: argparse.Namespace) -> int:
     if readme is not None:
         readme.write_text(replace_block(readme.read_text(), README_BLOCK, readme_text(ev)))
         print(f"\nupdated: {readme}", file=sys.stderr)
+    stale = check is not None and not readme_is_current(check.read_text(), ev)
+    if stale:
+        print(f"{check}: the evaluate block is stale: it is not what this run reports; rewrite it with: "
+              f"{readme_command(ev)}", file=sys.stderr)
     if pack.broken:
         print(f"{len(pack.broken)} detection(s) failed and were not evaluated: "
               f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
-    return 0 if ((ev.ok or args.exit_zero) and not problems) else 1
+    return 0 if ((ev.ok or args.exit_zero) and not problems and not stale) else 1
