@@ -14,12 +14,12 @@ REPO = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pack() -> Pack:
     return load_pack(REPO)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def evaluation(pack: Pack) -> dict:
     """Two detections over three days of one seed, in `smguard evaluate --format json`'s shape
     (docs/evaluate.md): raised, suppressed, a miss and each false-positive class."""

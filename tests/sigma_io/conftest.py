@@ -3,7 +3,8 @@
 One hour of baseline (seed 3) with every scenario of ``generators/scenarios/`` injected two
 minutes apart, plus the 310 records Stratus Red Team captured from real AWS accounts
 (vendored in ``tests/data/corpus/stratus_detonation_logs/``, Apache-2.0). Built once per
-session and kept small (about six thousand records) for the suite's memory bound.
+package (freed when its last test ends: a test worker runs other packages after it) and kept
+small (about six thousand records) for the suite's memory bound.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ SIGMAHQ = REPO / "tests" / "data" / "corpus" / "sigma_aws_cloudtrail" / "rules"
 START = dt.datetime(2026, 11, 24, 8, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pack() -> Pack:
     return load_pack(REPO)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_records() -> list[dict]:
     records: list[dict] = []
     for path in sorted(STRATUS.glob("*.json")):
@@ -38,7 +39,7 @@ def real_records() -> list[dict]:
     return records
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def records(pack: Pack, real_records: list[dict]) -> list[dict]:
     out = list(baseline_records(1, seed=3, start=START))
     for i, name in enumerate(list_scenarios(pack.root)):
@@ -46,7 +47,7 @@ def records(pack: Pack, real_records: list[dict]) -> list[dict]:
     return out + real_records
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def events(pack: Pack, records: list[dict]) -> list[dict]:
     from smguard.testing.runner import events_of
 
