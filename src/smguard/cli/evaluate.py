@@ -74,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
     if readme is not None:
         readme.write_text(replace_block(readme.read_text(), README_BLOCK, readme_text(ev)))
         print(f"\nupdated: {readme}", file=sys.stderr)
+    failed = [sc for sc in ev.scores if sc.errors]
+    for sc in failed:
+        for error in dict.fromkeys(sc.errors):
+            print(error, file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} detection(s) failed while running and were counted as failed: "
+              f"{', '.join(sc.detection.name for sc in failed)}", file=sys.stderr)
     if pack.broken:
         print(f"{len(pack.broken)} detection(s) failed and were not evaluated: "
               f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
