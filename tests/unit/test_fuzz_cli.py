@@ -259,7 +259,8 @@ def test_build_with_random_arguments_and_paths_never_crashes(data, capsys, check
     tmp = tmp_path_factory.mktemp("build")
     out = data.draw(st.sampled_from(_paths_in(tmp)))
     argv = ["build", *_random_argv(data.draw, "build", ("--out",)), "--out", out]
-    code, _out, _err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    with contextlib.chdir(tmp):  # a random relative path written to lands in scratch space
+        code, _out, _err = run_cli(["--pack", str(ROOT), *argv], capsys)
     if code == 0:  # success means a package was written
         assert list(Path(out).glob("*.tgz")), argv
 
@@ -275,9 +276,10 @@ def test_test_with_random_names_refuses_them(names, fmt, capsys, checked_once):
 
 @settings(FUZZ, max_examples=4)
 @given(data=st.data())
-def test_scan_with_random_options_never_crashes(data, capsys, checked_once, good_log):
+def test_scan_with_random_options_never_crashes(data, capsys, checked_once, good_log, tmp_path_factory):
     argv = ["scan", str(good_log), "--quiet", *_random_argv(data.draw, "scan")]
-    code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    with contextlib.chdir(tmp_path_factory.mktemp("scan")):
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
     if code == 0:  # a clean scan over a log holding an attack is impossible: it alerts (exit 1)
         assert "--detection" in argv, (argv, err)
 
@@ -339,7 +341,9 @@ def test_sigma_import_of_mutated_and_random_rules_never_crashes(data, capsys, tm
         garbage = True
     path = tmp / "rule.yml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
-    code, _out, err = run_cli(["--pack", str(ROOT), "import", "sigma", str(path), "--out", str(tmp / "out")], capsys)
+    with contextlib.chdir(tmp):
+        code, _out, err = run_cli(["--pack", str(ROOT), "import", "sigma", str(path), "--out", str(tmp / "out")],
+                                  capsys)
     if code == 0:
         assert not garbage, (text, err)
         assert list((tmp / "out").glob("*.yml")), (text, err)  # success wrote the detection
@@ -353,7 +357,8 @@ def test_sigma_export_with_random_arguments_never_crashes(data, capsys, checked_
     tmp = tmp_path_factory.mktemp("export")
     out = data.draw(st.sampled_from(_paths_in(tmp)))
     argv = ["export", "sigma", *_random_argv(data.draw, "export", ("--out", "--readme")), "--out", out]
-    code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    with contextlib.chdir(tmp):
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
     if code == 0:
         assert (Path(out) / "INDEX.md").exists(), (argv, err)
 
@@ -366,6 +371,7 @@ def test_generate_an_hour_with_random_options_never_crashes(data, capsys, tmp_pa
     out = tmp / "out.ndjson"
     argv = ["generate", "--hours", "1", "--no-progress", "--out", str(out),
             *_random_argv(data.draw, "generate", ("--hours", "--days", "--out", "--all-scenarios", "--baseline"))]
-    code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    with contextlib.chdir(tmp):  # --truth with a random relative path writes there
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
     if code == 0 and "--list-scenarios" not in argv:
         assert out.exists() and out.stat().st_size > 0, (argv, err)
