@@ -185,6 +185,7 @@ def test_backtick_error_points_at_the_value(pack_copy):
 class _Eval:
     def __init__(self, ok: bool):
         self.ok = ok
+        self.scores: list = []  # per detection; the CLI names those that failed while running
 
     def to_json(self) -> dict:  # what prove's report reads
         return {"schema": "smguard-evaluate/1", "parameters": {"seeds": [1], "days": 0.1, "start": None},

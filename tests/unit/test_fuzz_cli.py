@@ -198,3 +198,180 @@ def test_bad_lines_among_good_records_are_reported_not_skipped_silently(data, ca
     assert "bad log record(s) skipped" in err, (bad, err)
     code, _out, _err = run_cli(["check-logs", str(path)], capsys)
     assert code == 1
+
+
+# ----------------------------------------------------------------------------- the other commands, run
+#
+# Every command that reads a pack loads and checks it first (about 1.5 s); these tests check it
+# once per module (the pack does not change between examples), so a few examples of each
+# command fit in a couple of seconds. Commands that start minutes of work whatever their
+# arguments (evaluate, prove) or talk to a server (deploy, pull, restore, splunk-test) are
+# fuzzed through their parser only (test_every_subcommand_parses_or_refuses_with_exit_2).
+
+
+@pytest.fixture(scope="module")
+def checked_once():
+    import smguard.model as model
+
+    real = model.check_pack
+    found = real(ROOT)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(model, "check_pack", lambda root=".": found if Path(root).resolve() == ROOT else real(root))
+        yield
+
+
+def _paths_in(tmp: Path) -> list[str]:
+    """Output paths a command may be pointed at: new, existing file or directory, unwritable."""
+    (tmp / "file").write_text("x")
+    (tmp / "dir").mkdir(exist_ok=True)
+    return [str(tmp / "new"), str(tmp / "file"), str(tmp / "dir"), "/proc/x", "/dev/null", str(tmp / "new" / "deep")]
+
+
+def _option_values(name: str) -> dict[str, list[str] | None]:
+    """Each option of subcommand ``name``: None for a flag, else its valid choices (may be [])."""
+    out: dict[str, list[str] | None] = {}
+    for action in SUBS[name]._actions:
+        for opt in action.option_strings:
+            out[opt] = None if action.nargs == 0 else [str(c) for c in (action.choices or [])]
+    return out
+
+
+def _random_argv(draw, name: str, skip: tuple[str, ...] = ()) -> list[str]:
+    """Options of ``name`` with values (valid choices, or adversarial text), and now and then
+    a stray word: mostly argument lists that get past the parser, so the command does run."""
+    options = {o: v for o, v in _option_values(name).items() if o not in (*skip, "-h", "--help", "--pack")}
+    parts: list[str] = []
+    for _ in range(draw(st.integers(0, 4))):
+        if not options or draw(st.integers(0, 9)) == 0:
+            parts.append(draw(token))
+            continue
+        opt = draw(st.sampled_from(sorted(options)))
+        parts.append(opt)
+        choices = options[opt]
+        if choices is not None:
+            parts.append(draw(st.sampled_from(choices) if choices and draw(st.booleans()) else token))
+    return parts
+
+
+@settings(FUZZ, max_examples=5)
+@given(data=st.data())
+def test_build_with_random_arguments_and_paths_never_crashes(data, capsys, checked_once, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("build")
+    out = data.draw(st.sampled_from(_paths_in(tmp)))
+    argv = ["build", *_random_argv(data.draw, "build", ("--out",)), "--out", out]
+    with contextlib.chdir(tmp):  # a random relative path written to lands in scratch space
+        code, _out, _err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    if code == 0:  # success means a package was written
+        assert list(Path(out).glob("*.tgz")), argv
+
+
+@settings(FUZZ, max_examples=10)
+@given(names=st.lists(token, min_size=1, max_size=3), fmt=st.sampled_from([[], ["--format", "json"]]))
+def test_test_with_random_names_refuses_them(names, fmt, capsys, checked_once):
+    argv = ["test", *fmt, "--", *names]
+    code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    assert code in (1, 2), (argv, err)  # no random text names a detection
+    assert "no detection named" in err or code == 2, (argv, err)
+
+
+@settings(FUZZ, max_examples=4)
+@given(data=st.data())
+def test_scan_with_random_options_never_crashes(data, capsys, checked_once, good_log, tmp_path_factory):
+    argv = ["scan", str(good_log), "--quiet", *_random_argv(data.draw, "scan")]
+    with contextlib.chdir(tmp_path_factory.mktemp("scan")):
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    if code == 0:  # a clean scan over a log holding an attack is impossible: it alerts (exit 1)
+        assert "--detection" in argv, (argv, err)
+
+
+json_junk = st.one_of(
+    st.text(max_size=40),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                     st.sampled_from(["detections", "detection", "id", "name", "ok", "case", "results", "failures",
+                                      "scenarios", "schema", "parameters", "totals", "misses", "x"]), inner,
+                     max_size=4),
+                 max_leaves=10).map(json.dumps),
+)
+
+
+@settings(FUZZ, max_examples=15)
+@given(tests=json_junk, evaluation=json_junk, which=st.sampled_from(["tests", "evaluation", "both"]))
+def test_report_with_garbage_inputs_fails_located_never_crashes(tests, evaluation, which, capsys, checked_once,
+                                                                tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    (tmp / "t.json").write_text(tests)
+    (tmp / "e.json").write_text(evaluation)
+    argv = ["report", "--format", "json", "--out", str(tmp / "r.json")]
+    if which in ("tests", "both"):
+        argv += ["--tests", str(tmp / "t.json")]
+    if which in ("evaluation", "both"):
+        argv += ["--evaluation", str(tmp / "e.json")]
+    code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    if code == 0:
+        json.loads((tmp / "r.json").read_text())  # written, whole
+    else:
+        assert code == 1 and ("t.json" in err or "e.json" in err), (argv, err)
+
+
+SIGMA_RULES = sorted((ROOT / "tests/sigma_conformance/rules").glob("*.yml"))
+
+
+@settings(FUZZ, max_examples=20)
+@given(data=st.data())
+def test_sigma_import_of_mutated_and_random_rules_never_crashes(data, capsys, tmp_path_factory):
+    import yaml
+
+    tmp = tmp_path_factory.mktemp("sigma")
+    if data.draw(st.booleans()):
+        docs = list(yaml.safe_load_all(data.draw(st.sampled_from(SIGMA_RULES)).read_text()))
+        rule = docs[0]  # a correlation rule file holds its base rule first
+        for _ in range(data.draw(st.integers(1, 3))):
+            keys = sorted(rule) if isinstance(rule, dict) else []
+            if not keys:
+                break
+            key = data.draw(st.sampled_from(keys))
+            rule[key] = data.draw(st.one_of(st.none(), st.integers(), st.text(max_size=10),
+                                            st.lists(st.text(max_size=5), max_size=3),
+                                            st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2)))
+        text = yaml.safe_dump_all([rule, *docs[1:]], sort_keys=False, allow_unicode=True)
+        garbage = False
+    else:
+        text = data.draw(st.text(max_size=80))
+        garbage = True
+    path = tmp / "rule.yml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with contextlib.chdir(tmp):
+        code, _out, err = run_cli(["--pack", str(ROOT), "import", "sigma", str(path), "--out", str(tmp / "out")],
+                                  capsys)
+    if code == 0:
+        assert not garbage, (text, err)
+        assert list((tmp / "out").glob("*.yml")), (text, err)  # success wrote the detection
+    else:
+        assert code == 1 and "rule.yml" in err, (text, err)
+
+
+@settings(FUZZ, max_examples=3)
+@given(data=st.data())
+def test_sigma_export_with_random_arguments_never_crashes(data, capsys, checked_once, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("export")
+    out = data.draw(st.sampled_from(_paths_in(tmp)))
+    argv = ["export", "sigma", *_random_argv(data.draw, "export", ("--out", "--readme")), "--out", out]
+    with contextlib.chdir(tmp):
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    if code == 0:
+        assert (Path(out) / "INDEX.md").exists(), (argv, err)
+
+
+@settings(FUZZ, max_examples=4)
+@given(data=st.data())
+def test_generate_an_hour_with_random_options_never_crashes(data, capsys, tmp_path_factory):
+    """The length is pinned (--hours 1): a random one would start days of work."""
+    tmp = tmp_path_factory.mktemp("generate")
+    out = tmp / "out.ndjson"
+    argv = ["generate", "--hours", "1", "--no-progress", "--out", str(out),
+            *_random_argv(data.draw, "generate", ("--hours", "--days", "--out", "--all-scenarios", "--baseline"))]
+    with contextlib.chdir(tmp):  # --truth with a random relative path writes there
+        code, _out, err = run_cli(["--pack", str(ROOT), *argv], capsys)
+    if code == 0 and "--list-scenarios" not in argv:
+        assert out.exists() and out.stat().st_size > 0, (argv, err)

@@ -83,6 +83,13 @@ def run(args: argparse.Namespace) -> int:
     if stale:
         print(f"{check}: the evaluate block is stale: it is not what this run reports; rewrite it with: "
               f"{readme_command(ev)}", file=sys.stderr)
+    failed = [sc for sc in ev.scores if sc.errors]
+    for sc in failed:
+        for error in dict.fromkeys(sc.errors):
+            print(error, file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} detection(s) failed while running and were counted as failed: "
+              f"{', '.join(sc.detection.name for sc in failed)}", file=sys.stderr)
     if pack.broken:
         print(f"{len(pack.broken)} detection(s) failed and were not evaluated: "
               f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)

@@ -93,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
         ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
                       per_scenario=args.per_scenario, progress=progress, jobs=default_jobs())
         print(table(ev))
+        broke = [sc.detection.name for sc in ev.scores if sc.errors]
+        if broke:
+            print(f"{len(broke)} detection(s) failed while running (errors above), counted as failed: "
+                  f"{', '.join(broke)}")
 
         _step("report")
         print(f"report: {write_report(pack, out, results, ev.to_json())}")

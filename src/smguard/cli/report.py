@@ -45,7 +45,19 @@ def run(args: argparse.Namespace) -> int:
         raise SmguardError(Problem(args.tests, 1, "expected a list of test results (smguard test --format json)"))
     if evaluation is not None and not (isinstance(evaluation, dict) and "detections" in evaluation):
         raise SmguardError(Problem(args.evaluation, 1, "expected an evaluation (smguard evaluate --format json)"))
-    doc = build_report(pack, tests=tests, evaluation=evaluation)
+    try:
+        doc = build_report(pack, tests=tests, evaluation=evaluation)
+    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        # A file of the right outline whose items have the wrong shape (hand-edited, another
+        # version): name the file at fault, found by building the report without the other.
+        bad, what = (args.evaluation, "evaluate") if args.evaluation else (args.tests, "test")
+        if args.tests and args.evaluation:
+            try:
+                build_report(pack, tests=tests, evaluation=None)
+            except (TypeError, KeyError, AttributeError, ValueError, IndexError):
+                bad, what = args.tests, "test"
+        raise SmguardError(Problem(bad, 1, f"not the JSON of `smguard {what} --format json` "
+                                           f"({type(exc).__name__}: {exc})")) from None
     text = json.dumps(doc, indent=2, sort_keys=True) + "\n" if args.format == "json" else render(doc)
     from smguard.outpaths import atomic_file
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 from smguard.cli.args import add_progress_option, non_negative_int, positive_int, show_progress, time_value
 
@@ -58,24 +59,45 @@ def run(args: argparse.Namespace) -> int:
     report_problems(result.report, args.max_problems)
     if no_records(result.report, args.logs):
         return 1
+    failed = run_failures(pack, result.failed)
+    for problem in failed:
+        print(problem, file=sys.stderr)
     if result.reordered:
         print("note: the logs are not in time order, so scheduled runs were replayed after reading all of them "
               "(memory grew with the logs)", file=sys.stderr)
     fired = [a for a in result.alerts if a.results]
     if args.format == "json":
-        json.dump(result.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        out = result.to_json()
+        out["failed"] = [{"id": a.spec.id, "name": a.spec.name, "error": str(problem)}
+                         for a, problem in zip(result.failed, failed, strict=True)]
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         mode = "all time" if args.all_time else "schedule replay"
         print(f"{result.events} events, {len(specs)} detection(s), {mode}")
         for a in result.alerts:
+            if a.error is not None:
+                print(f"\n== {a.spec.name} [{a.spec.area}] {a.spec.id}: FAILED (error above)")
+                continue
             extra = f", {a.suppressed} suppressed by throttling" if a.suppressed else ""
             runs = f" over {a.runs} run(s)" if not args.all_time else ""
             print(f"\n== {a.spec.name} [{a.spec.area}] {a.spec.id}: {len(a.results)} result(s){runs}{extra}")
             if a.results:
                 print_rows(a.results, "table")
-        print(f"\n{len(fired)} of {len(specs)} detection(s) alerted")
+        print(f"\n{len(fired)} of {len(specs)} detection(s) alerted"
+              + (f", {len(failed)} failed while running" if failed else ""))
+    if failed:
+        print(f"{len(failed)} detection(s) failed while running: "
+              f"{', '.join(a.spec.name for a in result.failed)} (errors above)", file=sys.stderr)
     if pack.broken:
         print(f"{len(pack.broken)} detection(s) failed and were not run: "
               f"{', '.join(d.name for d in pack.broken)} (problems above)", file=sys.stderr)
-    return 1 if fired or problems else 0
+    return 1 if fired or problems or failed else 0
+
+
+def run_failures(pack: Any, failed: list[Any]) -> list[Any]:
+    """Each failed alert's error as ``path:line: detection name: message`` (the exact line
+    of the SPL that failed when the engine names a place, else the detection's search)."""
+    from smguard.model.positions import spl_problems
+
+    return [spl_problems(pack, pack.detection(a.spec.id), a.error, named=True)[0] for a in failed]

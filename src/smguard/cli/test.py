@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "text":
                 mark = "PASS" if r.ok else "FAIL"
                 say(f"{mark} {det.name} :: {r.name} ({len(r.rows)} result(s) from {r.records} records)", progress)
-                for f in r.failures:
-                    say(f"     {det.path}: {f}", progress)
+                for f in r.failures:  # a located failure names its own file (a macro's, maybe)
+                    say(f"     {f}" if ".yml:" in f.split(" ", 1)[0]
+                        else f"     {det.path}: {f}", progress)
     if args.format == "json":
         print(json.dumps([result_json(r) for r in results], indent=2))
     broken = len(pack.broken)

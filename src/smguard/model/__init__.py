@@ -15,6 +15,7 @@ from smguard.compile.search import soc_lookup
 from smguard.errors import Problem, SmguardError, rel
 from smguard.model.entities import Detection, Lookup, Macro, Settings, snake
 from smguard.model.loader import load_detections, load_lookups, load_macros, load_settings
+from smguard.model.positions import Source, spl_problems
 from smguard.model.stories import Story, load_stories
 from smguard.model.tuning import Tuning, check_tuning, load_tuning
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
@@ -237,11 +238,6 @@ def check_detection(pack: Pack, det: Detection) -> list[Problem]:
     return out
 
 
-def _spl_message(exc: SplError) -> str:
-    """The engine's message without its ``<smguard>:0:`` placeholder location."""
-    return exc.problems[0].message if exc.problems else str(exc)
-
-
 def _check_spl(pack: Pack, det: Detection, spl: str) -> list[Problem]:
     """Parse and plan the search with the engine, so broken SPL never ships.
 
@@ -254,41 +250,17 @@ def _check_spl(pack: Pack, det: Detection, spl: str) -> list[Problem]:
     doc = det.doc
     if not det.is_raw:
         for name, expr in (det.search.get("eval") or {}).items():
+            head = f"| makeresults | eval {name}="
             try:
-                engine.check(f"| makeresults | eval {name}={expr}", ctx)
+                engine.check(head + str(expr), ctx)
             except SplError as exc:
-                return [doc.problem(("search", "eval", name), f"eval {name}: {_spl_message(exc)}")]
+                return spl_problems(pack, det, exc, spl=head + str(expr), key=("search", "eval", name),
+                                    own=Source(doc.path, ("search", "eval", name), len(head)), label=f"eval {name}: ")
     try:
         engine.check(spl, ctx)
     except SplError as exc:
-        if det.is_raw:
-            return [Problem(doc.path, _raw_line(det, exc), _spl_message(exc))]
-        return [doc.problem(("search",), _spl_message(exc))]
+        return spl_problems(pack, det, exc)
     return []
-
-
-def _raw_line(det: Detection, exc: SplError) -> int:
-    """The line inside a raw ``spl:`` block holding the word the engine stopped at.
-
-    The shipped SPL is the block folded onto one line with macros expanded, so offsets do
-    not map back; the first line of the block containing that word is where to look.
-    """
-    start = det.doc.line(("search", "spl"))
-    m = re.match(r"[\w.]+|\S", exc.text[exc.pos:]) if 0 <= exc.pos < len(exc.text) else None
-    try:
-        lines = Path(det.doc.path).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return start
-    if m is None or start > len(lines):
-        return start
-    indent = len(lines[start - 1]) - len(lines[start - 1].lstrip())
-    for n in range(start, len(lines) + 1):
-        text = lines[n - 1]
-        if n > start and text.strip() and len(text) - len(text.lstrip()) <= indent:
-            break  # the block ended
-        if re.search(rf"(?<![\w.]){re.escape(m.group(0))}(?![\w.])", text if n > start else text.split(":", 1)[-1]):
-            return n
-    return start
 
 
 def _check_tests(pack: Pack, det: Detection) -> list[Problem]:

@@ -37,6 +37,7 @@ from smguard.scan.logs import UNKNOWN, prefilterable, raw_getter, read_events
 from smguard.scan.prepare import Preparer
 from smguard.scan.timeline import LATENESS, LateRecord, time_span
 from smguard.spl.context import SearchContext
+from smguard.spl.errors import SplError, as_spl_error
 from smguard.spl.executor import CompiledSearch, Runtime
 from smguard.spl.planner import plan_search
 from smguard.spl.rows import Row
@@ -63,10 +64,14 @@ class DetectionSpec:
 
 @dataclass
 class Alert:
+    """One detection's outcome: its results, or the error it failed with (no results then:
+    a search that stopped part-way has no trustworthy ones)."""
+
     spec: DetectionSpec
     results: list[dict[str, Any]] = field(default_factory=list)
     runs: int = 0
     suppressed: int = 0
+    error: SplError | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.spec.id, "name": self.spec.name, "area": self.spec.area, "results": self.results}
@@ -83,6 +88,11 @@ class ScanResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "alerts": [a.to_json() for a in self.alerts if a.results]}
+
+    @property
+    def failed(self) -> list[Alert]:
+        """The detections that failed while running (each with its ``error``)."""
+        return [a for a in self.alerts if a.error is not None]
 
 
 class _Plan:
@@ -142,7 +152,17 @@ class _Plan:
             tail = SegmentedTail(self.cs.tail_ops, self.cs.tail_cmds)
             self.segmented = tail if tail.useful else None
         self._raw_verdicts: dict[tuple, bool] = {}
+        self._raw_off = False  # the raw filters raised once: the full stream decides from then on
         self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
+        # the error this detection failed with while running; it is then fed nothing more
+        self.failure: SplError | None = None
+
+    def fail(self, exc: Exception) -> None:
+        """Stop this detection (its error is reported, the others go on) and free what it holds."""
+        if self.failure is None:
+            self.failure = as_spl_error(exc)
+        self.rows, self.events, self.outputs = [], [], []
+        self.windowed, self._run_segments = {}, {}
 
     def raw_reject(self, record: dict) -> bool:
         """Do the stream's leading filters reject this raw record (as they would its event)?
@@ -154,7 +174,7 @@ class _Plan:
         got = self._raw_verdicts.get(key)
         if got is not None:
             return got
-        if UNKNOWN in key:
+        if UNKNOWN in key or self._raw_off:
             return False  # not a plain value: let the full event decide
         row = Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)
         got = False
@@ -166,6 +186,8 @@ class _Plan:
                     break
                 row = out[0]
         except Exception:  # noqa: BLE001 - the real stream will report it, if the base search matches
+            # and is not asked again: a regex over its match limit costs its time bound per value
+            self._raw_off = True
             got = False
         if len(self._raw_verdicts) > 100_000:
             self._raw_verdicts.clear()
@@ -330,10 +352,14 @@ class _Plan:
             "acc_all": self.acc_all.groups if self.acc_all is not None else None,
             "rows": self.rows, "events": self.events, "outputs": self.outputs, "replayed": self.replayed,
             "runs": (self.first_run, self.last_run) if self.first_run is not None else None,
+            "failure": self.failure,
         }
 
     def absorb(self, state: dict[str, Any]) -> None:
         """Add another part's :meth:`export_state` (of a later part of the logs)."""
+        if state["failure"] is not None or self.failure is not None:
+            self.fail(state["failure"] or self.failure)  # failed in some part: failed
+            return
         if self.stats is not None:
             specs = self.stats.specs
             for seg, groups in state["windowed"].items():
@@ -590,8 +616,17 @@ class _Pass:
 
     def __init__(self, specs: Sequence[DetectionSpec], ctx: SearchContext, opts: _Options):
         self.opts = opts
+        self.specs = list(specs)
         constants = {"index": opts.index, "sourcetype": opts.sourcetype}
-        self.plans = [_Plan(s, ctx, opts.now, opts.all_time, opts.optimize, constants) for s in specs]
+        self.plans: list[_Plan] = []
+        self.plan_at: list[int] = []  # each plan's index in specs
+        self.unplanned: dict[int, SplError] = {}  # index in specs -> why it could not be planned
+        for at, s in enumerate(specs):
+            try:
+                self.plans.append(_Plan(s, ctx, opts.now, opts.all_time, opts.optimize, constants))
+                self.plan_at.append(at)
+            except Exception as exc:  # noqa: BLE001 - this detection fails alone, reported by finish()
+                self.unplanned[at] = as_spl_error(exc)
         for p in self.plans:
             p.window_of = _WindowIndex(p.spec)
         self.preparer = Preparer([p.terms for p in self.plans],
@@ -612,6 +647,18 @@ class _Pass:
         plans = self.plans + self.plans[::-1]
         plans_feed = [p.feed_matched if p.base_decided else p.feed for p in self.plans] + [
             p.feed for p in self.plans[::-1]]
+
+        def ignore(ev: dict) -> None:
+            pass
+
+        def stop(k: int, exc: Exception) -> None:
+            """Detection ``k`` failed: report it, feed it nothing more; the others go on."""
+            self.plans[k].fail(exc)
+            plans_feed[k] = plans_feed[~k] = ignore
+
+        for k, p in enumerate(self.plans):
+            if p.failure is not None:
+                plans_feed[k] = plans_feed[~k] = ignore
         horizon = float("-inf")  # no record older than this may arrive any more
         for count, lo_s, hi_s, items in self.preparer.batches(records):
             self.n += count
@@ -627,17 +674,28 @@ class _Pass:
                         if ev["_time"] < plans[i].done_hi:
                             raise LateRecord()
                 for i in cands:
-                    plans_feed[i](ev)
+                    try:
+                        plans_feed[i](ev)
+                    except Exception as exc:  # noqa: BLE001 - one detection's error fails it alone
+                        stop(i if i >= 0 else ~i, exc)
             if progressive and self.tmin_s is not None and self.tmax_s is not None:
                 lo_t, hi_t = self.span()  # type: ignore[misc]
                 limit = min(hi_t - 1.0 - LATENESS, zone[1])
-                for p in self.plans:
-                    p.advance(lo_t, limit)
+                for k, p in enumerate(self.plans):
+                    if p.failure is None:
+                        try:
+                            p.advance(lo_t, limit)
+                        except Exception as exc:  # noqa: BLE001 - one detection's error fails it alone
+                            stop(k, exc)
                     horizon = max(horizon, p.done_hi)
         if progressive and zone[1] != float("inf") and self.tmin_s is not None:
             # the part is read whole: every run inside its zone has all its records
-            for p in self.plans:
-                p.advance(self.span()[0], zone[1])  # type: ignore[arg-type]
+            for k, p in enumerate(self.plans):
+                if p.failure is None:
+                    try:
+                        p.advance(self.span()[0], zone[1])  # type: ignore[arg-type]
+                    except Exception as exc:  # noqa: BLE001 - one detection's error fails it alone
+                        stop(k, exc)
 
     def span(self) -> tuple[float | None, float | None]:
         """First record time, and just after the last (None, None: no records)."""
@@ -665,20 +723,25 @@ class _Pass:
     def finish(self, report: ReadReport) -> ScanResult:
         """Replay the runs left (all of them, without progressive replay) and throttle."""
         tmin, tmax = self.span()
-        alerts = []
-        for p in self.plans:
+        done = {at: Alert(self.specs[at], error=err) for at, err in self.unplanned.items()}
+        for at, p in zip(self.plan_at, self.plans, strict=True):
             p.zone_lo = float("-inf")
-            alert = Alert(p.spec)
-            if self.opts.all_time:
-                alert.runs = 1
-                alert.results = [_result_json(r, None) for r in p.run_all_time()]
-            else:
-                if tmin is not None and tmax is not None:
-                    p.advance(tmin, float("inf"), tmax)
-                alert.runs = p.replayed
-                alert.results, alert.suppressed = _throttled(p.spec, p.outputs)
-            alerts.append(alert)
-        return ScanResult(self.n, alerts, report, tmin, tmax)
+            alert = done[at] = Alert(p.spec)
+            try:
+                if p.failure is not None:
+                    raise p.failure
+                if self.opts.all_time:
+                    alert.runs = 1
+                    alert.results = [_result_json(r, None) for r in p.run_all_time()]
+                else:
+                    if tmin is not None and tmax is not None:
+                        p.advance(tmin, float("inf"), tmax)
+                    alert.runs = p.replayed
+                    alert.results, alert.suppressed = _throttled(p.spec, p.outputs)
+            except Exception as exc:  # noqa: BLE001 - one detection's error fails it alone
+                p.fail(exc)
+                alert.error, alert.results, alert.suppressed = p.failure, [], 0
+        return ScanResult(self.n, [done[at] for at in range(len(self.specs))], report, tmin, tmax)
 
 
 def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: SearchContext, opts: _Options,

@@ -256,6 +256,9 @@ def _split_lists(tree: cond.Node, lists: dict[str, dict[str, Any]]) -> tuple[con
 def rule_to_detection(doc: dict[str, Any], correlation: dict[str, Any] | None = None, *,
                       enforces: str | None = None, story: str = "Imported Sigma Rules") -> dict[str, Any]:
     """One Sigma rule (and its correlation) as a structured detection mapping."""
+    for key in ("logsource", "detection", "smguard"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise ImportError_(f"{key} must be a mapping, not {type(doc[key]).__name__}", (key,))
     logsource = doc.get("logsource") or {}
     if (str(logsource.get("product", "")).lower(), str(logsource.get("service", "")).lower()) != ("aws", "cloudtrail"):
         raise ImportError_(f"logsource {logsource} is not AWS CloudTrail (product: aws, service: cloudtrail)",
@@ -544,7 +547,7 @@ def import_text(text: str, path: str, *, enforces: str | None = None, story: str
     try:
         result.detection = rule_to_detection(rule.data, corrs[0][0].data if corrs else None, enforces=enforces,
                                              story=story)
-    except (ImportError_, ValueError, KeyError, TypeError) as exc:
+    except (ImportError_, ValueError, KeyError, TypeError, AttributeError) as exc:  # a value of the wrong shape
         line = rule.line(getattr(exc, "key", ("detection",))) + off
         result.problems.append(Problem(path, line, f"cannot import {rule.data.get('title', 'rule')!r}: {exc}"))
     return result

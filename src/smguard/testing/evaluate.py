@@ -20,7 +20,8 @@ Per detection:
   ``throttled`` (its rows were suppressed by an earlier alert on the same entity),
   ``outside_window`` (some of its records fall in no replayed run's window) or
   ``below_threshold`` (inside the windows, but no run's results hold its records: the
-  activity was split across windows or bins, or too small);
+  activity was split across windows or bins, or too small) or ``failed`` (the detection
+  failed while running: its error is in ``errors`` and the other detections are scored);
 - **suppressed**: alerts held back by throttling (repeats; counted apart, not as misses);
 - **declared**: alerts on a scenario that lists the detection in ``also_triggers``;
 - **false positives**, by class: ``baseline`` (no scenario records), ``benign`` and
@@ -49,7 +50,7 @@ from smguard.model.entities import Detection
 
 SCHEMA_ID = "smguard-evaluate/1"
 FP_CLASSES = ("baseline", "benign", "near_miss", "cross_fire")
-MISS_REASONS = ("throttled", "outside_window", "below_threshold")
+MISS_REASONS = ("throttled", "outside_window", "below_threshold", "failed")
 _EVENT_ID = re.compile(r'"eventID":"([^"]+)"')
 
 
@@ -97,13 +98,15 @@ class DetectionScore:
     # Every alert the runs produced, sent or suppressed, with its run time and outcome:
     # the report's alert volume and timeline are drawn from it.
     alert_log: list[dict[str, Any]] = field(default_factory=list)
+    # ``path:line: name: message`` of each run this detection failed in (a run-time SPL error)
+    errors: list[str] = field(default_factory=list)
 
     def fp_count(self, cls: str) -> int:
         return sum(1 for f in self.false_positives if f.cls == cls)
 
     @property
     def ok(self) -> bool:
-        return not self.misses and not self.false_positives
+        return not self.misses and not self.false_positives and not self.errors
 
     def to_json(self, days: float) -> dict[str, Any]:
         d = self.detection
@@ -117,6 +120,7 @@ class DetectionScore:
             "misses": [m.to_json() for m in self.misses],
             "false_positive_alerts": [f.to_json() for f in self.false_positives],
             "alert_log": self.alert_log,
+            "errors": self.errors,
         }
 
 
@@ -278,8 +282,12 @@ class _Coverage:
 
 def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts: dict[str, list[dict]],
                  truth: dict[str, Any], times: dict[str, float], infos: dict[str, ScenarioInfo], seed: int,
-                 now: float) -> None:
-    """Score one seed's unthrottled scan results (per detection id) into ``scores``."""
+                 now: float, failed: dict[str, str] | None = None) -> None:
+    """Score one seed's unthrottled scan results (per detection id) into ``scores``.
+
+    ``failed`` maps the id of each detection that failed while running to its error: it
+    has no results to score, so each of its expected instances is a ``failed`` miss.
+    """
     events = truth["events"]
     inst_info = {i["instance"]: i for i in truth["instances"]}
     by_scenario: dict[str, list[str]] = {}
@@ -292,6 +300,13 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
         own = [i for sc in sorted(positive_scenarios(det)) for i in by_scenario.get(sc, [])]
         score.expected += [(seed, i) for i in own]
         own_set = set(own)
+        error = (failed or {}).get(spec.id)
+        if error is not None:
+            score.errors.append(error)
+            for i in own:
+                info = inst_info[i]
+                score.misses.append(Miss(seed, info["scenario"], i, info["at"], "failed", error))
+            continue
         suppressed_by: dict[str, dict[str, Any]] = {}
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
             insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
@@ -375,10 +390,12 @@ def explain_below_threshold(pack: Pack, score: DetectionScore, spec: Any, seed: 
             continue
         path = tmp / f"alone-{k}.ndjson"
         path.write_text("".join(lines[e][1] for e in ids_of[m.instance] if e in lines), encoding="utf-8")
-        alone = scan([spec], [str(path)], pack.context(), index=pack.settings.index,
-                     sourcetype=pack.settings.sourcetype, all_time=True).alerts[0].results
+        got = scan([spec], [str(path)], pack.context(), index=pack.settings.index,
+                   sourcetype=pack.settings.sourcetype, all_time=True).alerts[0]
+        alone = got.results
         why = ("it fires when its records are searched alone in one run: the schedule split them across "
                "windows or bins, none of which reaches the threshold" if alone else
+               f"it fails when its records are searched alone in one run: {got.error.message}" if got.error else
                "it does not fire even on its own records searched in one run: below the threshold or not matched")
         score.misses[k] = replace(m, detail=f"{m.detail}; {why}")
 
@@ -388,6 +405,7 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
              jobs: int = 1, scenarios: Sequence[str] | None = None) -> Evaluation:
     """Generate, inject at random offsets, scan with schedules replayed, throttle, score; once per seed."""
     from smguard.generate import default_start, generate, list_scenarios, load_baseline, load_scenario
+    from smguard.model.positions import spl_problems
     from smguard.scan import scan, specs_from_pack
 
     if per_scenario < 1 or days <= 0 or not seeds:
@@ -417,8 +435,11 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
             result = scan(unthrottled, [str(out)], pack.context(), index=pack.settings.index,
                           sourcetype=pack.settings.sourcetype, now=now, progress=progress, jobs=jobs)
             alerts = {a.spec.id: a.results for a in result.alerts}
+            failed = {a.spec.id: str(spl_problems(pack, scores[a.spec.id].detection, a.error, named=True)[0])
+                      for a in result.alerts if a.error is not None}
             lines = _scenario_lines(out, set(truth["events"]))
-            classify_run(scores, specs, alerts, truth, {e: t for e, (t, _) in lines.items()}, infos, seed, now)
+            classify_run(scores, specs, alerts, truth, {e: t for e, (t, _) in lines.items()}, infos, seed, now,
+                         failed)
             for spec in specs:
                 explain_below_threshold(pack, scores[spec.id], spec, seed, truth, lines, Path(tmp))
         records += result.events
@@ -441,7 +462,8 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in ev.scores:
-        lines.append(f"| {s.detection.area} | {s.detection.name} | {len(s.expected)} | {len(s.caught)} | "
+        name = f"{s.detection.name} **(failed)**" if s.errors else s.detection.name
+        lines.append(f"| {s.detection.area} | {name} | {len(s.expected)} | {len(s.caught)} | "
                      f"{len(s.misses)} | {s.suppressed} | {s.declared} | "
                      + " | ".join(str(s.fp_count(c)) for c in FP_CLASSES) + " |")
     t = ev.to_json()["totals"]
@@ -456,7 +478,15 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
     ]
     if ev.unclaimed:
         lines.append(f"Attack scenarios no detection claims in its tests: {', '.join(ev.unclaimed)}.")
-    misses = [(s, m) for s in ev.scores for m in s.misses]
+    broken = [s for s in ev.scores if s.errors]
+    if broken:
+        lines += ["", f"Failed while running ({len(broken)} detection(s); the others were scored):", ""]
+        for s in broken:
+            n = sum(1 for m in s.misses if m.reason == "failed")
+            lines += [f"- {e}" for e in dict.fromkeys(s.errors)]
+            if n:
+                lines.append(f"  ({n} expected instance(s) counted as missed)")
+    misses = [(s, m) for s in ev.scores for m in s.misses if m.reason != "failed"]
     if misses:
         lines += ["", "Missed:", ""]
         lines += [f"- {s.detection.name}: seed {m.seed} `{m.instance}` at {m.at}: **{m.reason}** ({m.detail})"

@@ -21,7 +21,9 @@ from smguard.cloudtrail.fields import to_event
 from smguard.errors import SmguardError
 from smguard.model import Pack
 from smguard.model.entities import Detection
+from smguard.model.positions import spl_problems
 from smguard.spl import SplError, run
+from smguard.spl.errors import as_spl_error
 from smguard.testing.expect import check
 
 CASE_START = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # a Tuesday afternoon: working hours
@@ -164,11 +166,14 @@ def run_detection(pack: Pack, det: Detection) -> list[CaseResult]:
         try:
             out.append(run_case(pack, det, case))
         except SplError as exc:
-            where = det.doc.problem(("search",), f"{det.name}: {exc.problems[0].message}")
+            where = spl_problems(pack, det, exc, named=True)[0]
             out.append(CaseResult(det, case, failures=[str(where)]))
         except (SmguardError, ValueError, RecursionError) as exc:
             msg = "; ".join(p.message if p.path == "<smguard>" else str(p) for p in exc.problems) \
                 if isinstance(exc, SmguardError) else (str(exc) or type(exc).__name__)
             where = det.doc.problem(("tests", i), f"{det.name} :: {case.get('name', i)}: {msg}")
+            out.append(CaseResult(det, case, failures=[str(where)]))
+        except Exception as exc:  # noqa: BLE001 - an engine failure fails this detection alone, named
+            where = spl_problems(pack, det, as_spl_error(exc), named=True)[0]
             out.append(CaseResult(det, case, failures=[str(where)]))
     return out
