@@ -32,7 +32,14 @@ from smguard.testing.evaluate import (
     throttle,
 )
 
-BUDGET = "Budget Deleted Or Loosened"  # throttled 1d on budget_name; positive scenario budget_deleted_and_raised
+BUDGET = "Budget Deleted Or Loosened"  # positive scenario budget_deleted_and_raised
+
+
+def _budget_throttled_daily(pack):
+    """BUDGET's spec throttled for a day on budget_name alone. The pack throttles it for the
+    schedule's hour on (principal, budget_name), which suppresses nothing across hourly runs;
+    these tests are about suppression, so they give it a throttle that does."""
+    return replace(_spec(pack, BUDGET), throttle_fields=("budget_name",), throttle_period=86400.0)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +92,7 @@ def test_throttle_replay_matches_the_scan(pack, tmp_path):
     generate(start="2026-11-24T00:00:00Z", hours=6, seed=3, pack_root=pack.root, out=out,
              scenarios=[("budget_deleted_and_raised", "2026-11-24T00:20:07Z"),
                         ("budget_deleted_and_raised", "2026-11-24T03:41:53Z")])
-    spec = _spec(pack, BUDGET)
+    spec = _budget_throttled_daily(pack)
     now = datetime(2026, 11, 24, 7, tzinfo=UTC).timestamp()
     kw = dict(index=pack.settings.index, sourcetype=pack.settings.sourcetype, now=now)
     on = scan([spec], [str(out)], pack.context(), **kw).alerts[0]
@@ -108,7 +115,7 @@ def _inst(scenario, n, ids, kind="attack", at="2026-11-24T01:00:00Z"):
 
 
 def test_every_outcome_is_classified_and_every_miss_named(pack):
-    spec = _spec(pack, BUDGET)
+    spec = _budget_throttled_daily(pack)
     truth = _truth([
         _inst("budget_deleted_and_raised", 1, ["a1"]),
         _inst("budget_deleted_and_raised", 2, ["a2"], at="2026-11-24T03:00:00Z"),   # throttled by #1
@@ -159,7 +166,7 @@ def test_every_outcome_is_classified_and_every_miss_named(pack):
 
 
 def test_unknown_detection_in_also_triggers_is_a_located_error(pack_copy):
-    path = pack_copy / "generators" / "scenarios" / "bulk_s3_read.yml"
+    path = pack_copy / "generators" / "scenarios" / "cloudtrail_stop_logging.yml"
     path.write_text(path.read_text() + "also_triggers: [No Such Detection]\n")
     p, _ = usable_pack(pack_copy)
     with pytest.raises(SmguardError) as exc:
@@ -169,10 +176,10 @@ def test_unknown_detection_in_also_triggers_is_a_located_error(pack_copy):
 
 
 def test_declared_cross_fires_are_read_by_name_or_id(pack_copy):
-    path = pack_copy / "generators" / "scenarios" / "bulk_s3_read.yml"
+    path = pack_copy / "generators" / "scenarios" / "cloudtrail_stop_logging.yml"
     path.write_text(path.read_text() + f"also_triggers: [{BUDGET}]\n")
     p, _ = usable_pack(pack_copy)
-    info = scenario_infos(p)["bulk_s3_read"]
+    info = scenario_infos(p)["cloudtrail_stop_logging"]
     assert info.kind == "attack" and info.also_triggers == {p.detection(BUDGET).id}
 
 
