@@ -91,3 +91,21 @@ def pytest_runtest_teardown(item, nextitem):
     yield  # every finalizer has run, including those of a module or package that ends here
     if nextitem is None or nextitem.path != item.path:
         _give_memory_back()
+
+
+# ----------------------------------------------------------------------------- nothing left in the repository
+#
+# Tests run from the repository root; one that writes a relative path (a fuzzed `--truth 3438`,
+# say) would leave a file in the clone. Every test is checked for new names beside pack.yml
+# (hidden ones such as hypothesis's database are the tools' own and allowed).
+
+_ROOT_NAMES = frozenset(os.listdir(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _leaves_the_repository_alone():
+    yield
+    new = sorted(n for n in set(os.listdir(ROOT)) - _ROOT_NAMES if not n.startswith("."))
+    if new:
+        pytest.fail(f"the test left {', '.join(new)} in the repository root ({ROOT}); write to tmp_path",
+                    pytrace=False)
