@@ -33,7 +33,7 @@ RECORD = {
 
 def compiled_with(tmp_path: Path, lines: str) -> addon.Addon:
     """The shipped add-on with ``lines`` added to its [aws:cloudtrail] stanza."""
-    text = addon.PROPS_PATH.read_text().replace("[aws:cloudtrail]\n", "[aws:cloudtrail]\n" + lines, 1)
+    text = addon.PROPS_PATH.read_text().replace("\n[aws:cloudtrail]\n", "\n[aws:cloudtrail]\n" + lines, 1)
     path = tmp_path / "props.conf"
     path.write_text(text)
     return addon.compile_addon(path)
@@ -66,9 +66,17 @@ def test_a_calculated_field_gives_what_eval_gives(tmp_path, monkeypatch, expr, e
 def test_every_line_of_the_text_is_compiled():
     text = addon.PROPS_PATH.read_text()
     compiled = addon.load()
-    assert len(compiled.calculated) == len(re.findall(r"^EVAL-", text, re.M)) == 18
+    assert len(compiled.calculated) == len(re.findall(r"^EVAL-", text, re.M)) == 29
     assert len(compiled.aliases) == len(re.findall(r"^FIELDALIAS-", text, re.M)) == 18
     assert [lk.cls for lk in compiled.lookups] == sorted(re.findall(r"^LOOKUP-(\S+)", text, re.M))
+    assert len(compiled.lookups) == 5
+    # the add-on's one REPORT- is compiled, and shadowed by EVAL-user (so never run)
+    assert [r.cls for r in compiled.reports] == ["user-for-aws-cloudtrail-acctmgmt"]
+    assert addon.shadowed_reports(compiled) == {"user-for-aws-cloudtrail-acctmgmt"}
+    ev = {"errorMessage": "User: arn:aws:iam::1:user/a is not authorized to perform: iam:CreateAccessKey "
+                          "on resource: user bob"}
+    compiled.reports[0].apply(ev)
+    assert ev["user"] == "bob"
     assert {c.name for c in compiled.calculated} >= {"errorCode", "user", "user_arn", "aws_account_id"}
 
 
@@ -119,7 +127,10 @@ def test_memoised_results_equal_evaluating_each_line_afresh():
 @pytest.mark.parametrize(("line", "message"), [
     ("EVAL-bad = coalesce(a,", "EVAL-bad"),
     ("FIELDALIAS-bad = a TO b", "FIELDALIAS-bad must be"),
-    ("REPORT-x = some_transform", "FIELDALIAS-, EVAL- and LOOKUP- only"),
+    ("REPORT-x = some_transform", "REPORT-x: no [some_transform] stanza"),
+    # a REPORT- whose output something can see: where Splunk runs it is not modelled
+    ("REPORT-seen = user-for-aws-cloudtrail-acctmgmt\nEVAL-reads_user = user", "REPORT-seen: smguard models"),
+    ("KV_MODE = auto", "KV_MODE: smguard models"),
     ("LOOKUP-bad = no_such_table a OUTPUT b", "LOOKUP-bad"),
     ("EVAL-clock = now()", "not call now()"),
 ])
@@ -128,3 +139,36 @@ def test_a_bad_line_is_a_located_error(tmp_path, line, message):
         compiled_with(tmp_path, line + "\n")
     text = str(info.value)
     assert message in text and re.search(r"props\.conf:\d+", text), text
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("max_matches = 1\n", "max_matches = one\n", "max_matches must be a whole number"),
+    ("default_match = unknown\n", "default_match = unknown\nexternal_cmd = x.py\n", "does not model external_cmd"),
+    ("FORMAT = user::$1\n", "FORMAT = $1\n", "FORMAT must be"),
+    ("filename = aws_vendor_product_aws_cloudtrail.csv\n", "filename = missing.csv\n", "cannot read"),
+])
+def test_a_bad_transforms_stanza_is_a_clear_error(tmp_path, old, new, message):
+    text = addon.PROPS_PATH.read_text()
+    assert old in text
+    path = tmp_path / "props.conf"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(SmguardError) as info:
+        addon.compile_addon(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_the_addons_whole_files_compile_as_they_ship(tmp_path):
+    """compile_addon reads a props.conf with many stanzas and index-time keys, and a separate
+    transforms.conf of which only the named stanzas are read (the add-on's own layout)."""
+    text = addon.PROPS_PATH.read_text()
+    props_part, _, transforms_part = text.partition("# ---------------------------------------------------------------- transforms.conf")
+    props = tmp_path / "props.conf"
+    props.write_text("[aws:cloudwatch]\nKV_MODE = none\nEVAL-x = now()\n\n" + props_part.replace(
+        "\n[aws:cloudtrail]\n", "\n[aws:cloudtrail]\nSHOULD_LINEMERGE = false\nTRUNCATE = 8388608\n", 1))
+    transforms = tmp_path / "transforms.conf"
+    transforms.write_text("[unnamed_external]\nexternal_cmd = x.py\n\n" + transforms_part)
+    compiled = addon.compile_addon(props, addon.LOOKUP_DIR, transforms)
+    shipped = addon.load()
+    assert [c.text for c in compiled.calculated] == [c.text for c in shipped.calculated]
+    assert [lk.cls for lk in compiled.lookups] == [lk.cls for lk in shipped.lookups]
+    assert set(compiled.lookup_defs) == set(shipped.lookup_defs)

@@ -220,3 +220,27 @@ def test_eval_arith_after_concat_precedence():
 
 def test_col_and_ids_helpers():
     assert col(q("* | eval q=1", EVENTS), "q") == ["1", "1"]
+
+
+def test_the_eval_forms_the_aws_addon_writes():
+    """The Splunk Add-on for AWS's calculated fields (default/props.conf, [aws:cloudtrail])
+    write ``eventName IN("ListAliases","ListRoles")`` (the IN operator inside an eval
+    expression, no space before the parenthesis), ``like()``, ``true()``, ``==``, ``.``
+    concatenation and, once, a lower-case ``or``; smguard compiles those lines with this
+    parser, so each form must mean what Splunk's eval means.
+
+    ``in``: "Comparison and Conditional functions", Search Reference
+    (https://docs.splunk.com/Documentation/Splunk/9.0.10/SearchReference/ConditionalFunctions:
+    ``in(<field>,<list>)``, and its example ``where status in("400", "401", "403", "404")``, the
+    operator form in an eval expression); ``.`` and ``==``: "eval", Search Reference, Usage
+    (https://docs.splunk.com/Documentation/Splunk/latest/SearchReference/Eval).
+    """
+    r = one(
+        '* | eval a=if(eventName IN("ListAliases","ListRoles"), 1, 0), b=if(eventName IN ("X"), 1, 0), '
+        'c=case(eventName="X", "x", like(eventName, "List%"), "list", true(), "other"), '
+        'd="status=". \'responseElements.accessKey.status\'.", n=".n, '
+        'e=if(n=="2" or eventName="X", 1, 0), f=if(in(eventName, "ListRoles"), 1, 0)',
+        eventName="ListRoles", n="2", **{"responseElements.accessKey.status": "Active"},
+    )
+    assert [r[k] for k in "abcef"] == ["1", "0", "list", "1", "1"]
+    assert r["d"] == "status=Active, n=2"

@@ -1,8 +1,10 @@
 """The Splunk Add-on for AWS's search-time knowledge for ``sourcetype=aws:cloudtrail``, from its text.
 
-The add-on's ``FIELDALIAS-``, ``EVAL-`` and ``LOOKUP-`` lines (and the transforms.conf
-stanzas of its lookups) live in one data file, ``addon_props.conf`` beside this module,
-written as props.conf writes them. This module reads that file and compiles it with the
+``REPORT-``, ``FIELDALIAS-``, ``EVAL-`` and ``LOOKUP-`` lines that behave as the add-on's do
+(and the transforms.conf stanzas they name) live in one data file, ``addon_props.conf``
+beside this module, in props.conf syntax; the expressions are smguard's own (the add-on's
+licence does not let us copy its text), checked against the add-on's files by
+``tests/cloudtrail/test_addon_real.py``. This module reads that file and compiles it with the
 SPL engine's own parser (:func:`smguard.spl.parser.parse_eval_expr`, the ``lookup``
 command) and eval functions (:mod:`smguard.spl.evalfuncs`): Splunk evaluates a
 calculated field with its one eval engine, so smguard does too; there is no second
@@ -10,6 +12,9 @@ evaluator to disagree with ``eval``.
 
 Splunk's order for one event (props.conf; "search-time operations sequence"):
 
+0. ``REPORT-`` extractions (:attr:`Addon.reports`: a transforms.conf regex over one field):
+   compiled and checked, but accepted only where nothing can see their output
+   (:func:`shadowed_reports`), so none is run;
 1. ``KV_MODE = json`` extraction (:mod:`smguard.cloudtrail.fields`);
 2. :attr:`Addon.aliases` (``FIELDALIAS-``): copy a field's value(s) to another name;
 3. :attr:`Addon.calculated` (``EVAL-``): every expression sees the event as it was after
@@ -25,6 +30,7 @@ of the fields it reads (no ``now()``, nothing random: checked when compiling), s
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,6 +202,45 @@ class LookupChain:
 
 
 @dataclass(frozen=True)
+class Report:
+    """One ``REPORT-`` line: its transforms.conf stanza's ``REGEX`` run over ``SOURCE_KEY``
+    (unanchored, first match), writing the fields ``FORMAT`` names (``field::$1 ...``).
+
+    Compiled so the line is checked, and :meth:`apply` is what it does; the add-on is only
+    accepted when every report is shadowed (:func:`shadowed_reports`), so the event
+    pipeline never needs to run one.
+    """
+
+    cls: str
+    source_key: str
+    regex: re.Pattern[str]
+    fmt: tuple[tuple[str, str], ...]
+    line: int = 0
+    """Where the ``REPORT-`` line is (for messages)."""
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(f for f, _ in self.fmt)
+
+    def apply(self, event: dict) -> None:
+        value = event.get(self.source_key)
+        if type(value) is list:
+            value = value[0] if value else None
+        if value is None:
+            return
+        m = self.regex.search(value)
+        if m is None:
+            return
+        for name, template in self.fmt:
+            got = _GROUP_REF.sub(lambda g: m.group(int(g.group(1))) or "", template)  # noqa: B023
+            if got:
+                event[name] = got
+
+
+_GROUP_REF = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True)
 class Addon:
     """The add-on compiled: aliases, calculated fields and lookups, in Splunk's order."""
 
@@ -203,6 +248,7 @@ class Addon:
     calculated: tuple[Calculated, ...]
     lookups: tuple[Lookup, ...]
     lookup_defs: dict[str, LookupDef] = field(default_factory=dict)
+    reports: tuple[Report, ...] = ()
     _chains: dict[tuple[str, ...], LookupChain] = field(default_factory=dict)
     _calc_sets: dict[tuple[str, ...], CalculatedSet] = field(default_factory=dict)
 
@@ -260,15 +306,31 @@ def read_conf(path: Path) -> list[tuple[str, list[tuple[str, str, int]]]]:
     return stanzas
 
 
-def compile_addon(path: Path = PROPS_PATH, lookup_dir: Path = LOOKUP_DIR) -> Addon:
-    """Compile the add-on's text; every problem is ``path:line: message``."""
+# props.conf keys of [aws:cloudtrail] that shape how Splunk breaks and stamps events at index
+# time, not the fields search sees of one record (smguard's reader does that part itself)
+INDEX_TIME_KEYS = frozenset({"SHOULD_LINEMERGE", "TRUNCATE", "TIME_PREFIX", "TIME_FORMAT",
+                             "MAX_TIMESTAMP_LOOKAHEAD", "LINE_BREAKER"})
+
+
+def compile_addon(path: Path = PROPS_PATH, lookup_dir: Path = LOOKUP_DIR, transforms: Path | None = None) -> Addon:
+    """Compile the add-on's text; every problem is ``path:line: message``.
+
+    ``path`` holds the ``[aws:cloudtrail]`` stanza; the transforms.conf stanzas its
+    ``LOOKUP-``/``REPORT-`` lines name are read from ``transforms`` when given (the add-on's
+    own default/transforms.conf), else from the other stanzas of ``path`` (smguard's one
+    data file). Stanzas nothing names are not read, so the add-on's whole props.conf and
+    transforms.conf compile as they ship.
+    """
     stanzas = dict(read_conf(path))
     props = stanzas.pop(SOURCETYPE, None)
     if props is None:
         raise SmguardError(f"{path}: no [{SOURCETYPE}] stanza")
+    tpath = path if transforms is None else transforms
+    tstanzas = stanzas if transforms is None else dict(read_conf(transforms))
     aliases: list[tuple[str, str]] = []
     calculated: list[Calculated] = []
     lookup_lines: list[tuple[str, str, int]] = []
+    reports: list[Report] = []
     for key, value, line in props:
         kind, _, cls = key.partition("-")
         kind = kind.upper()
@@ -281,21 +343,84 @@ def compile_addon(path: Path = PROPS_PATH, lookup_dir: Path = LOOKUP_DIR) -> Add
             calculated.append(_compile_eval(cls, value, path, line))
         elif kind == "LOOKUP":
             lookup_lines.append((cls, value, line))
+        elif kind == "REPORT":
+            for name in (v.strip() for v in value.split(",")):
+                reports.append(_report(cls, name, tstanzas.get(name), tpath, path, line))
+        elif key == "KV_MODE" and value.lower() == "json":
+            continue  # what smguard.cloudtrail.fields does
+        elif key in INDEX_TIME_KEYS:
+            continue
         else:
-            raise SmguardError(f"{path}:{line}: {key}: smguard models FIELDALIAS-, EVAL- and LOOKUP- only")
-    defs = {name: _lookup_def(name, dict((k, v) for k, v, _ in items), path, lookup_dir)
-            for name, items in stanzas.items()}
-    ctx = SearchContext(lookups=defs)
+            raise SmguardError(f"{path}:{line}: {key}: smguard models FIELDALIAS-, EVAL-, LOOKUP-, REPORT- "
+                               f"and KV_MODE = json only")
+    defs: dict[str, LookupDef] = {}
     lookups = []
     for cls, value, line in sorted(lookup_lines):  # Splunk runs them in ASCII order of class name
         text = f"makeresults | lookup {value}"
         try:
             cmd = parse(text).commands[1]
-            op = LookupOp(cmd, ctx, text)  # type: ignore[arg-type]
+        except SplError as exc:
+            raise SmguardError(f"{path}:{line}: LOOKUP-{cls}: {exc}") from None
+        name = cmd.table  # type: ignore[attr-defined]
+        if name not in defs:
+            if name not in tstanzas:
+                raise SmguardError(f"{path}:{line}: LOOKUP-{cls}: no [{name}] stanza in {tpath}")
+            defs[name] = _lookup_def(name, dict((k, v) for k, v, _ in tstanzas[name]), tpath, lookup_dir)
+        try:
+            op = LookupOp(cmd, SearchContext(lookups=defs), text)  # type: ignore[arg-type]
         except SplError as exc:
             raise SmguardError(f"{path}:{line}: LOOKUP-{cls}: {exc}") from None
         lookups.append(Lookup(cls, cmd, op))  # type: ignore[arg-type]
-    return Addon(tuple(aliases), tuple(calculated), tuple(lookups), defs)
+    compiled = Addon(tuple(aliases), tuple(calculated), tuple(lookups), defs, reports=tuple(reports))
+    shadowed = shadowed_reports(compiled)
+    for r in reports:
+        if r.cls not in shadowed:
+            # where Splunk runs it (before KV_MODE=json) and what it then sees is not modelled
+            raise SmguardError(f"{path}:{r.line}: REPORT-{r.cls}: smguard models a REPORT- only when an EVAL- replaces "
+                               f"every field it writes ({', '.join(r.outputs)}) and nothing reads them")
+    return compiled
+
+
+def shadowed_reports(a: Addon) -> frozenset[str]:
+    """Classes of the ``REPORT-`` lines whose output nobody can see, so they need not run.
+
+    Sound because a ``REPORT-`` runs before every ``FIELDALIAS-``, ``EVAL-`` and ``LOOKUP-``
+    (search-time operations sequence): if each field it writes is also the name of an
+    ``EVAL-`` (which then sets it or, when null, removes it, whatever the extraction left)
+    and no alias, calculated field or lookup reads it, the extraction's value is always
+    replaced before any search sees the event. (The add-on's
+    ``REPORT-user-for-aws-cloudtrail-acctmgmt`` writes ``user``, which ``EVAL-user`` sets.)
+    """
+    evals = {c.name for c in a.calculated}
+    read = {f for c in a.calculated for f in c.reads} | {src for src, _ in a.aliases}
+    read |= {f for lk in a.lookups for f in (*lk.inputs, *lk.outputs)}
+    read |= {r.source_key for r in a.reports}
+    return frozenset(r.cls for r in a.reports if set(r.outputs) <= evals and not read.intersection(r.outputs))
+
+
+def _report(cls: str, name: str, items: list[tuple[str, str, int]] | None, tpath: Path, path: Path,
+            line: int) -> Report:
+    """A ``REPORT-`` line's transforms.conf stanza, compiled (regex extractions only)."""
+    if items is None:
+        raise SmguardError(f"{path}:{line}: REPORT-{cls}: no [{name}] stanza in {tpath}")
+    settings = {k: (v, ln) for k, v, ln in items}
+    unknown = sorted(set(settings) - {"SOURCE_KEY", "REGEX", "FORMAT"})
+    if unknown or "REGEX" not in settings or "FORMAT" not in settings:
+        raise SmguardError(f"{tpath}: [{name}]: smguard models REPORT- transforms with REGEX, FORMAT and "
+                           f"SOURCE_KEY only (got {', '.join(sorted(settings))})")
+    regex_text, rline = settings["REGEX"]
+    try:
+        regex = re.compile(regex_text)
+    except re.error as exc:
+        raise SmguardError(f"{tpath}:{rline}: [{name}] REGEX: {exc}") from None
+    fmt_text, fline = settings["FORMAT"]
+    fmt = []
+    for part in fmt_text.split():
+        fname, sep, template = part.partition("::")
+        if not sep or not fname:
+            raise SmguardError(f"{tpath}:{fline}: [{name}] FORMAT must be '<field>::<value> ...', not {part!r}")
+        fmt.append((fname, template))
+    return Report(cls, settings.get("SOURCE_KEY", ("_raw", 0))[0], regex, tuple(fmt), line)
 
 
 def _compile_eval(name: str, text: str, path: Path, line: int) -> Calculated:
@@ -328,9 +453,31 @@ def _lookup_def(name: str, settings: dict[str, str], path: Path, lookup_dir: Pat
         if part:
             kind, _, col = part.partition("(")
             match_types[col.rstrip(")").strip()] = kind.strip().upper()
+    unknown = sorted(set(settings) - LOOKUP_KEYS)
+    if unknown:
+        raise SmguardError(f"{path}: [{name}]: smguard does not model {', '.join(unknown)} in a lookup stanza")
     return LookupDef(name, fields, rows, case_sensitive=settings.get("case_sensitive_match", "true") != "false",
-                     match_types=match_types, max_matches=int(settings.get("max_matches", "100")),
-                     filename=filename)
+                     match_types=match_types, max_matches=_count(settings, "max_matches", 100, name, path),
+                     min_matches=_count(settings, "min_matches", 0, name, path),
+                     default_match=settings.get("default_match"), filename=filename)
+
+
+def _count(settings: dict[str, str], key: str, default: int, name: str, path: Path) -> int:
+    """A whole-number transforms.conf setting, or a located error."""
+    text = settings.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SmguardError(f"{path}: [{name}] {key} must be a whole number, not {text!r}")
+    return value
+
+
+LOOKUP_KEYS = frozenset({"filename", "match_type", "max_matches", "min_matches", "default_match",
+                         "case_sensitive_match"})
 
 
 @lru_cache(maxsize=1)
@@ -339,4 +486,5 @@ def load() -> Addon:
     return compile_addon()
 
 
-__all__ = ["LOOKUP_DIR", "PROPS_PATH", "Addon", "Calculated", "CalculatedSet", "Lookup", "LookupChain", "compile_addon", "load", "read_conf"]
+__all__ = ["LOOKUP_DIR", "PROPS_PATH", "Addon", "Calculated", "CalculatedSet", "Lookup", "LookupChain", "Report",
+           "compile_addon", "load", "read_conf", "shadowed_reports"]
