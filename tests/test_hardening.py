@@ -9,6 +9,7 @@ through the old SPL and pass through the current one, so the fix is what makes i
 from __future__ import annotations
 
 import json
+import random
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,7 @@ OLD_MISSES = [
     ("sagemaker_model_deployed_outside_approved_pipeline", "a person deploys a model onto a shared endpoint as an inference component", 5),
     ("vpc_endpoint_for_sagemaker_or_s3_removed", "two endpoints deleted in one call: a test VPC's and the SageMaker API endpoint", 1),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "another account's principal pulls 150 shards (AWSAccount caller, no ARN)", 6),
+    ("sagemaker_capacity_burst_above_principal_baseline", "eighteen instances straddling a clock hour, nine on each side", 2),
 ]
 
 
@@ -161,6 +163,50 @@ def test_sliding_window_stays_quiet_below_the_threshold_in_every_window():
     """Twelve events 70 s apart: no ten-minute window ever holds ten of them."""
     rows, _ = run_search(PACK, _window_search(), events_of(PACK, _burst(BOUNDARY - 300, 12, 70)))
     assert rows == []
+
+
+def _training_burst(start: float, jobs: int = 6, every: float = 240, count: int = 3) -> list[dict]:
+    """``jobs`` training jobs of ``count`` instances, ``every`` seconds apart, by one person."""
+    recs = []
+    for i in range(jobs):
+        r = _record(["ml.m5.large"])
+        r["eventName"] = "CreateTrainingJob"
+        r["eventID"] = f"00000000-0000-4000-9000-{i:012d}"
+        r["eventTime"] = datetime.fromtimestamp(start + i * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        r["requestParameters"] = {"trainingJobName": f"exp-{i}", "roleArn": "arn:aws:iam::418295730164:role/x",
+                                  "resourceConfig": {"instanceType": "ml.c5.2xlarge", "instanceCount": count,
+                                                     "volumeSizeInGB": 50}}
+        recs.append(r)
+    return recs
+
+
+HOUR = 1795996800.0  # a multiple of 3600 s: a clock hour (and so a run boundary's hour)
+CAPACITY = "sagemaker_capacity_burst_above_principal_baseline"
+# seeded random offsets of the first of six jobs (20 minutes long) around the clock hour,
+# plus the edges: whatever the placement, the sliding window holds all 18 instances
+OFFSETS = sorted({-1199, -1150, -900, -721, -600, -479, -240, 0, 37} | {random.Random(13).randint(-1199, 60) for _ in range(6)})
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_capacity_burst_is_seen_wherever_it_falls_and_hourly_bins_miss_a_split(offset):
+    det = BY_NAME[CAPACITY]
+    recs = _training_burst(HOUR + offset)
+    case = {"name": "burst", "records": recs, "expect": {"results": 1, "fields": {"instances": 18}}}
+    new = run_case(PACK, det, case)
+    assert new.ok, (offset, new.failures, new.rows)
+    ids = new.rows[0]["eventID"]
+    assert sorted(ids if isinstance(ids, list) else [ids]) == sorted(r["eventID"] for r in recs)  # names every job
+    assert set(new.event_ids[0]) <= set(ids)
+    before = sum(1 for i in range(6) if offset + i * 240 < 0)
+    if 0 < before < 6 and max(before, 6 - before) * 3 < 10:  # split under the floor on both sides of the hour
+        assert not run_case(PACK, det, case, spl=OLD[CAPACITY]).ok, offset
+
+
+def test_capacity_burst_below_the_floor_in_every_window_stays_quiet():
+    """Six three-instance jobs 25 minutes apart: no hour ever holds 10 instances."""
+    det = BY_NAME[CAPACITY]
+    case = {"name": "paced", "records": _training_burst(HOUR - 3000, every=1500), "expect": {"results": 0}}
+    assert run_case(PACK, det, case).ok
 
 
 def test_every_detection_cites_the_aws_page_that_defines_what_it_reads():
