@@ -54,6 +54,8 @@ OLD_MISSES = [
     ("vpc_endpoint_for_sagemaker_or_s3_removed", "two endpoints deleted in one call: a test VPC's and the SageMaker API endpoint", 1),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "another account's principal pulls 150 shards (AWSAccount caller, no ARN)", 6),
     ("sagemaker_capacity_burst_above_principal_baseline", "eighteen instances straddling a clock hour, nine on each side", 2),
+    ("security_group_egress_opened_to_internet", "an existing rule of the notebook security group changed to 0.0.0.0/0 (ModifySecurityGroupRules)", 5),
+    ("security_group_egress_opened_to_internet", "two rules modified in one call, the second to ::/0", 5),
     ("sagemaker_notebook_with_unapproved_lifecycle_config", "Studio domain defaults list the approved auto-stop config and an unapproved one beside it", 5),
     ("sagemaker_notebook_with_unapproved_lifecycle_config", "a Studio space whose JupyterLab default resource spec runs an unapproved config", 5),
     ("sagemaker_notebook_with_unapproved_lifecycle_config", "a user profile's KernelGateway settings and a single app created with an unapproved config", 5),
