@@ -123,7 +123,7 @@ def test_record_without_event_time_is_the_cases_error_at_its_line(pack_copy, cap
     line = line_of(pack_copy, EGRESS, "- {eventVersion: '1.08'")
     assert (f"{pack_copy / EGRESS}:{line}: Security Group Egress Opened To Internet :: inline record without eventTime: "
             "records/0: no eventTime") in cap.out + cap.err
-    assert "2 passed, 1 failed" in cap.out
+    assert f"{len(_cases(pack_copy, EGRESS)) - 1} passed, 1 failed" in cap.out
 
 
 def _cases(root: Path, rel: str) -> list:
