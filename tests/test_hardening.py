@@ -9,10 +9,13 @@ through the old SPL and pass through the current one, so the fix is what makes i
 from __future__ import annotations
 
 import json
+import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from smguard.compile.search import compile_structured
 from smguard.model import snake, usable_pack
@@ -50,6 +53,12 @@ OLD_MISSES = [
     ("sagemaker_model_deployed_outside_approved_pipeline", "a person deploys a model onto a shared endpoint as an inference component", 5),
     ("vpc_endpoint_for_sagemaker_or_s3_removed", "two endpoints deleted in one call: a test VPC's and the SageMaker API endpoint", 1),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "another account's principal pulls 150 shards (AWSAccount caller, no ARN)", 6),
+    ("sagemaker_capacity_burst_above_principal_baseline", "eighteen instances straddling a clock hour, nine on each side", 2),
+    ("security_group_egress_opened_to_internet", "an existing rule of the notebook security group changed to 0.0.0.0/0 (ModifySecurityGroupRules)", 5),
+    ("security_group_egress_opened_to_internet", "two rules modified in one call, the second to ::/0", 5),
+    ("sagemaker_notebook_with_unapproved_lifecycle_config", "Studio domain defaults list the approved auto-stop config and an unapproved one beside it", 5),
+    ("sagemaker_notebook_with_unapproved_lifecycle_config", "a Studio space whose JupyterLab default resource spec runs an unapproved config", 5),
+    ("sagemaker_notebook_with_unapproved_lifecycle_config", "a user profile's KernelGateway settings and a single app created with an unapproved config", 5),
 ]
 
 
@@ -161,9 +170,99 @@ def test_sliding_window_stays_quiet_below_the_threshold_in_every_window():
     assert rows == []
 
 
+def _training_burst(start: float, jobs: int = 6, every: float = 240, count: int = 3) -> list[dict]:
+    """``jobs`` training jobs of ``count`` instances, ``every`` seconds apart, by one person."""
+    recs = []
+    for i in range(jobs):
+        r = _record(["ml.m5.large"])
+        r["eventName"] = "CreateTrainingJob"
+        r["eventID"] = f"00000000-0000-4000-9000-{i:012d}"
+        r["eventTime"] = datetime.fromtimestamp(start + i * every, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        r["requestParameters"] = {"trainingJobName": f"exp-{i}", "roleArn": "arn:aws:iam::418295730164:role/x",
+                                  "resourceConfig": {"instanceType": "ml.c5.2xlarge", "instanceCount": count,
+                                                     "volumeSizeInGB": 50}}
+        recs.append(r)
+    return recs
+
+
+HOUR = 1795996800.0  # a multiple of 3600 s: a clock hour (and so a run boundary's hour)
+CAPACITY = "sagemaker_capacity_burst_above_principal_baseline"
+# seeded random offsets of the first of six jobs (20 minutes long) around the clock hour,
+# plus the edges: whatever the placement, the sliding window holds all 18 instances
+OFFSETS = sorted({-1199, -1150, -900, -721, -600, -479, -240, 0, 37} | {random.Random(13).randint(-1199, 60) for _ in range(6)})
+
+
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_capacity_burst_is_seen_wherever_it_falls_and_hourly_bins_miss_a_split(offset):
+    det = BY_NAME[CAPACITY]
+    recs = _training_burst(HOUR + offset)
+    case = {"name": "burst", "records": recs, "expect": {"results": 1, "fields": {"instances": 18}}}
+    new = run_case(PACK, det, case)
+    assert new.ok, (offset, new.failures, new.rows)
+    ids = new.rows[0]["eventID"]
+    assert sorted(ids if isinstance(ids, list) else [ids]) == sorted(r["eventID"] for r in recs)  # names every job
+    assert set(new.event_ids[0]) <= set(ids)
+    before = sum(1 for i in range(6) if offset + i * 240 < 0)
+    if 0 < before < 6 and max(before, 6 - before) * 3 < 10:  # split under the floor on both sides of the hour
+        assert not run_case(PACK, det, case, spl=OLD[CAPACITY]).ok, offset
+
+
+def test_capacity_burst_below_the_floor_in_every_window_stays_quiet():
+    """Six three-instance jobs 25 minutes apart: no hour ever holds 10 instances."""
+    det = BY_NAME[CAPACITY]
+    case = {"name": "paced", "records": _training_burst(HOUR - 3000, every=1500), "expect": {"results": 0}}
+    assert run_case(PACK, det, case).ok
+
+
 def test_every_detection_cites_the_aws_page_that_defines_what_it_reads():
     missing = [d.name for d in PACK.detections
                if not any(r.startswith("https://docs.aws.amazon.com/") for r in d.data.get("references", []))]
+    assert missing == []
+
+
+EVENT_NAMES = yaml.safe_load((ROOT / "tests" / "data" / "aws_event_names.yml").read_text())["services"]
+REAL_RECORDS = ROOT / "tests" / "data" / "corpus"
+
+
+def _real_event_names() -> set[tuple[str, str]]:
+    """(eventSource, eventName) of every vendored real or AWS-documented record."""
+    found = set()
+    for f in [*REAL_RECORDS.glob("stratus_detonation_logs/*.json"), REAL_RECORDS / "aws_documented" / "records.json"]:
+        data = json.loads(f.read_text())
+        for r in data["Records"] if isinstance(data, dict) else data:
+            found.add((r.get("eventSource"), r.get("eventName")))
+    return found
+
+
+def test_every_catalog_event_name_is_documented_or_seen_in_real_records():
+    """The generator offers only event names CloudTrail records: each is an action of its
+    service's API reference (tests/data/aws_event_names.yml, each with its page) or appears in
+    the vendored real records. CreateMethod, which API Gateway never logs, is offered nowhere."""
+    from smguard.generate import catalog
+
+    real = _real_event_names()
+    by_source = {v["event_source"]: v for v in EVENT_NAMES.values()}
+    unknown = [k for k, spec in catalog.EVENTS.items()
+               if (spec.source, spec.name) not in real and spec.name not in by_source.get(spec.source, {}).get("events", [])]
+    assert unknown == []
+    assert catalog.lookup("apigateway:CreateMethod") is None
+    assert "CreateMethod" not in EVENT_NAMES["apigateway"]["events"]
+    for svc, v in EVENT_NAMES.items():
+        assert v["action_page"] is None or v["action_page"].startswith(tuple(v["docs"])), svc
+
+
+def test_every_detection_cites_aws_docs_for_each_service_it_reads():
+    """Class 4: a detection that reads a service's events cites that service's AWS
+    documentation (its API reference or user guide), where the fields it reads are defined."""
+    by_source = {v["event_source"]: v["docs"] for v in EVENT_NAMES.values()}
+    missing = []
+    for d in PACK.detections:
+        refs = d.data.get("references", [])
+        for source in sorted(set(re.findall(r'eventSource[=:]\s*"?([a-z0-9-]+\.amazonaws\.com)', PACK.compiled(d).spl))):
+            if source not in by_source:
+                missing.append((d.name, source, "service not in tests/data/aws_event_names.yml"))
+            elif not any(r.startswith(tuple(by_source[source])) for r in refs):
+                missing.append((d.name, source, by_source[source][0]))
     assert missing == []
 
 

@@ -343,7 +343,6 @@ def test_bad_compound_duration_is_located(pack, bad):
 # ----------------------------------------------------------------------------- 7. new event shapes
 
 NEW = {
-    "apigateway:CreateMethod": "apigateway.amazonaws.com",
     "apigateway:PutMethod": "apigateway.amazonaws.com",
     "apigateway:UpdateMethod": "apigateway.amazonaws.com",
     "budgets:DeleteBudget": "budgets.amazonaws.com",
@@ -396,7 +395,7 @@ def test_apigateway_method_authorization_types(pack, baseline, auth):
         steps:
           - call: apigateway:PutMethod
             params: {{restApiId: a1b2c3d4e5, resourceId: x9y8z7, httpMethod: POST, authorizationType: {auth}}}
-          - call: apigateway:CreateMethod
+          - call: apigateway:PutMethod
             params: {{restApiId: a1b2c3d4e5, resourceId: x9y8z7, httpMethod: GET, authorizationType: {auth}}}
           - call: apigateway:UpdateMethod
             params:

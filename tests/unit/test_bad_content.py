@@ -106,6 +106,26 @@ def test_test_command_runs_the_others_and_counts_the_broken_one(pack_copy, capsy
     assert f"{pack_copy / BULK}:" in cap.err and "unsupported command 'evl'" in cap.err
 
 
+EGRESS = "detections/network/security_group_egress_opened_to_internet.yml"
+
+
+def test_record_without_event_time_is_the_cases_error_at_its_line(pack_copy, capsys):
+    """A test record with no eventTime cannot be placed in time: ``path:line`` naming the case
+    and the record, exit 1, no traceback (it was a KeyError in case_now)."""
+    (pack_copy / EGRESS).write_text((pack_copy / EGRESS).read_text() + (
+        "  - name: inline record without eventTime\n"
+        "    records:\n"
+        "      - {eventVersion: '1.08', eventSource: ec2.amazonaws.com, eventName: AuthorizeSecurityGroupEgress, eventID: x}\n"
+        "    expect: {results: 0}\n"))
+    rc = main(["--pack", str(pack_copy), "test", "Security Group Egress Opened To Internet"])
+    cap = capsys.readouterr()
+    assert rc == 1 and "Traceback" not in cap.out + cap.err
+    line = line_of(pack_copy, EGRESS, "- {eventVersion: '1.08'")
+    assert (f"{pack_copy / EGRESS}:{line}: Security Group Egress Opened To Internet :: inline record without eventTime: "
+            "records/0: no eventTime") in cap.out + cap.err
+    assert f"{len(_cases(pack_copy, EGRESS)) - 1} passed, 1 failed" in cap.out
+
+
 def _cases(root: Path, rel: str) -> list:
     pack, _ = usable_pack(root)
     return next(d for d in pack.detections if d.path.endswith(rel)).tests

@@ -773,13 +773,6 @@ _E: dict[str, dict[str, Any]] = {
     "servicequotas:ListServiceQuotas": dict(ro=True, request={"serviceCode": "sagemaker"}),
     # ---------------------------------------------------------------- API Gateway (REST APIs)
     # Request parameters are the API's path parameters and body members (API reference).
-    "apigateway:CreateMethod": dict(
-        ro=False,
-        request={"restApiId": "$rest_api_id", "resourceId": "$api_resource_id", "httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
-        response={"httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},
-        required=("restApiId", "resourceId", "httpMethod", "authorizationType"),
-        binds={"api_http_method": "httpMethod", "api_auth": "authorizationType"},
-    ),
     "apigateway:PutMethod": dict(
         ro=False,
         request={"restApiId": "$rest_api_id", "resourceId": "$api_resource_id", "httpMethod": "$api_http_method", "authorizationType": "$api_auth", "apiKeyRequired": False},

@@ -32,6 +32,18 @@ BASELINE_HOURS = 2
 SEED = 7
 
 
+class CaseRecordError(ValueError):
+    """An inline test record the runner cannot place in time (no usable ``eventTime``).
+
+    ``key`` is the record's path under the case (``("records", j)``) so the failure names
+    the file and line of the record itself, not a traceback from deep in the runner.
+    """
+
+    def __init__(self, key: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 @dataclass
 class CaseResult:
     detection: Detection
@@ -134,7 +146,7 @@ def case_now(pack: Pack, det: Detection, case: dict[str, Any]) -> float:
 
     own = case.get("records") or _scenario(pack, case)
     if own:
-        last = max(_event(r, pack.settings.index, pack.settings.sourcetype)["_time"] for r in own)
+        last = max(_record_time(pack, r, j) for j, r in enumerate(own))
     else:
         last = CASE_START.timestamp() + 3600 * case.get("baseline_hours", BASELINE_HOURS)
     sched = det.schedule
@@ -142,6 +154,15 @@ def case_now(pack: Pack, det: Detection, case: dict[str, Any]) -> float:
         if relative_time(t, sched.latest) > last:
             return t
     raise ValueError(f"{det.path}: schedule {sched.cron!r} never runs after the case's last record")
+
+
+def _record_time(pack: Pack, record: dict[str, Any], j: int) -> float:
+    """The record's ``_time``; a record without a usable ``eventTime`` is the case's error."""
+    when = record.get("eventTime") if isinstance(record, dict) else None
+    if not isinstance(when, str):
+        raise CaseRecordError(("records", j), f"records/{j}: no eventTime (a CloudTrail record always has one; "
+                                              "the case cannot be placed in time)")
+    return float(_event(record, pack.settings.index, pack.settings.sourcetype)["_time"])
 
 
 def run_case(pack: Pack, det: Detection, case: dict[str, Any], spl: str | None = None) -> CaseResult:
@@ -167,6 +188,10 @@ def run_detection(pack: Pack, det: Detection) -> list[CaseResult]:
             out.append(run_case(pack, det, case))
         except SplError as exc:
             where = spl_problems(pack, det, exc, named=True)[0]
+            out.append(CaseResult(det, case, failures=[str(where)]))
+        except CaseRecordError as exc:
+            key = ("tests", i, *exc.key) if "records" in case else ("tests", i)
+            where = det.doc.problem(key, f"{det.name} :: {case.get('name', i)}: {exc}")
             out.append(CaseResult(det, case, failures=[str(where)]))
         except (SmguardError, ValueError, RecursionError) as exc:
             msg = "; ".join(p.message if p.path == "<smguard>" else str(p) for p in exc.problems) \
