@@ -231,6 +231,7 @@ def main() -> int:
             res = phase_breakdown(args.logs, args.all_time)
         else:
             res = phase_scan(args.logs, args.all_time, args.jobs)
+        res["load"] = os.getloadavg()[0]  # the machine may be shared: CPU seconds compare, wall times less
         print(json.dumps(res))
         return 0
     path = Path(args.logs) if args.logs else ensure_logs(args.records)
@@ -249,7 +250,7 @@ def main() -> int:
     mode = "all-time" if args.all_time else "schedule replay"
     print(f"logs: {path} ({a['records']:,} records, {size_mb:,.0f} MB)")
     print(f"(a) floor, read + json.loads:  {a['seconds']:7.2f} s  {a['records'] / a['seconds']:>10,.0f} records/s  "
-          f"peak RSS {a['maxrss_mb']:,.0f} MB")
+          f"CPU {a['cpu']:.1f} s  peak RSS {a['maxrss_mb']:,.0f} MB  (load {a['load']:.1f})")
     if ao is not None:
         print(f"    (orjson floor, for comparison: {ao['seconds']:7.2f} s, CPU {ao['cpu']:.1f} s; "
               f"the ratios below stay against the stdlib json floor)")
@@ -258,7 +259,7 @@ def main() -> int:
         print(f"(b) full-pack scan ({run['detections']} detections, {mode}, {procs}): {run['seconds']:7.2f} s  "
               f"{run['records'] / run['seconds']:>10,.0f} records/s  peak RSS {run['maxrss_mb']:,.0f} MB"
               + (f" + {run['parts_maxrss_mb']:,.0f} MB per other part" if run["jobs"] >= 2 else "")
-              + f"  ({run['alerts']} alert results, {run['bad']} bad records)")
+              + f"  ({run['alerts']} alert results, {run['bad']} bad records; load {run['load']:.1f})")
         goal = 3 if run["jobs"] >= 2 else 4
         print(f"    ratio b/a: {run['seconds'] / a['seconds']:.2f}  (goal <= {goal}); CPU time {run['cpu']:.1f} s / "
               f"{a['cpu']:.1f} s = {run['cpu'] / a['cpu']:.2f}")

@@ -151,6 +151,8 @@ class _Plan:
         if self.stats is not None and optimize and not all_time:
             tail = SegmentedTail(self.cs.tail_ops, self.cs.tail_cmds)
             self.segmented = tail if tail.useful else None
+        # the tail may reuse work between runs (smguard.spl.executor.CompiledSearch.finish)
+        self.reuse_between_runs = optimize and not all_time
         self._raw_verdicts: dict[tuple, bool] = {}
         self._raw_off = False  # the raw filters raised once: the full stream decides from then on
         self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
@@ -266,8 +268,11 @@ class _Plan:
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
         # rows borrow their dicts (copy-on-write) so runs cannot disturb each other; the
-        # executor's order (newest first, the logs' order among equal times) is set by finish
-        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]])
+        # executor's order (newest first, the logs' order among equal times) is set by finish.
+        # They are every held row in [lo, hi), runs come in time order: finish may reuse
+        # work of earlier runs (window)
+        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]],
+                              window=(lo, hi) if self.reuse_between_runs else None)
 
     def prepare_windows(self) -> None:
         """Put held rows/events in time order (cheap: they arrive nearly sorted)."""

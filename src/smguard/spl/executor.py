@@ -119,6 +119,27 @@ class CompiledSearch:
         self.tail_ops = ops[i:]
         self.tail_cmds = cmds[1 + i :]
         self.keep_fields = tail_fields(self.tail_cmds)
+        self.window_reuse = self._window_reuse()
+
+    def _window_reuse(self) -> int | None:
+        """The tail position of a ``streamstats`` that may reuse results across runs.
+
+        That is ``sort 0 _time | streamstats time_window=...`` leading the tail: the
+        streamstats then sees every row of the run's window, in ascending time, ties in
+        search order (both sorts are stable, so a run's rows keep the relative order they
+        have in every other run), which is what
+        :meth:`smguard.spl.statscmd.StreamstatsOp.apply_in_window` needs.
+        """
+        t = self.tail_ops
+        if len(t) < 2 or not isinstance(t[0], SortOp) or not isinstance(t[1], StreamstatsOp):
+            return None
+        cmd = t[0].cmd
+        if cmd.limit != 0 or len(cmd.keys) != 1:
+            return None
+        fld, desc, mode = cmd.keys[0]
+        if fld != "_time" or desc or mode not in ("auto", "num") or not t[1].window_local:
+            return None
+        return 1
 
     # -------------------------------------------------------------- building
 
@@ -275,9 +296,17 @@ class CompiledSearch:
             rows = op.apply(rows)
         return rows
 
-    def finish(self, rows: Iterable[Row], ordered: bool = False) -> list[Row]:
-        """Run the tail over the rows that left the streaming prefix."""
+    def finish(self, rows: Iterable[Row], ordered: bool = False, window: tuple[float, float] | None = None) -> list[Row]:
+        """Run the tail over the rows that left the streaming prefix.
+
+        ``window``: the rows are *every* row the streaming prefix gave (the same in every
+        run: it calls no ``now()``) whose event time is in a scheduled run's
+        ``[lo, hi)``, the rows lent by a scan that keeps them between runs, and runs come
+        in time order. A tail that can reuse work across such runs then does
+        (:meth:`_window_reuse`); the rows it returns are the same.
+        """
         tail = self.tail_ops
+        reuse = self.window_reuse if window is not None else None
         if tail and isinstance(tail[0], StatsOp) and tail[0].order_free:
             out = tail[0].consume(rows, ordered=ordered)
             tail = tail[1:]
@@ -285,8 +314,11 @@ class CompiledSearch:
             out = list(rows)
             if not ordered:
                 search_order(out)
-        for op in tail:
-            out = op.apply(out)
+        for k, op in enumerate(tail):
+            if k == reuse:
+                out = op.apply_in_window(out, window[0])  # type: ignore[index]
+            else:
+                out = op.apply(out)
         return out
 
     def execute(self) -> list[Row]:

@@ -167,6 +167,11 @@ def merge_groups(parts: list[dict[tuple, Group]], specs: list[AggSpec]) -> dict[
     return groups
 
 
+_SCALAR_FUNCS = frozenset({"count", "dc", "sum", "avg", "min", "max", "range", "sumsq", "stdev", "stdevp", "var",
+                           "varp", "perc", "earliest_time", "latest_time"})
+"""stats functions whose result is one value, never a multivalue list."""
+
+
 def _key_sort(key: tuple) -> tuple:
     return tuple(to_str(k) or "" for k in key)
 
@@ -331,61 +336,163 @@ class StreamstatsOp(Op):
         self.global_ = o.get("global", "t").lower() in ("t", "true", "1")
         if any(s.wild for s in self.specs):
             raise UnsupportedError("wildcard functions in streamstats are not supported", cmd.pos)
+        # id(row fields) -> [fields, time, group, values, result]: see apply_in_window
+        self._memo: dict[int, list] = {}
+        self._memo_order: deque = deque()
 
-    def _compute(self, items: list[tuple[dict, float | None]]) -> dict:
+    @property
+    def window_local(self) -> bool:
+        """Is a row's result fixed by the rows of its group in the ``time_window`` before it?
+
+        A time window alone (no count ``window``, which reaches back any distance), over
+        functions of the row's own fields that return one value (a multivalue result
+        would be shared between runs' rows).
+        """
+        return (self.time_window is not None and self.window == 0
+                and all(s.value_of is None and s.func in _SCALAR_FUNCS for s in self.specs))
+
+    def apply_in_window(self, rows: list[Row], lo: float) -> list[Row]:
+        """:meth:`apply`, remembering the results that are the same in every later run.
+
+        Call it only when ``rows`` are, in ascending ``_time`` order (ties in one fixed
+        order), *every* row of a stream whose per-row values do not depend on the run,
+        with time in a scheduled run's ``[lo, hi)``, and runs come with ``lo`` not
+        decreasing (:meth:`smguard.spl.executor.CompiledSearch.finish` with ``window``).
+        Then the rows in a row's time window (``_time`` in ``(t - time_window, t]``,
+        before it in that order, of its group) are the same in every run that holds it,
+        as soon as ``t - time_window >= lo``: all of them are at or after ``lo`` and
+        before ``hi``, so in the run. Such a row's result is computed once and reused by
+        later runs; rows nearer the window's start are computed as before. A row is
+        known by its fields' dict (the stream's held row, lent to every run); the memo
+        holds that dict, so the identity cannot be reused while remembered, and forgets
+        rows before ``lo``. When a row's ``_time`` field is not its event's time (the
+        stream rewrote it), or two rows share one dict, nothing is remembered.
+        """
+        memo, order = self._memo, self._memo_order
+        while order and order[0][1] < lo:
+            key, _t = order.popleft()
+            memo.pop(key, None)
+        if (not self.window_local or any(r.t is None or _time_of(r.f) != r.t for r in rows)
+                or len({id(r.f) for r in rows}) != len(rows)):
+            return self.apply(rows)
+        return self._apply_reusing(rows, lo + self.time_window)  # type: ignore[operator]
+
+    def _apply_reusing(self, rows: list[Row], reuse_from: float) -> list[Row]:
+        """:meth:`apply` for a time window over per-group windows (see
+        :meth:`apply_in_window`), with what each held row gives remembered: its group,
+        time and values (they depend on its fields only, which a held row never changes)
+        and, once ``t >= reuse_from``, its result."""
+        memo, order = self._memo, self._memo_order
+        specs, by, tw = self.specs, self.by, self.time_window
+        current = self.current
+        per_group: dict[tuple, deque] = {}
+        for r in rows:
+            f = r.f
+            key = id(f)
+            m = memo.get(key)
+            if m is None or m[0] is not f:
+                keys = _group_keys(f, by)
+                t = _time_of(f)
+                if keys is None:
+                    m = [f, t, None, None, None]
+                else:
+                    m = [f, t, tuple(to_str(k) for k in keys[0]), (tuple([s.values(f) for s in specs]), t), None]
+                memo[key] = m
+                order.append((key, t))
+            _f, t, hk, snap, res = m
+            if hk is None:
+                continue
+            win = per_group.get(hk)
+            if win is None:
+                win = per_group[hk] = deque()
+            while win and abs(t - win[0][1]) >= tw:
+                win.popleft()
+            if res is None or t < reuse_from:  # remembered, but this run cuts its window
+                items = list(win)
+                if current:
+                    items.append(snap)
+                res = self._compute(items)
+                if t >= reuse_from:
+                    m[4] = res
+            win.append(snap)
+            w = r.w()
+            for k, v in res.items():
+                if v is None:
+                    w.pop(k, None)
+                else:
+                    w[k] = v
+        return rows
+
+    def _compute(self, items: list[tuple[tuple, float | None]]) -> dict:
+        """The aggregates over a window's entries, each ``(values per spec, time)``.
+
+        Fresh aggregators over the entries in window order, as the function's own
+        definition reads; the values were read off each row once, when it arrived
+        (:meth:`apply`), not once per window that holds it.
+        """
         out: dict = {}
-        for s in self.specs:
+        for i, s in enumerate(self.specs):
             a = make_agg(s.func, s.param)
-            for f, t in items:
-                a.add(s.values(f), t)
+            add = a.add
+            for vals, t in items:
+                add(vals[i], t)
             v = a.result()
             if v is not None:
                 out[s.name] = v
         return out
 
     def apply(self, rows: list[Row]) -> list[Row]:
+        """Running (or windowed) aggregates written onto each row, in row order.
+
+        A windowed entry keeps the values each function reads from its row (read once,
+        from the row as it arrived: ``values`` only reads the row, and the fields this
+        command writes are written after every read of that row), not a copy of the row:
+        the same aggregates over the same values in the same order, without copying each
+        row and reading it again for every later row whose window holds it.
+        """
         windowed = self.window > 0 or self.time_window is not None
+        specs = self.specs
         running: dict[tuple, list[Agg]] = {}
         per_group: dict[tuple, deque] = {}
         global_win: deque = deque()
+        shared = self.window > 0 and self.global_ and bool(self.by)
         for r in rows:
             keys = _group_keys(r.f, self.by)
             if keys is None:
                 continue
             hk = tuple(to_str(k) for k in keys[0])
             t = _time_of(r.f)
-            snap = (dict(r.f), t)
             if not windowed:
                 aggs = running.get(hk)
                 if aggs is None:
-                    aggs = running[hk] = [make_agg(s.func, s.param) for s in self.specs]
+                    aggs = running[hk] = [make_agg(s.func, s.param) for s in specs]
                 if self.current:
-                    for s, a in zip(self.specs, aggs, strict=True):
+                    for s, a in zip(specs, aggs, strict=True):
                         a.add(s.values(r.f), t)
-                res = {s.name: a.result() for s, a in zip(self.specs, aggs, strict=True)}
+                res = {s.name: a.result() for s, a in zip(specs, aggs, strict=True)}
                 if not self.current:
-                    for s, a in zip(self.specs, aggs, strict=True):
+                    for s, a in zip(specs, aggs, strict=True):
                         a.add(s.values(r.f), t)
             else:
-                if self.window > 0 and self.global_ and self.by:
+                snap = (tuple([s.values(r.f) for s in specs]), t)
+                if shared:
                     win = global_win
-                    entry = (hk, snap)
                 else:
-                    win = per_group.setdefault(hk, deque())
-                    entry = (hk, snap)
+                    win = per_group.get(hk)
+                    if win is None:
+                        win = per_group[hk] = deque()
                 if self.time_window is not None and t is not None:
                     while win and win[0][1][1] is not None and abs(t - win[0][1][1]) >= self.time_window:
                         win.popleft()
-                items = [e[1] for e in win if e[0] == hk]
+                items = [e[1] for e in win if e[0] == hk] if shared else [e[1] for e in win]
                 if self.current:
-                    items = items + [snap]
+                    items.append(snap)
                 if self.window > 0:
-                    items = items[-self.window :] if self.current else items[-self.window :]
+                    items = items[-self.window :]
                 res = self._compute(items)
-                win.append(entry)
+                win.append((hk, snap))
                 if self.window > 0:
-                    limit = self.window if self.current else self.window
-                    while len(win) > limit:
+                    while len(win) > self.window:
                         win.popleft()
             f = r.w()
             for k, v in res.items():

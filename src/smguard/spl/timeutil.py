@@ -10,6 +10,7 @@ import calendar
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from smguard.spl.errors import SplError
 
@@ -60,8 +61,16 @@ def _snap(dt: datetime, unit: str, wday: str) -> datetime:
     raise SplError(f"unsupported snap unit '@{unit}'")
 
 
+@lru_cache(maxsize=8192)
 def relative_time(t: float, spec: str) -> float:
-    """Apply a Splunk relative time modifier (``-70m@m``, ``@d``, ``-1d@d+8h``, ``now``)."""
+    """Apply a Splunk relative time modifier (``-70m@m``, ``@d``, ``-1d@d+8h``, ``now``).
+
+    Remembered per ``(t, spec)``: a pure function of its arguments (UTC calendar, no
+    clock read), and called with the same ones over and over: ``eval
+    scored_from=relative_time(now(), "-70m@m")`` on every row of a run, and each
+    scheduled run's window bounds by the scan. A modifier it refuses raises every time
+    (errors are not remembered).
+    """
     s = spec.strip()
     if s in ("", "now", "rt"):
         return t

@@ -19,10 +19,11 @@ from collections.abc import Callable, Sequence
 
 from smguard.spl import ast as A
 from smguard.spl.optimizer.pushdown import push_filters
+from smguard.spl.optimizer.sink_now import sink_now_evals
 
 Rule = Callable[[A.Pipeline], A.Pipeline]
 
-RULES: tuple[Rule, ...] = (push_filters,)
+RULES: tuple[Rule, ...] = (sink_now_evals, push_filters)
 """The rules, in the order they are applied."""
 
 
@@ -33,4 +34,4 @@ def optimize(p: A.Pipeline, rules: Sequence[Rule] = RULES) -> A.Pipeline:
     return p
 
 
-__all__ = ["RULES", "Rule", "optimize", "push_filters"]
+__all__ = ["RULES", "Rule", "optimize", "push_filters", "sink_now_evals"]
