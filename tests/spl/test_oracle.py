@@ -115,11 +115,19 @@ def test_the_search_command_equals_the_executor_on_random_windows(pack, logs, ca
     path, events = logs
     rnd = random.Random(len(events))
     first, last = events[0]["_time"], events[-1]["_time"]
+    time_of = {e["eventID"]: e["_time"] for e in events if "eventID" in e}
     ctx = pack.context()
     nonempty = 0
-    for spec in specs_from_pack(pack):
-        lo = float(int(rnd.uniform(first, last)))
-        hi = lo + rnd.choice((600.0, 3600.0, 4 * 3600.0, 8 * 3600.0))
+    for i, spec in enumerate(specs_from_pack(pack)):
+        length = rnd.choice((600.0, 3600.0, 4 * 3600.0, 8 * 3600.0))
+        # every other detection: a window around one of its all-time results (so windows that
+        # hold alerts are there by construction, not by luck); the rest anywhere in the logs
+        ids = [x for row_ids in run(spec.spl, events, ctx, now=NOW).event_ids for x in row_ids]
+        if i % 2 == 0 and ids:
+            lo = float(int(time_of[rnd.choice(ids)] - rnd.uniform(0, length)))
+        else:
+            lo = float(int(rnd.uniform(first, last)))
+        hi = lo + length
         want = run(spec.spl, events, ctx, now=NOW, earliest=lo, latest=hi).rows
         assert main(["--pack", str(ROOT), "search", spec.spl, path, "--now", str(NOW), "--earliest", str(lo),
                      "--latest", str(hi), "--format", "json"]) == 0
