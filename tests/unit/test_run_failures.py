@@ -88,7 +88,7 @@ def test_scan_reports_the_failing_detections_and_runs_the_others(broken, capsys,
     assert sorted(errors) == [ROLE_NAME, SECRETS_NAME]
     assert errors[ROLE_NAME].startswith(f"{role_path}:{role_line}: {ROLE_NAME}: {MATCH_LIMIT}")
     assert errors[SECRETS_NAME] == (f"{secrets_path}:{secrets_line}: {SECRETS_NAME}: SPL error: "
-                                    "invalid relative time 'CreateModel'")
+                                    "invalid relative time 'CreateModel' (at its character 1)")
     for error in errors.values():
         assert error in cap.err
     assert f"2 detection(s) failed while running: {SECRETS_NAME}, {ROLE_NAME}" in cap.err
@@ -198,3 +198,21 @@ def test_an_spl_error_crosses_processes_whole():
     err = pickle.loads(pickle.dumps(SplError("bad thing", 7, "search x | evl y")))
     assert (err.message, err.pos, err.text) == ("bad thing", 7, "search x | evl y")
     assert str(err) == str(SplError("bad thing", 7, "search x | evl y"))
+
+
+def test_a_bad_time_spec_from_the_data_is_not_placed_in_the_search(tmp_path, capsys):
+    """`relative_time` over a value read from the data fails with the value and where in it the
+    modifier breaks, never "at position 0" of the search (the error is not in the search text)."""
+    log = tmp_path / "one.ndjson"
+    log.write_text(json.dumps({"eventVersion": "1.08", "eventTime": "2026-11-23T10:00:00Z", "eventName": "-7x@d",
+                               "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1", "eventID": "e1",
+                               "sourceIPAddress": "192.0.2.1", "eventType": "AwsApiCall",
+                               "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                                                "arn": "arn:aws:iam::111122223333:user/a"},
+                               "recipientAccountId": "111122223333"}) + "\n")
+    root = Path(__file__).resolve().parents[2]
+    code = main(["--pack", str(root), "search", "* | eval t=relative_time(now(), eventName)", str(log)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "invalid time unit in '-7x@d' (at its character 1)" in err
+    assert "position" not in err and "Traceback" not in err

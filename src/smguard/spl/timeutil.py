@@ -81,11 +81,11 @@ def relative_time(t: float, spec: str) -> float:
     while pos < len(s):
         m = _TOKEN_RE.match(s, pos)
         if not m:
-            raise SplError(f"invalid relative time '{spec}'", pos)
+            raise SplError(f"invalid relative time '{spec}' (at its character {pos + 1})")
         if m.group(1):
             unit = _UNITS.get(m.group(3).lower())
             if unit is None:
-                raise SplError(f"invalid time unit in '{spec}'", pos)
+                raise SplError(f"invalid time unit in '{spec}' (at its character {pos + 1})")
             n = int(m.group(2) or 1) * (-1 if m.group(1) == "-" else 1)
             if unit in _SECONDS:
                 dt = dt + timedelta(seconds=n * _SECONDS[unit])
@@ -98,7 +98,7 @@ def relative_time(t: float, spec: str) -> float:
         else:
             unit = _UNITS.get(m.group(4).lower())
             if unit is None:
-                raise SplError(f"invalid snap unit in '{spec}'", pos)
+                raise SplError(f"invalid snap unit in '{spec}' (at its character {pos + 1})")
             dt = _snap(dt, unit, m.group(5))
         pos = m.end()
     return dt.timestamp()
