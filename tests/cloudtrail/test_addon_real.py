@@ -34,6 +34,7 @@ import pytest
 
 from smguard.cloudtrail import addon
 from smguard.cloudtrail.fields import to_event
+from smguard.cloudtrail.reader import iter_records
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
@@ -46,11 +47,10 @@ pytestmark = pytest.mark.skipif(not TA_DIR, reason="SMGUARD_TA_AWS_DIR does not 
 
 def real_records() -> list[dict]:
     """Every vendored real (or documented-shape) CloudTrail record."""
-    records: list[dict] = []
-    for path in sorted((CORPUS / "stratus_detonation_logs").glob("aws.*.json")):
-        records.extend(json.loads(path.read_text()))
-    records.extend(json.loads((CORPUS / "aws_documented" / "records.json").read_text())["Records"])
-    return records
+    # read by the product's own reader (bare JSON arrays and {"Records": [...]}), strict: a
+    # damaged vendored file is an error here, never a silently shorter corpus
+    paths = [*sorted((CORPUS / "stratus_detonation_logs").glob("aws.*.json")), CORPUS / "aws_documented" / "records.json"]
+    return [r.record for r in iter_records(paths, strict=True)]
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from smguard.cloudtrail.reader import iter_records
 from smguard.generate import generate
 from smguard.model import load_pack
 from smguard.scan import partition, scan, specs_from_pack
@@ -49,11 +50,10 @@ NOW = dt.datetime(2026, 11, 24, tzinfo=dt.UTC).timestamp()  # after every record
 
 def real_records() -> list[dict]:
     """Every vendored real CloudTrail record (Stratus captures, then the documented shapes)."""
-    records: list[dict] = []
-    for path in sorted((CORPUS / "stratus_detonation_logs").glob("aws.*.json")):
-        records.extend(json.loads(path.read_text()))
-    records.extend(json.loads((CORPUS / "aws_documented" / "records.json").read_text())["Records"])
-    return records
+    # read by the product's own reader (bare JSON arrays and {"Records": [...]}), strict: a
+    # damaged vendored file is an error here, never a silently shorter corpus
+    paths = [*sorted((CORPUS / "stratus_detonation_logs").glob("aws.*.json")), CORPUS / "aws_documented" / "records.json"]
+    return [r.record for r in iter_records(paths, strict=True)]
 
 
 def restamped(records: list[dict], start: float, end: float) -> list[dict]:
