@@ -118,15 +118,16 @@ def test_every_outcome_is_classified_and_every_miss_named(pack):
     spec = _budget_throttled_daily(pack)
     truth = _truth([
         _inst("budget_deleted_and_raised", 1, ["a1"]),
-        _inst("budget_deleted_and_raised", 2, ["a2"], at="2026-11-24T03:00:00Z"),   # throttled by #1
+        _inst("budget_deleted_and_raised", 2, ["a2"], at="2026-11-24T03:00:00Z"),   # behind #1's open alert
         _inst("budget_deleted_and_raised", 3, ["a3"], at="2026-11-24T05:00:00Z"),   # in windows, no result
         _inst("budget_deleted_and_raised", 4, ["a4"], at="2026-11-30T05:00:00Z"),   # after the last run
+        _inst("budget_deleted_and_raised", 5, ["a5"], at="2026-11-24T05:00:00Z"),   # behind a baseline FP: missed
         _inst("budget_limit_adjusted_within_plan", 1, ["n1"], kind="near_miss"),
         _inst("approved_notebook_instance", 1, ["b1"], kind="benign"),
         _inst("cloudtrail_stop_logging", 1, ["c1"]),
         _inst("guardduty_detector_deleted", 1, ["d1"]),
     ])
-    times = {"a1": 1, "a2": 3, "a3": 5, "a4": 24 * 6 + 5, "n1": 1, "b1": 1, "c1": 1, "d1": 1}
+    times = {"a1": 1, "a2": 3, "a3": 5, "a4": 24 * 6 + 5, "a5": 5, "n1": 1, "b1": 1, "c1": 1, "d1": 1}
     t0 = datetime(2026, 11, 24, tzinfo=UTC).timestamp()
     times = {k: t0 + h * 3600 + 17 for k, h in times.items()}
     row = lambda ids, run, b: {"_event_ids": ids, "_run_time": run, "budget_name": b}  # noqa: E731
@@ -139,6 +140,7 @@ def test_every_outcome_is_classified_and_every_miss_named(pack):
         row(["d1"], "2026-11-24T04:00:00Z", "d"),
         row(["zz"], "2026-11-24T04:00:00Z", "z"),
         row(["a1"], "2026-11-24T05:00:00Z", "ml"),  # a repeat: suppressed, not a miss
+        row(["a5"], "2026-11-24T06:00:00Z", "z"),  # suppressed by the baseline alert on "z"
     ]}
     infos = {
         "budget_deleted_and_raised": ScenarioInfo("budget_deleted_and_raised", "attack", frozenset()),
@@ -151,13 +153,20 @@ def test_every_outcome_is_classified_and_every_miss_named(pack):
     scores = {spec.id: DetectionScore(det)}
     classify_run(scores, [spec], alerts, truth, times, infos, seed=7, now=t0 + 86400 + 3600)
     s = scores[spec.id]
-    assert len(s.expected) == 4 and s.caught == {(7, "budget_deleted_and_raised#1")} and s.alerts == 1
-    assert s.suppressed == 2 and s.declared == 1
+    assert len(s.expected) == 5 and s.caught == {(7, "budget_deleted_and_raised#1")} and s.alerts == 1
+    assert s.suppressed == 3 and s.declared == 1
+    # held back by the throttle of the alert that caught #1 on the same budget: the SOC has it open
+    (behind,) = s.behind
+    assert (behind.instance, behind.reason) == ("budget_deleted_and_raised#2", "behind_open_alert")
+    assert "budget_name=ml" in behind.detail and "budget_deleted_and_raised#1" in behind.detail
     reasons = {m.instance: m.reason for m in s.misses}
-    assert reasons == {"budget_deleted_and_raised#2": "throttled", "budget_deleted_and_raised#3": "below_threshold",
+    assert reasons == {"budget_deleted_and_raised#5": "throttled", "budget_deleted_and_raised#3": "below_threshold",
                        "budget_deleted_and_raised#4": "outside_window"}
+    # held back by a false positive on the same entity: noise an attacker hides behind, a miss
     throttled = next(m for m in s.misses if m.reason == "throttled")
-    assert "budget_name=ml" in throttled.detail and "budget_deleted_and_raised#1" in throttled.detail
+    assert "budget_name=z" in throttled.detail and "baseline records" in throttled.detail
+    doc = s.to_json(1.0)
+    assert (doc["caught"], doc["behind_open_alert"], doc["missed"]) == (1, 1, 3)
     assert all(m.seed == 7 and m.at for m in s.misses)
     assert {f.cls: f.instances for f in s.false_positives} == {
         "near_miss": ("budget_limit_adjusted_within_plan#1",), "benign": ("approved_notebook_instance#1",),
@@ -195,12 +204,13 @@ def test_json_document_is_stable(small_ev):
     doc = json.loads(json.dumps(ev.to_json()))
     assert doc["schema"] == SCHEMA_ID
     assert doc["parameters"] == {"seeds": [1, 2], "per_scenario": 2, "days": 0.25, "start": "2026-11-23T00:00:00Z"}
-    assert set(doc["totals"]) == {"records", "scenario_instances", "expected", "caught", "missed", "recall",
+    assert set(doc["totals"]) == {"records", "scenario_instances", "expected", "caught", "behind_open_alert",
+                                  "missed", "recall",
                                   "suppressed", "declared", "false_positives", "baseline_alerts_per_day"}
     assert doc["totals"]["scenario_instances"] == 12
     assert set(doc["totals"]["false_positives"]) == set(FP_CLASSES)
     budget = next(d for d in doc["detections"] if d["name"] == BUDGET)
-    assert budget["expected"] == 4 and budget["caught"] + budget["missed"] == 4
+    assert budget["expected"] == 4 and budget["caught"] + budget["behind_open_alert"] + budget["missed"] == 4
     assert set(budget["missed_by_reason"]) == set(MISS_REASONS)
     assert set(budget) >= {"id", "name", "area", "expected", "caught", "missed", "alerts", "suppressed", "declared",
                            "false_positives", "misses", "false_positive_alerts", "baseline_alerts_per_day"}

@@ -93,6 +93,7 @@ def _detection_evaluation(row: dict[str, Any] | None) -> dict[str, Any] | None:
                "detail": m.get("detail", "")} for m in row.get("misses", [])]
     return {
         "expected": row.get("expected", 0), "caught": row.get("caught", 0), "missed": missed,
+        "behind_open_alert": row.get("behind_open_alert", 0),
         "suppressed": row.get("suppressed", 0), "declared": row.get("declared", 0),
         "false_positives": {k: int(v or 0) for k, v in sorted((row.get("false_positives") or {}).items())},
         "alerts": row.get("alerts", 0),
@@ -217,6 +218,7 @@ def build_report(pack: Pack, *, tests: list[dict[str, Any]] | None = None,
         summary["expected"] = sum(e["expected"] for e in evs)
         summary["caught"] = sum(e["caught"] for e in evs)
         summary["missed"] = sum(len(e["missed"]) for e in evs)
+        summary["behind_open_alert"] = sum(e["behind_open_alert"] for e in evs)
         classes = sorted({k for e in evs for k in e["false_positives"]})
         summary["false_positives"] = {k: sum(e["false_positives"].get(k, 0) for e in evs) for k in classes}
     return {

@@ -52,7 +52,8 @@ def _summary(doc: dict[str, Any]) -> str:
              ("partial", "partial"), ("not_observable", "not observable"), ("gaps", "gaps"),
              ("test_cases", "test cases"), ("tests_passed", "tests passed"), ("tests_failed", "tests failed")]
     if "expected" in s:
-        items += [("expected", "attack instances"), ("caught", "caught"), ("missed", "missed")]
+        items += [("expected", "attack instances"), ("caught", "caught"), ("behind_open_alert", "behind an open alert"),
+                  ("missed", "missed")]
     items += [("alerts", "alerts raised"), ("suppressed", "suppressed by throttling"), ("techniques", "ATT&CK techniques")]
     kpis = "".join(f'<div class="kpi">{_num("summary." + k, s.get(k))}<span>{_esc(label)}</span></div>'
                    for k, label in items)
@@ -187,7 +188,8 @@ def _detection(det: dict[str, Any]) -> str:
     if ev:
         missed = "".join(f'<li>{_esc(m.get("instance"))}: {_esc(m.get("reason"))}</li>' for m in ev["missed"])
         fps = ", ".join(f'{_esc(k.replace("_", " "))} {v}' for k, v in ev["false_positives"].items())
-        evaluation = (f'<p>Evaluation: caught <b>{ev["caught"]}</b> of {ev["expected"]} attack instance(s); '
+        evaluation = (f'<p>Evaluation: caught <b>{ev["caught"]}</b> of {ev["expected"]} attack instance(s) '
+                      f'({ev["behind_open_alert"]} more behind an open alert on the same entity); '
                       f'{ev["suppressed"]} alert(s) suppressed by throttling; false positives: {fps}.</p>'
                       + (f'<p>Missed:</p><ul>{missed}</ul>' if missed else ""))
     else:

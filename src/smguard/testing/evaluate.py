@@ -17,11 +17,18 @@ Per detection:
 - **expected**: injected instances of the attack scenarios its positive tests name;
 - **caught**: expected instances whose records are in an alert that went out;
 - **missed**, each named (seed, scenario, instance, time) with a reason:
-  ``throttled`` (its rows were suppressed by an earlier alert on the same entity),
+  ``throttled`` (its rows were suppressed by an earlier alert on the same entity that
+  was not itself a true positive: a false positive or a declared cross-fire blinding the
+  entity is exactly what an attacker hides behind),
   ``outside_window`` (some of its records fall in no replayed run's window) or
   ``below_threshold`` (inside the windows, but no run's results hold its records: the
   activity was split across windows or bins, or too small) or ``failed`` (the detection
   failed while running: its error is in ``errors`` and the other detections are scored);
+- **behind an open alert**: expected instances whose rows were suppressed by an earlier
+  alert *of this detection on the same entity that caught an expected instance* less than
+  the throttle period before: the SOC is already investigating that entity for this
+  detection, and not alerting again is what throttling is for. Counted apart: not caught
+  (recall stays alerts only), not missed;
 - **suppressed**: alerts held back by throttling (repeats; counted apart, not as misses);
 - **declared**: alerts on a scenario that lists the detection in ``also_triggers``;
 - **false positives**, by class: ``baseline`` (no scenario records), ``benign`` and
@@ -91,6 +98,9 @@ class DetectionScore:
     expected: list[tuple[int, str]] = field(default_factory=list)  # (seed, instance label)
     caught: set[tuple[int, str]] = field(default_factory=set)
     misses: list[Miss] = field(default_factory=list)
+    # expected instances held back by the throttle of an alert that caught another expected
+    # instance on the same entity (reason ``behind_open_alert``): neither caught nor missed
+    behind: list[Miss] = field(default_factory=list)
     alerts: int = 0  # alerts that went out and hold an expected instance
     suppressed: int = 0
     declared: int = 0
@@ -113,11 +123,13 @@ class DetectionScore:
         return {
             "id": d.id, "name": d.name, "area": d.area,
             "expected": len(self.expected), "caught": len(self.caught), "missed": len(self.misses),
+            "behind_open_alert": len(self.behind),
             "missed_by_reason": {r: sum(1 for m in self.misses if m.reason == r) for r in MISS_REASONS},
             "alerts": self.alerts, "suppressed": self.suppressed, "declared": self.declared,
             "false_positives": {c: self.fp_count(c) for c in FP_CLASSES},
             "baseline_alerts_per_day": round(self.fp_count("baseline") / days, 3) if days else None,
             "misses": [m.to_json() for m in self.misses],
+            "behind_open_alert_instances": [m.to_json() for m in self.behind],
             "false_positive_alerts": [f.to_json() for f in self.false_positives],
             "alert_log": self.alert_log,
             "errors": self.errors,
@@ -148,6 +160,7 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         expected = sum(len(s.expected) for s in self.scores)
         caught = sum(len(s.caught) for s in self.scores)
+        behind = sum(len(s.behind) for s in self.scores)
         total_days = self.days * len(self.seeds)
         return {
             "schema": SCHEMA_ID,
@@ -156,7 +169,8 @@ class Evaluation:
             "ok": self.ok,
             "totals": {
                 "records": self.records, "scenario_instances": self.instances,
-                "expected": expected, "caught": caught, "missed": expected - caught,
+                "expected": expected, "caught": caught, "behind_open_alert": behind,
+                "missed": expected - caught - behind,
                 "recall": round(caught / expected, 4) if expected else None,
                 "suppressed": sum(s.suppressed for s in self.scores),
                 "declared": sum(s.declared for s in self.scores),
@@ -307,7 +321,7 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
                 info = inst_info[i]
                 score.misses.append(Miss(seed, info["scenario"], i, info["at"], "failed", error))
             continue
-        suppressed_by: dict[str, dict[str, Any]] = {}
+        suppressed_by: dict[str, list[dict[str, Any]]] = {}
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
             insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
             log = {"seed": seed, "run_time": th.row.get("_run_time", ""), "instances": insts,
@@ -317,7 +331,7 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
                 log["outcome"] = "suppressed"
                 score.suppressed += 1
                 for i in insts:
-                    suppressed_by.setdefault(i, th.by)
+                    suppressed_by.setdefault(i, []).append(th.by)
                 continue
             hit = own_set.intersection(insts)
             if hit:
@@ -342,14 +356,18 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
                 continue
             info = inst_info[i]
             if i in suppressed_by:
-                by = suppressed_by[i]
-                by_insts = sorted({events[e]["instance"] for e in by.get("_event_ids", []) if e in events})
+                bys = suppressed_by[i]
+                # behind an open alert when any alert that suppressed it caught an expected instance
+                by = next((b for b in bys if own_set.intersection(_instances(b, events))), bys[0])
+                by_insts = _instances(by, events)
                 ent = ", ".join(f"{f}={by.get(f)}" for f in spec.throttle_fields)
                 held = ", ".join(by_insts) if by_insts else "baseline records"
-                score.misses.append(Miss(seed, info["scenario"], i, info["at"], "throttled",
-                                         f"suppressed by the alert of the run at {by.get('_run_time')} on the same "
-                                         f"entity ({ent}; throttle {det.throttling.period if det.throttling else ''}), "
-                                         f"which held {held}"))
+                detail = (f"suppressed by the alert of the run at {by.get('_run_time')} on the same entity ({ent}; "
+                          f"throttle {det.throttling.period if det.throttling else ''}), which held {held}")
+                if own_set.intersection(by_insts):
+                    score.behind.append(Miss(seed, info["scenario"], i, info["at"], "behind_open_alert", detail))
+                else:
+                    score.misses.append(Miss(seed, info["scenario"], i, info["at"], "throttled", detail))
                 continue
             cover = cover or _Coverage(spec, t0, now)
             ts = [times[e] for e in info["eventIDs"] if e in times]
@@ -364,6 +382,11 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
                                          f"its {len(ts)} record(s) ({_iso(min(ts)) if ts else '-'}.."
                                          f"{_iso(max(ts)) if ts else '-'}) are inside the run windows but no run's "
                                          f"results hold them"))
+
+
+def _instances(row: dict[str, Any], events: dict[str, Any]) -> list[str]:
+    """The scenario instances whose records a result row was computed from."""
+    return sorted({events[e]["instance"] for e in row.get("_event_ids", []) if e in events})
 
 
 def _scenario_lines(path: Path, wanted: set[str]) -> dict[str, tuple[float, str]]:
@@ -457,14 +480,14 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
     """The Markdown report: one row per detection, totals, then every miss and (unless
     ``false_positives`` is false) every false positive."""
     lines = [
-        "| area | detection | expected | caught | missed | throttled repeats | declared | "
+        "| area | detection | expected | caught | behind open alert | missed | throttled repeats | declared | "
         "FP baseline | FP benign | FP near miss | FP cross-fire |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in ev.scores:
         name = f"{s.detection.name} **(failed)**" if s.errors else s.detection.name
         lines.append(f"| {s.detection.area} | {name} | {len(s.expected)} | {len(s.caught)} | "
-                     f"{len(s.misses)} | {s.suppressed} | {s.declared} | "
+                     f"{len(s.behind)} | {len(s.misses)} | {s.suppressed} | {s.declared} | "
                      + " | ".join(str(s.fp_count(c)) for c in FP_CLASSES) + " |")
     t = ev.to_json()["totals"]
     fps = t["false_positives"]
@@ -472,7 +495,8 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
         "",
         f"Seeds {', '.join(map(str, ev.seeds))}; {ev.days:g} day(s) each from {ev.start}; {ev.per_scenario} "
         f"instance(s) of every scenario at random offsets; {ev.records} records, {ev.instances} instances. "
-        f"Recall {t['caught']}/{t['expected']}; false positives: baseline {fps['baseline']}, benign {fps['benign']}, "
+        f"Recall {t['caught']}/{t['expected']} ({t['behind_open_alert']} more behind an open alert of the same "
+        f"detection on the same entity, {t['missed']} missed); false positives: baseline {fps['baseline']}, benign {fps['benign']}, "
         f"near miss {fps['near_miss']}, cross-fire {fps['cross_fire']}; {t['suppressed']} alert(s) suppressed by "
         f"throttling; {t['declared']} declared cross-fire(s).",
     ]
@@ -491,6 +515,10 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
         lines += ["", "Missed:", ""]
         lines += [f"- {s.detection.name}: seed {m.seed} `{m.instance}` at {m.at}: **{m.reason}** ({m.detail})"
                   for s, m in misses]
+    behind = [(s, m) for s in ev.scores for m in s.behind]
+    if behind and false_positives:
+        lines += ["", "Behind an open alert (not alerted again by design; not missed):", ""]
+        lines += [f"- {s.detection.name}: seed {m.seed} `{m.instance}` at {m.at} ({m.detail})" for s, m in behind]
     fpl = [(s, f) for s in ev.scores for f in s.false_positives]
     if fpl and false_positives:
         lines += ["", "False positives:", ""]
