@@ -40,6 +40,16 @@ def break_two(root: Path) -> None:
     edit(root, SECRETS, anchor, anchor + "    | eval t=relative_time(now(), eventName)\n")
 
 
+def call_place(root: Path, rel: str, call: str) -> tuple[str, int, int]:
+    """The file as messages name it, and the 1-based line and column where ``call`` (the
+    failing function, as ``break_two`` wrote it) starts: a run-time error points there."""
+    from smguard.errors import rel as shown
+
+    lines = (root / rel).read_text().splitlines()
+    (line,) = [n for n, text in enumerate(lines, 1) if call in text]
+    return shown(root / rel), line, lines[line - 1].index(call) + 1
+
+
 def search_line(root: Path, rel: str) -> tuple[str, int]:
     """The detection's file as messages name it, and the line of its ``search:``."""
     from smguard.errors import rel as shown
@@ -82,13 +92,16 @@ def test_scan_reports_the_failing_detections_and_runs_the_others(broken, capsys,
     assert rc == 1
     out = json.loads(cap.out)
     assert out["events"] == len(records)
-    role_path, role_line = search_line(root, ROLE)
-    secrets_path, secrets_line = search_line(root, SECRETS)
+    # each error points at the failing function's line and column, not at the search's first line
+    role_path, role_line, role_col = call_place(root, ROLE, "match(probe")
+    secrets_path, secrets_line, secrets_col = call_place(root, SECRETS, "relative_time(now(), eventName)")
+    assert role_line > search_line(root, ROLE)[1] and secrets_line > search_line(root, SECRETS)[1]
     errors = {f["name"]: f["error"] for f in out["failed"]}
     assert sorted(errors) == [ROLE_NAME, SECRETS_NAME]
-    assert errors[ROLE_NAME].startswith(f"{role_path}:{role_line}: {ROLE_NAME}: {MATCH_LIMIT}")
-    assert errors[SECRETS_NAME] == (f"{secrets_path}:{secrets_line}: {SECRETS_NAME}: SPL error: "
-                                    "invalid relative time 'CreateModel' (at its character 1)")
+    assert errors[ROLE_NAME].startswith(f"{role_path}:{role_line}: {ROLE_NAME}: SPL error at column {role_col}: "
+                                        f"{MATCH_LIMIT.removeprefix('SPL error: ')}")
+    assert errors[SECRETS_NAME].startswith(f"{secrets_path}:{secrets_line}: {SECRETS_NAME}: SPL error at column "
+                                           f"{secrets_col}: invalid relative time 'CreateModel' (at its character 1)")
     for error in errors.values():
         assert error in cap.err
     assert f"2 detection(s) failed while running: {SECRETS_NAME}, {ROLE_NAME}" in cap.err
@@ -120,8 +133,9 @@ def test_test_command_fails_the_broken_one_and_passes_the_others(broken, capsys)
     n = {d.name: len(d.tests) for d in pack.detections}
     assert rc == 1
     assert f"{n[DEPLOY_NAME]} passed, {n[SECRETS_NAME]} failed" in cap.out
-    path, line = search_line(root, SECRETS)
-    assert cap.out.count(f"     {path}:{line}: {SECRETS_NAME}: SPL error: invalid relative time 'Create") == n[SECRETS_NAME]
+    path, line, col = call_place(root, SECRETS, "relative_time(now(), eventName)")
+    assert cap.out.count(f"     {path}:{line}: {SECRETS_NAME}: SPL error at column {col}: "
+                         "invalid relative time 'Create") == n[SECRETS_NAME]
     assert cap.out.count(f"PASS {DEPLOY_NAME} :: ") == n[DEPLOY_NAME]
 
 
@@ -134,11 +148,11 @@ def test_evaluate_scores_the_others_and_counts_the_failed_one(broken):
                                                             "manual_endpoint_deployment"], jobs=1)
     scores = {s.detection.name: s for s in ev.scores}
     secrets = scores[SECRETS_NAME]
-    secrets_path, secrets_line = search_line(root, SECRETS)
+    secrets_path, secrets_line, secrets_col = call_place(root, SECRETS, "relative_time(now(), eventName)")
     assert not ev.ok and not secrets.ok
     assert len(secrets.errors) == 1
-    assert secrets.errors[0].startswith(f"{secrets_path}:{secrets_line}: {SECRETS_NAME}: SPL error: "
-                                        "invalid relative time 'Create")
+    assert secrets.errors[0].startswith(f"{secrets_path}:{secrets_line}: {SECRETS_NAME}: SPL error at column "
+                                        f"{secrets_col}: invalid relative time 'Create")
     assert [m.reason for m in secrets.misses] == ["failed"] and len(secrets.expected) == 1
     deploy = scores[DEPLOY_NAME]
     assert len(deploy.caught) == 1 and not deploy.misses and not deploy.errors  # scored as usual
@@ -200,9 +214,10 @@ def test_an_spl_error_crosses_processes_whole():
     assert str(err) == str(SplError("bad thing", 7, "search x | evl y"))
 
 
-def test_a_bad_time_spec_from_the_data_is_not_placed_in_the_search(tmp_path, capsys):
+def test_a_bad_time_spec_from_the_data_is_placed_at_the_function(tmp_path, capsys):
     """`relative_time` over a value read from the data fails with the value and where in it the
-    modifier breaks, never "at position 0" of the search (the error is not in the search text)."""
+    modifier breaks, placed at the function that read it (position 11), never "at position 0"
+    of the search (the offset into the value is not an offset into the search)."""
     log = tmp_path / "one.ndjson"
     log.write_text(json.dumps({"eventVersion": "1.08", "eventTime": "2026-11-23T10:00:00Z", "eventName": "-7x@d",
                                "eventSource": "s3.amazonaws.com", "awsRegion": "us-east-1", "eventID": "e1",
@@ -215,4 +230,28 @@ def test_a_bad_time_spec_from_the_data_is_not_placed_in_the_search(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 1
     assert "invalid time unit in '-7x@d' (at its character 1)" in err
-    assert "position" not in err and "Traceback" not in err
+    assert "SPL error at position 11: invalid time unit" in err
+    assert "position 0" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("query", "pos", "said"), [
+    (f'* | rex field=eventName "(?<x>{CATASTROPHIC})"', 4, f"rex: regular expression '(?<x>{CATASTROPHIC})'"),
+    (f'* | regex eventName="{CATASTROPHIC}"', 4, f"regex: regular expression '{CATASTROPHIC}'"),
+    (f'* | where match(eventName, "{CATASTROPHIC}")', 10, f"regular expression '{CATASTROPHIC}'"),
+])
+def test_a_regex_over_its_match_limit_is_placed_at_its_command_or_function(tmp_path, capsys, query, pos, said):
+    """The match limit is hit by a value, not by the search text: the error names the command
+    (or the ``match()`` call) that ran the regex, at its position in the search."""
+    log = tmp_path / "one.ndjson"
+    log.write_text(json.dumps({"eventVersion": "1.08", "eventTime": "2026-11-23T10:00:00Z",
+                               "eventName": "a" * 41 + "!", "eventSource": "s3.amazonaws.com",
+                               "awsRegion": "us-east-1", "eventID": "e1", "sourceIPAddress": "192.0.2.1",
+                               "eventType": "AwsApiCall",
+                               "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                                                "arn": "arn:aws:iam::111122223333:user/a"},
+                               "recipientAccountId": "111122223333"}) + "\n")
+    root = Path(__file__).resolve().parents[2]
+    code = main(["--pack", str(root), "search", query, str(log)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"SPL error at position {pos}: {said} exceeded the match limit" in err

@@ -176,15 +176,24 @@ class FillnullOp(Op):
 
 
 class RexOp(Op):
-    def __init__(self, cmd: A.RexCmd):
+    def __init__(self, cmd: A.RexCmd, text: str = ""):
         self.rx = pcre.compile(cmd.regex)
         self.field = cmd.field
         self.max = cmd.max_match
         self.names = list(self.rx.groupindex)
+        self.pos, self.text = cmd.pos, text
         if not self.names:
             raise SplError("rex needs at least one named group (?<name>...)", cmd.pos)
 
     def process(self, row: Row) -> list[Row]:
+        try:
+            return self._process(row)
+        except SplError as exc:  # over the match limit on this value: say which command
+            if exc.pos >= 0 or self.pos < 0:
+                raise
+            raise SplError(f"rex: {exc.message}", self.pos, self.text) from None
+
+    def _process(self, row: Row) -> list[Row]:
         vals = mv(row.f.get(self.field))
         if not vals:
             return [row]
@@ -226,10 +235,16 @@ class RegexOp(Op):
             raise SplError(f"regex: {exc.message}", cmd.pos, text) from exc
         self.field = cmd.field
         self.negate = cmd.negate
+        self.pos, self.text = cmd.pos, text
 
     def process(self, row: Row) -> list[Row]:
         search = self.rx.search
-        found = any(search(s) for s in mv(row.f.get(self.field)))
+        try:
+            found = any(search(s) for s in mv(row.f.get(self.field)))
+        except SplError as exc:  # over the match limit on this value: say which command
+            if exc.pos >= 0 or self.pos < 0:
+                raise
+            raise SplError(f"regex: {exc.message}", self.pos, self.text) from None
         return [row] if found != self.negate else _EMPTY
 
 

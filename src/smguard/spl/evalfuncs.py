@@ -259,11 +259,30 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
                     pcre.compile(pat.value)
                 except SplError as exc:
                     raise SplError(exc.message, e.pos, env.text) from None
-        return make(e, env)
+        fn = make(e, env)
+        return _located(fn, e, env) if e.name in _FAILS_ON_DATA else fn
     raise SplError(f"cannot evaluate {e!r}")
 
 
 _REGEX_FUNCS = frozenset({"match", "replace", "mvfind"})  # the pattern is their second argument
+_FAILS_ON_DATA = _REGEX_FUNCS | {"relative_time"}
+"""Functions that can fail on a value read from the data (a regex over its match limit, a
+time spec that is not one): their errors are raised at the call's place in the search."""
+
+
+def _located(fn: Fn, call: A.Call, env: EvalEnv) -> Fn:
+    """``fn``, whose place-less errors (raised by the value, not the search) are re-raised at
+    ``call``'s position, so the message points at the failing function, not the search."""
+    pos, text = call.pos, env.text
+
+    def located(f: dict) -> Value:
+        try:
+            return fn(f)
+        except SplError as exc:
+            if exc.pos >= 0 or pos < 0:
+                raise
+            raise SplError(exc.message, pos, text) from None
+    return located
 
 
 def _compile_bool(e: A.BoolOp, env: EvalEnv) -> Fn:

@@ -186,7 +186,7 @@ class CompiledSearch:
         if isinstance(c, A.FillnullCmd):
             return FillnullOp(c)
         if isinstance(c, A.RexCmd):
-            return RexOp(c)
+            return RexOp(c, self.rt.text)
         if isinstance(c, A.RegexCmd):
             return RegexOp(c, self.rt.text)
         if isinstance(c, A.SpathCmd):
