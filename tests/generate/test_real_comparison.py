@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smguard.generate import baseline_records, list_scenarios, scenario_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,17 +124,19 @@ def real_records() -> list[dict[str, Any]]:
     return recs + json.loads((CORPUS / "aws_documented" / "records.json").read_text())["Records"]
 
 
-@cache
-def generated_records() -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def generated() -> list[dict[str, Any]]:
+    """Six hours of baseline and one instance of every scenario: a module fixture, not a
+    cache, so the records are dropped with the module (about 0.2 GB)."""
     recs = baseline_records(6, seed=7, start=dt.datetime(2026, 11, 24, 8, tzinfo=dt.UTC), pack_root=ROOT)
     for name in list_scenarios(ROOT):
         recs += scenario_records(name, seed=3, pack_root=ROOT)
     return recs
 
 
-def differences() -> dict[tuple[Group, str, str], str]:
+def differences(generated: list[dict[str, Any]]) -> dict[tuple[Group, str, str], str]:
     """Every difference on the groups both sides have: (group, path, kind) -> detail."""
-    real, gen = shapes(real_records()), shapes(generated_records())
+    real, gen = shapes(real_records()), shapes(generated)
     out = {}
     for g in sorted(set(real) & set(gen)):
         r, s = real[g], gen[g]
@@ -146,14 +150,14 @@ def differences() -> dict[tuple[Group, str, str], str]:
     return out
 
 
-def test_the_comparison_covers_shared_event_names():
-    groups = set(shapes(real_records())) & set(shapes(generated_records()))
+def test_the_comparison_covers_shared_event_names(generated):
+    groups = set(shapes(real_records())) & set(shapes(generated))
     assert {g[0] for g in groups} >= {"ConsoleLogin", "CreateAccessKey", "DeleteTrail", "GetCallerIdentity",
                                      "GetSecretValue", "StopLogging"}
 
 
-def test_every_difference_from_real_records_is_explained():
-    diffs = differences()
+def test_every_difference_from_real_records_is_explained(generated):
+    diffs = differences(generated)
     unexplained = {k: v for k, v in diffs.items() if k not in ALLOWED}
     listing = "\n".join(f"{g} {path}: {kind}: {detail}" for (g, path, kind), detail in sorted(unexplained.items()))
     assert not unexplained, f"generated records differ from real ones:\n{listing}"
@@ -165,21 +169,21 @@ def _version(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.split("."))
 
 
-def test_event_versions_are_at_least_what_aws_wrote_in_the_captures():
+def test_event_versions_are_at_least_what_aws_wrote_in_the_captures(generated):
     """Per event name both have: CloudTrail only moves versions up, and the captures are from 2024."""
     real: dict[str, tuple[int, ...]] = {}
     for p in sorted((CORPUS / "stratus_detonation_logs").glob("aws.*.json")):
         for r in json.loads(p.read_text()):
             real[r["eventName"]] = max(real.get(r["eventName"], (0,)), _version(r["eventVersion"]))
-    gen = {(r["eventName"], r["eventVersion"]) for r in generated_records()}
+    gen = {(r["eventName"], r["eventVersion"]) for r in generated}
     behind = sorted((name, v, real[name]) for name, v in gen if name in real and _version(v) < real[name])
     assert behind == []
-    assert {v for r in generated_records() if r["eventSource"] == "sagemaker.amazonaws.com"
+    assert {v for r in generated if r["eventSource"] == "sagemaker.amazonaws.com"
             for v in [r["eventVersion"]]} == {"1.11"}
 
 
-def test_failed_sign_ins_of_unknown_users_are_hidden_as_aws_writes_them():
-    failed = [r for r in generated_records() if r["eventName"] == "ConsoleLogin" and "errorMessage" in r]
+def test_failed_sign_ins_of_unknown_users_are_hidden_as_aws_writes_them(generated):
+    failed = [r for r in generated if r["eventName"] == "ConsoleLogin" and "errorMessage" in r]
     hidden = [r for r in failed if r["userIdentity"]["userName"] == "HIDDEN_DUE_TO_SECURITY_REASONS"]
     assert hidden and len(hidden) < len(failed)
     for r in hidden:
@@ -192,15 +196,15 @@ def test_failed_sign_ins_of_unknown_users_are_hidden_as_aws_writes_them():
             assert r["errorMessage"] == "Failed authentication" and r["userIdentity"]["arn"].split(":")[5].startswith("user/")
 
 
-def test_calls_through_endpoints_name_the_endpoint_account():
-    through = [r for r in generated_records() if "vpcEndpointId" in r]
+def test_calls_through_endpoints_name_the_endpoint_account(generated):
+    through = [r for r in generated if "vpcEndpointId" in r]
     assert through
     assert all(r["vpcEndpointAccountId"] == r["recipientAccountId"] for r in through)
-    assert not [r for r in generated_records() if "vpcEndpointAccountId" in r and "vpcEndpointId" not in r]
+    assert not [r for r in generated if "vpcEndpointAccountId" in r and "vpcEndpointId" not in r]
 
 
-def test_web_identity_federation_data_only_where_aws_writes_it():
-    carrying = {r["eventSource"] for r in generated_records()
+def test_web_identity_federation_data_only_where_aws_writes_it(generated):
+    carrying = {r["eventSource"] for r in generated
                 if "webIdFederationData" in r["userIdentity"].get("sessionContext", {})}
     assert carrying <= {"sts.amazonaws.com"}
 
