@@ -24,6 +24,9 @@ from smguard.testing.runner import events_of, run_case, run_search
 ROOT = Path(__file__).resolve().parents[1]
 PACK, _ = usable_pack(ROOT)
 OLD = json.loads((ROOT / "tests" / "hardening" / "pre_issue13_spl.json").read_text())
+# The SPL of the detections whose first hardening still missed or misfired in `smguard
+# evaluate` (snapshot of the compiled search before the evaluation-driven fix).
+PRE_EVALUATE = json.loads((ROOT / "tests" / "hardening" / "pre_evaluate_fix_spl.json").read_text())
 BY_NAME = {snake(d.name): d for d in PACK.detections}
 
 # (detection, case name, defect class) — the case must fail on the old search.
@@ -40,6 +43,8 @@ OLD_MISSES = [
     ("sagemaker_calls_denied_by_scp_burst", "eight denials straddling a ten-minute boundary", 2),
     ("sagemaker_reconnaissance_burst", "enumeration split across two sessions of one role", 8),
     ("sagemaker_execution_role_passed_by_new_principal", "an integration user with no history runs its first processing job with a rarer role", 3),
+    ("sagemaker_execution_role_passed_by_new_principal", "a new integration user passes the inference role after five one-off passes by others", 3),
+    ("sagemaker_job_role_then_changes_iam", "the role writes to IAM minutes after its second job, more than an hour after its first", 5),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "a person's 120-object download split across a ten-minute boundary", 3),
     ("sagemaker_bulk_s3_read_above_principal_baseline", "a new project's training role reads its 80-object dataset once through the VPC endpoint", 3),
     ("api_gateway_method_without_authorization", "an HTTP API route created without authorizationType (the default is NONE)", 4),
@@ -61,6 +66,16 @@ OLD_MISSES = [
     ("sagemaker_notebook_with_unapproved_lifecycle_config", "a user profile's KernelGateway settings and a single app created with an unapproved config", 5),
 ]
 
+
+# (detection, case name, defect class) — the case must fail on the search as it was before
+# `smguard evaluate` showed the first hardening's misses and false positives.
+EVALUATE_MISSES = [
+    ("sagemaker_execution_role_passed_by_new_principal", "a new integration user passes the inference role after five one-off passes by others", 3),
+    ("sagemaker_execution_role_passed_by_new_principal", "early in the day, a data scientist's first training job uses the role the team already passed", 3),
+    ("sagemaker_execution_role_passed_by_new_principal", "early in the day, one-off passes do not make a role the account's most common", 3),
+    ("sagemaker_job_role_then_changes_iam", "the role writes to IAM minutes after its second job, more than an hour after its first", 5),
+    ("sagemaker_job_role_then_changes_iam", "a training job's role grants itself iam:* and AdministratorAccess", 8),
+]
 
 def _case(det_name: str, case_name: str):
     det = BY_NAME[det_name]
@@ -315,3 +330,41 @@ def test_lifecycle_content_ignores_a_plain_setup_script():
     det = BY_NAME["sagemaker_lifecycle_script_with_malicious_content"]
     rows, _ = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, [rec]))
     assert rows == []
+
+
+@pytest.mark.parametrize("det_name,case_name,defect", EVALUATE_MISSES,
+                         ids=[f"class{k}::{d}::{c}" for d, c, k in EVALUATE_MISSES])
+def test_search_before_the_evaluate_fix_fails_the_new_case(det_name, case_name, defect):
+    det, case = _case(det_name, case_name)
+    old = run_case(PACK, det, case, spl=PRE_EVALUATE[det_name])
+    assert not old.ok, f"class {defect}: the search before the evaluate fix already passes {case_name!r}"
+    new = run_case(PACK, det, case)
+    assert new.ok, "; ".join(new.failures)
+
+
+def _job_role_records(write_at: str, later_job_at: str) -> list[dict]:
+    """The second-job case's records re-timed: job A (10:05), an IAM write at ``write_at`` by
+    the same role, and a job of the role started at ``later_job_at`` by another principal."""
+    det, case = _case("sagemaker_job_role_then_changes_iam",
+                      "the role writes to IAM minutes after its second job, more than an hour after its first")
+    first_job, second_job, write, _key = (dict(r) for r in case["records"])
+    write["eventTime"] = f"2026-11-24T{write_at}Z"
+    second_job["eventTime"] = f"2026-11-24T{later_job_at}Z"
+    return [first_job, write, second_job]
+
+
+def test_job_role_alert_names_only_the_jobs_started_before_the_write():
+    """A job of the role started after the IAM write (here by an integration user) is not a
+    candidate: the old search listed every job of the role in its window, and put the risk
+    of the write on a creator whose job began after it."""
+    det = BY_NAME["sagemaker_job_role_then_changes_iam"]
+    records = _job_role_records("10:20:03", "10:40:40")
+    now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC).timestamp()
+    rows, ids = run_search(PACK, PACK.compiled(det).spl, events_of(PACK, records), now)
+    assert len(rows) == 1
+    assert rows[0]["job_name"] == "forecast-train-1"
+    assert rows[0]["job_principal"] == rows[0]["user_arn"] == records[0]["userIdentity"]["arn"]
+    assert float(rows[0]["minutes_after_job"]) == 14.9
+    assert set(ids[0]) == {records[0]["eventID"], records[1]["eventID"]}
+    old, _ = run_search(PACK, PRE_EVALUATE["sagemaker_job_role_then_changes_iam"], events_of(PACK, records), now)
+    assert sorted(old[0]["job_name"]) == ["churn-export-1", "forecast-train-1"]

@@ -419,3 +419,53 @@ def test_baseline_does_nothing_destructive_with_the_new_events(baseline):
     mixes = list(baseline.data["activity"]["mix"].values()) + [s["mix"] for s in baseline.data["services"]]
     used = {catalog.lookup(c).key for mix in mixes for c in mix}
     assert not used & set(DESTRUCTIVE), used & set(DESTRUCTIVE)
+
+
+# ----------------------------------------------------------------------------- joiners
+
+def test_a_joiner_is_a_new_member_of_the_permission_set(pack, baseline):
+    """`person: {email, permission_set}` is a person the baseline does not have, whose session
+    has the team's IAM Identity Center role as issuer: a first-seen scenario's premise ("never
+    did this before") then holds in a day where other scenarios draw the baseline's people."""
+    sc = _scenario(pack, """\
+        description: a new data scientist creates a notebook, then a training job
+        kind: benign
+        actor:
+          person: {email: "Nina.Okafor.{{ hex(4) }}@contoso-analytics.com", permission_set: DataScientist}
+          client: console
+        steps:
+          - call: sagemaker:ListNotebookInstances
+          - call: sagemaker:ListTrainingJobs
+            after: 1h
+            client: sdk
+        """)
+    recs = render_scenario(baseline, sc, WHEN, 1)
+    team = next(p for p in baseline.people if p["permission_set"] == "DataScientist")
+    emails = {p["email"] for p in baseline.people}
+    arns = {r["userIdentity"]["arn"] for r in recs}
+    assert len(arns) == 1
+    email = arns.pop().rsplit("/", 1)[1]
+    assert re.fullmatch(r"nina\.okafor\.[0-9a-f]{4}@contoso-analytics\.com", email) and email not in emails
+    for r in recs:
+        ui = r["userIdentity"]
+        assert ui["type"] == "AssumedRole" and ui["principalId"].endswith(":" + email)
+        assert ui["sessionContext"]["sessionIssuer"]["arn"] == team["role_arn"]
+        assert ui["principalId"].split(":")[0] == ui["sessionContext"]["sessionIssuer"]["principalId"]
+        validate_record(r)
+    # the team's own people keep their identities (the joiner is a copy, not an edit)
+    assert all(p.name in emails for p in baseline.principals["people"])
+    assert all(p.identity[baseline.accounts[0]]["arn"].endswith("/" + p.name) for p in baseline.principals["people"])
+
+
+def test_a_joiner_of_an_unknown_permission_set_is_a_located_error(pack):
+    with pytest.raises(SmguardError) as exc:
+        _scenario(pack, """\
+            description: a joiner of a team the organisation does not have
+            kind: benign
+            actor:
+              person: {email: nina@contoso-analytics.com, permission_set: Astronaut}
+            steps:
+              - call: sagemaker:ListNotebookInstances
+            """)
+    msgs = [str(m) for m in exc.value.problems]
+    assert any("t.yml:" in m and "no person in permission set 'Astronaut'" in m for m in msgs), msgs

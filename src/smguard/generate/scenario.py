@@ -10,6 +10,7 @@ one instance into CloudTrail records through the same record builder as the base
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import random
 import re
@@ -116,6 +117,10 @@ def _check_actor(doc: yamlio.Located, actor: dict[str, Any], key: tuple[Any, ...
         return [doc.problem(key, f"actor needs exactly one of {', '.join(ACTOR_KINDS)}")]
     kind = kinds[0]
     ref = actor[kind]
+    if kind == "person" and isinstance(ref, dict):
+        teams = {p["permission_set"] for p in b.people}
+        if ref.get("permission_set") not in teams:
+            problems.append(doc.problem(key + (kind, "permission_set"), f"bad reference to the baseline: no person in permission set {ref.get('permission_set')!r} (have {', '.join(sorted(teams))})"))
     if isinstance(ref, str) and "{{" not in ref:
         if kind == "person" and ref not in ("any", "privileged", "unprivileged") and not any(p["email"] == ref for p in b.people):
             problems.append(doc.problem(key + (kind,), f"bad reference to the baseline: no person {ref!r} (use any, privileged, or an email)"))
@@ -247,7 +252,9 @@ def _resolve_actor(actor: dict[str, Any], b: Baseline, scope: templating.Scope,
     kind = next(k for k in ACTOR_KINDS if k in spec)
     ref = spec[kind]
     client = spec.get("client", DEFAULT_CLIENT[kind])
-    if kind == "person":
+    if kind == "person" and isinstance(ref, dict):
+        principal = _joiner(ref, b, rng)
+    elif kind == "person":
         pool = b.principals["people"]
         if ref == "privileged":
             pool = [p for p in pool if p.attrs.get("privileged")] or pool
@@ -275,6 +282,29 @@ def _resolve_actor(actor: dict[str, Any], b: Baseline, scope: templating.Scope,
                               service_host=principal.service_host, weight=principal.weight,
                               attrs=dict(principal.attrs, user_agent=spec.get("user_agent")))
     return principal, client
+
+
+def _joiner(ref: dict[str, Any], b: Baseline, rng: random.Random) -> Principal:
+    """A person the baseline does not have: a new member of an IAM Identity Center permission
+    set, whose session is ``AWSReservedSSO_<set>_<suffix>/<email>`` like the team's.
+
+    Why: a first-seen scenario ("this principal never passed that role") only holds its
+    premise in an evaluation day holding other scenarios if its person is drawn fresh; a
+    person of the baseline's pool may already have done the act in another scenario.
+    """
+    email = str(ref["email"]).lower()
+    team = next(p for p in b.principals["people"] if p.attrs["permission_set"] == ref["permission_set"])
+    key = ids.key_id(rng, "ASIA")
+    identity: dict[str, dict[str, Any]] = {}
+    for account, ident in team.identity.items():
+        issuer = ident["sessionContext"]["sessionIssuer"]
+        identity[account] = {**copy.deepcopy(ident), "principalId": f"{issuer['principalId']}:{email}",
+                             "arn": f"arn:aws:sts::{account}:assumed-role/{issuer['userName']}/{email}",
+                             "accessKeyId": key}
+    first = b.accounts[0]
+    attrs = dict(team.attrs, email=email, name=email, session_arn=identity[first]["arn"])
+    return Principal(kind="people", name=email, identity=identity, arn={a: i["arn"] for a, i in identity.items()},
+                     clients=team.clients, ips=team.ips, weight=team.weight, attrs=attrs)
 
 
 def _new_iam_user(u: dict[str, Any], b: Baseline, rng: random.Random) -> Principal:
