@@ -3,10 +3,10 @@ the scored window, never the burst itself, never an earlier burst.
 
 ``tests/hardening/pre_baseline_fix_spl.json`` pins the compiled SPL of both detections as
 they were before this fix (capacity burst v4: average of active hours, earlier bursts kept;
-bulk S3 read v3: "new" only with zero history bins). Each case in ``FIXED`` must fail
-through the pinned search and pass through the current one, so the fix is what makes it
-pass; the property tests place the activity at seeded random offsets around the run's
-window boundary.
+bulk S3 read v3: history up to the scored window's start, "new" only with zero history
+bins). Each case in ``FIXED`` and the inline cases below fail through the pinned search and
+pass through the current one, so the fix is what makes them pass; the property tests place
+the activity at seeded random offsets around the run's window boundary.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pytest
 
 from smguard.generate import scenario_records
 from smguard.model import snake, usable_pack
+from smguard.testing.mutate import without_clause
 from smguard.testing.runner import CASE_START, events_of, run_case, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,6 @@ BULK = "sagemaker_bulk_s3_read_above_principal_baseline"
 
 FIXED = [
     (CAPACITY, "the same person bursts again three hours after a first burst"),
-    (BULK, "a new training role starts streaming through the VPC endpoint minutes before the scored hour"),
 ]
 
 
@@ -52,6 +52,7 @@ def _time(t: float) -> str:
 # --- bulk S3 read: a new role's stream that starts just before the scored window ---------
 
 STREAM = "training_role_stream_starts_before_run_window"
+NEW_CLAUSE = "spl: OR first_seen >= scored_from - 3600"
 RUN = (CASE_START + timedelta(hours=2)).timestamp()  # the hourly run that scores [13:50, 14:50)
 SCORED_FROM = RUN - 70 * 60
 
@@ -79,16 +80,23 @@ def _burst(like: dict) -> list[dict]:
     return burst
 
 
-OFFSETS = sorted({1, 10, 300, 599, 600, 601, 3599} | {random.Random(13).randint(1, 3599) for _ in range(6)})
+OFFSETS = sorted({1, 10, 300, 540, 599, 600, 601, 660, 900, 1140, 1200, 3000, 3599} | {random.Random(13).randint(1, 3599) for _ in range(6)})
 
 
 @pytest.mark.parametrize("before", OFFSETS)
 def test_new_role_stream_starting_before_the_window_is_not_its_own_baseline(before):
     """Whatever its first seen time in the hour before the scored window, the stream's own
-    first minutes are no baseline: the run stays quiet."""
+    first minutes are no baseline: the run stays quiet. Within the last ten minutes they are
+    not history at all (the search before the fix made them a one-bin baseline and alerted);
+    earlier, "first seen within the hour" is what keeps it quiet."""
     recs = _stream(before, SCORED_FROM - before)
-    rows, _ = run_search(PACK, PACK.compiled(BY_NAME[BULK]).spl, events_of(PACK, recs), now=RUN)
+    events = events_of(PACK, recs)
+    rows, _ = run_search(PACK, PACK.compiled(BY_NAME[BULK]).spl, events, now=RUN)
     assert rows == [], (before, rows)
+    if before <= 540:  # one short bin of itself before the window: the search before the fix alerted
+        assert run_search(PACK, BEFORE[BULK], events, now=RUN)[0], before
+    if 660 <= before <= 1140:  # one short bin of itself ten minutes before: "new" keeps it quiet
+        assert run_search(PACK, without_clause(PACK, BY_NAME[BULK], NEW_CLAUSE), events, now=RUN)[0], before
 
 
 @pytest.mark.parametrize("before", [60, 1800, 3500])
@@ -117,6 +125,34 @@ def test_role_streaming_for_over_an_hour_before_the_window_has_a_baseline():
     assert rows == []
     rows, _ = run_search(PACK, spl, events_of(PACK, recs + _burst(recs[-1])), now=RUN)
     assert len(rows) == 1 and int(rows[0]["objects"]) >= 600, rows
+
+
+SPLIT = "bulk_read_split_across_window_boundary"
+
+
+@pytest.mark.parametrize("before", sorted({38, 49} | {random.Random(19).randint(38, 49) for _ in range(3)}))
+def test_download_straddling_the_scored_window_start_is_not_its_own_baseline(before):
+    """A person's 120-object download whose first ``before`` objects (under the floor, so the
+    previous run stayed quiet) fall in the ten minutes before the scored window: those
+    minutes are inside the scored rows' windows, so they are not history. The search before
+    the fix counted that bin as history; beside one earlier 2-object read its mean and four
+    deviations rose over 120 (from 38 objects before the window) and hid the download."""
+    recs = scenario_records(SPLIT, seed=before, at=CASE_START, pack_root=ROOT)
+    recs.sort(key=lambda r: r["eventTime"])
+    early = []
+    for j, r in enumerate(recs[:2]):
+        e = json.loads(json.dumps(r))
+        e["eventID"] = f"00000000-0000-4000-b000-{j:012d}"
+        e["eventTime"] = _time(SCORED_FROM - 3 * 3600 + j)
+        e["requestParameters"]["key"] = f"samples/part-{j}.csv"
+        early.append(e)
+    for i, r in enumerate(recs):
+        r["eventTime"] = _time(SCORED_FROM - 2 * before + 2 * i)
+    case = {"name": "split", "records": early + recs, "expect": {"results": 1, "fields": {"objects": 120}}}
+    det = BY_NAME[BULK]
+    res = run_case(PACK, det, case)
+    assert res.ok, (before, res.failures, res.rows)
+    assert not run_case(PACK, det, case, spl=BEFORE[BULK]).ok, before
 
 
 # --- capacity burst: an earlier burst of the day does not hide the next one ---------------
