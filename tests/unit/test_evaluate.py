@@ -174,6 +174,32 @@ def test_every_outcome_is_classified_and_every_miss_named(pack):
     assert next(f for f in s.false_positives if f.cls == "baseline").entity == {"budget_name": "z"}
 
 
+def test_history_runs_throttle_but_are_not_scored(pack):
+    """Runs before ``scored_from`` are the account's history: their alerts are not scored (a
+    baseline alert then is no false positive of the evaluation), but they still suppress a
+    repeat on the same entity after them, as the scheduler would."""
+    spec = _budget_throttled_daily(pack)
+    truth = _truth([_inst("budget_deleted_and_raised", 1, ["a1"], at="2026-11-24T03:00:00Z"),
+                    _inst("budget_deleted_and_raised", 2, ["a2"], at="2026-11-24T05:00:00Z")])
+    t0 = datetime(2026, 11, 24, tzinfo=UTC).timestamp()
+    times = {"a1": t0 + 3 * 3600 + 17, "a2": t0 + 5 * 3600 + 17}
+    row = lambda ids, run, b: {"_event_ids": ids, "_run_time": run, "budget_name": b}  # noqa: E731
+    alerts = {spec.id: [
+        row(["h1"], "2026-11-23T23:00:00Z", "z"),  # history: a baseline alert on budget z
+        row(["a1"], "2026-11-24T04:00:00Z", "ml"),
+        row(["a2"], "2026-11-24T06:00:00Z", "z"),  # held back by the history's alert on z
+    ]}
+    infos = {"budget_deleted_and_raised": ScenarioInfo("budget_deleted_and_raised", "attack", frozenset())}
+    det = next(d for d in pack.detections if d.id == spec.id)
+    scores = {spec.id: DetectionScore(det)}
+    classify_run(scores, [spec], alerts, truth, times, infos, seed=1, now=t0 + 86400,
+                 scored_from="2026-11-24T00:00:00Z")
+    s = scores[spec.id]
+    assert s.false_positives == [] and s.caught == {(1, "budget_deleted_and_raised#1")}
+    assert [(m.instance, m.reason) for m in s.misses] == [("budget_deleted_and_raised#2", "throttled")]
+    assert [a["run_time"] for a in s.alert_log] == ["2026-11-24T04:00:00Z", "2026-11-24T06:00:00Z"]
+
+
 def test_unknown_detection_in_also_triggers_is_a_located_error(pack_copy):
     path = pack_copy / "generators" / "scenarios" / "cloudtrail_stop_logging.yml"
     path.write_text(path.read_text() + "also_triggers: [No Such Detection]\n")
@@ -195,7 +221,7 @@ def test_declared_cross_fires_are_read_by_name_or_id(pack_copy):
 @pytest.fixture(scope="module")
 def small_ev(pack):
     """Two seeds, three scenarios, a quarter day: the evaluation the document tests share."""
-    return evaluate(pack, days=0.25, seeds=[1, 2], per_scenario=2,
+    return evaluate(pack, days=0.25, seeds=[1, 2], per_scenario=2, history_days=0.25,
                     scenarios=["budget_deleted_and_raised", "budget_limit_adjusted_within_plan", "bulk_s3_read"])
 
 
@@ -203,7 +229,10 @@ def test_json_document_is_stable(small_ev):
     ev = small_ev
     doc = json.loads(json.dumps(ev.to_json()))
     assert doc["schema"] == SCHEMA_ID
-    assert doc["parameters"] == {"seeds": [1, 2], "per_scenario": 2, "days": 0.25, "start": "2026-11-23T00:00:00Z"}
+    # the scored quarter day follows a quarter day of history that begins on the fixed Monday
+    assert doc["parameters"] == {"seeds": [1, 2], "per_scenario": 2, "days": 0.25, "start": "2026-11-23T06:00:00Z",
+                                 "history_days": 0.25}
+    assert all(p["at"] >= "2026-11-23T06:00:00Z" for p in ev.placements), "scenarios land in the scored hours only"
     assert set(doc["totals"]) == {"records", "scenario_instances", "expected", "caught", "behind_open_alert",
                                   "missed", "recall",
                                   "suppressed", "declared", "false_positives", "baseline_alerts_per_day"}

@@ -65,6 +65,18 @@ def days_value(text: str) -> float:
     return value
 
 
+def history_days_value(text: str) -> float:
+    """Days of unscored history before an evaluation (``--history-days 0`` for a cold start):
+    not negative and at most ten years."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 <= value <= 3660:
+        raise argparse.ArgumentTypeError(f"{text!r} days: give 0 to 3660")
+    return value
+
+
 def iso_time(text: str) -> dt.datetime:
     """An ISO-8601 time such as ``2026-11-23T10:00Z`` (UTC when no zone is given)."""
     try:

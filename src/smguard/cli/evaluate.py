@@ -11,7 +11,15 @@ import json
 import sys
 from pathlib import Path
 
-from smguard.cli.args import add_progress_option, days_value, iso_time, positive_int, show_progress
+from smguard.cli.args import (
+    add_progress_option,
+    days_value,
+    history_days_value,
+    iso_time,
+    positive_int,
+    show_progress,
+)
+from smguard.testing.evaluate import HISTORY_DAYS
 
 README_BLOCK = "evaluate"  # <!-- evaluate:start --> ... <!-- evaluate:end -->
 
@@ -27,7 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, metavar="N", help="first seed (default 1)")
     p.add_argument("--seeds", type=positive_int, default=1, metavar="N",
                    help="number of seeds: --seed, --seed+1, ... (default 1)")
-    p.add_argument("--start", type=iso_time, metavar="ISO", help="ISO start time (default: a fixed Monday)")
+    p.add_argument("--start", type=iso_time, metavar="ISO",
+                   help="ISO start of the scored days (default: the day after the history, which begins on a "
+                        "fixed Monday)")
+    p.add_argument("--history-days", type=history_days_value, default=HISTORY_DAYS, metavar="N",
+                   help=f"days of baseline before the scored days, without scenarios and not scored: the "
+                        f"account's history that first-seen and per-principal baselines learn from (default "
+                        f"{HISTORY_DAYS:g}; 0 for a cold start)")
     p.add_argument("--per-scenario", type=positive_int, default=1, metavar="K",
                    help="instances of each scenario per seed, at random offsets (default 1)")
     p.add_argument("--keep", metavar="DIR", help="keep the generated logs and ground truth in DIR")
@@ -65,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
                   start=args.start.isoformat() if args.start else None, per_scenario=args.per_scenario,
-                  workdir=args.keep, progress=show_progress(args), jobs=default_jobs())
+                  workdir=args.keep, progress=show_progress(args), jobs=default_jobs(),
+                  history_days=args.history_days)
     if args.format == "json":
         print(json.dumps(ev.to_json(), indent=2))
     else:

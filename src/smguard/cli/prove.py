@@ -88,8 +88,9 @@ def run(args: argparse.Namespace) -> int:
         failed += len(pack.broken)
         print(f"{passed} passed, {failed} failed" + (f" ({len(pack.broken)} detection(s) not run)" if pack.broken else ""))
 
-        _step(f"evaluate ({args.seeds} seed(s) x {args.days:g} day(s) of baseline, every scenario injected "
-              f"{args.per_scenario} time(s) at random offsets, schedules and throttling replayed)")
+        _step(f"evaluate ({args.seeds} seed(s) x {args.days:g} day(s) of baseline after a day of unscored history, "
+              f"every scenario injected {args.per_scenario} time(s) at random offsets, schedules and throttling "
+              "replayed)")
         ev = evaluate(pack, days=args.days, seeds=list(range(args.seed, args.seed + args.seeds)),
                       per_scenario=args.per_scenario, progress=progress, jobs=default_jobs())
         print(table(ev))

@@ -56,6 +56,8 @@ from smguard.model import Pack
 from smguard.model.entities import Detection
 
 SCHEMA_ID = "smguard-evaluate/1"
+HISTORY_DAYS = 1.0
+"""Baseline days before the scored ones (no scenarios, not scored): the account's history."""
 FP_CLASSES = ("baseline", "benign", "near_miss", "cross_fire")
 MISS_REASONS = ("throttled", "outside_window", "below_threshold", "failed")
 _EVENT_ID = re.compile(r'"eventID":"([^"]+)"')
@@ -148,6 +150,7 @@ class Evaluation:
     unclaimed: list[str]  # attack scenarios no detection's tests claim
     placements: list[dict[str, Any]] = field(default_factory=list)  # every injected instance: seed, scenario, instance, at
     infos: dict[str, ScenarioInfo] = field(default_factory=dict)
+    history_days: float = 0.0  # unscored baseline before ``start`` (records include it)
 
     @property
     def ok(self) -> bool:
@@ -165,7 +168,7 @@ class Evaluation:
         return {
             "schema": SCHEMA_ID,
             "parameters": {"seeds": self.seeds, "per_scenario": self.per_scenario, "days": self.days,
-                           "start": self.start},
+                           "start": self.start, "history_days": self.history_days},
             "ok": self.ok,
             "totals": {
                 "records": self.records, "scenario_instances": self.instances,
@@ -296,11 +299,14 @@ class _Coverage:
 
 def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts: dict[str, list[dict]],
                  truth: dict[str, Any], times: dict[str, float], infos: dict[str, ScenarioInfo], seed: int,
-                 now: float, failed: dict[str, str] | None = None) -> None:
+                 now: float, failed: dict[str, str] | None = None, scored_from: str = "") -> None:
     """Score one seed's unthrottled scan results (per detection id) into ``scores``.
 
     ``failed`` maps the id of each detection that failed while running to its error: it
     has no results to score, so each of its expected instances is a ``failed`` miss.
+    ``scored_from`` (ISO, UTC): results of runs before it are the history's: they are
+    replayed through throttling (an alert then still suppresses a repeat after it) but not
+    scored.
     """
     events = truth["events"]
     inst_info = {i["instance"]: i for i in truth["instances"]}
@@ -323,6 +329,8 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
             continue
         suppressed_by: dict[str, list[dict[str, Any]]] = {}
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
+            if th.row.get("_run_time", "") < scored_from:
+                continue  # a run of the history before the scored days
             insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
             log = {"seed": seed, "run_time": th.row.get("_run_time", ""), "instances": insts,
                    "suppressed": th.by is not None}
@@ -425,21 +433,30 @@ def explain_below_threshold(pack: Pack, score: DetectionScore, spec: Any, seed: 
 
 def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start: str | None = None,
              per_scenario: int = 1, workdir: str | Path | None = None, progress: bool = False,
-             jobs: int = 1, scenarios: Sequence[str] | None = None) -> Evaluation:
-    """Generate, inject at random offsets, scan with schedules replayed, throttle, score; once per seed."""
+             jobs: int = 1, scenarios: Sequence[str] | None = None, history_days: float = HISTORY_DAYS) -> Evaluation:
+    """Generate, inject at random offsets, scan with schedules replayed, throttle, score; once per seed.
+
+    ``history_days`` of baseline come first, without scenarios and unscored: the pack is
+    measured as installed on an account with history, as it is in production, so a
+    first-seen or per-principal baseline is not judged on a cold start at midnight.
+    """
     from smguard.generate import default_start, generate, list_scenarios, load_baseline, load_scenario
     from smguard.model.positions import spl_problems
     from smguard.scan import scan, specs_from_pack
 
-    if per_scenario < 1 or days <= 0 or not seeds:
-        raise SmguardError("evaluate: --per-scenario and --days must be positive and at least one seed given")
+    if per_scenario < 1 or days <= 0 or not seeds or history_days < 0:
+        raise SmguardError("evaluate: --per-scenario and --days must be positive, --history-days not negative, "
+                           "and at least one seed given")
     hours = max(1, int(round(days * 24)))
+    history = int(round(history_days * 24))
     infos = scenario_infos(pack)
     names = list(scenarios) if scenarios is not None else list_scenarios(pack.root)
     baseline = load_baseline(Path(pack.root) / "generators" / "baseline.yml")
     durations = {n: load_scenario(Path(pack.root) / "generators" / "scenarios" / f"{n}.yml", baseline).duration()
                  for n in names}
-    t_start = (datetime.fromisoformat(start.replace("Z", "+00:00")) if start else default_start()).astimezone(UTC)
+    # without --start, the history begins on the generator's fixed Monday and the scored days follow it
+    t_start = (datetime.fromisoformat(start.replace("Z", "+00:00")) if start
+               else default_start() + timedelta(hours=history)).astimezone(UTC)
     specs = specs_from_pack(pack)
     unthrottled = [replace(s, throttle_period=0.0) for s in specs]
     scores = {d.id: DetectionScore(d) for d in pack.detections}
@@ -450,10 +467,10 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
             out = Path(workdir) / f"evaluate-seed{seed}.ndjson" if workdir else Path(tmp) / "evaluate.ndjson"
             out.parent.mkdir(parents=True, exist_ok=True)
             placed = place(names, durations, t_start, hours, per_scenario, seed)
-            generate(baseline=baseline, start=t_start, hours=hours, seed=seed, scenarios=placed, fmt="ndjson",
-                     out=out, pack_root=pack.root, progress=progress)
+            generate(baseline=baseline, start=t_start - timedelta(hours=history), hours=history + hours, seed=seed,
+                     scenarios=placed, fmt="ndjson", out=out, pack_root=pack.root, progress=progress)
             truth = json.loads(Path(f"{out}.truth.json").read_text())
-            end = _epoch(truth["start"]) + hours * 3600
+            end = _epoch(truth["start"]) + (history + hours) * 3600
             now = end + 3600
             result = scan(unthrottled, [str(out)], pack.context(), index=pack.settings.index,
                           sourcetype=pack.settings.sourcetype, now=now, progress=progress, jobs=jobs)
@@ -462,7 +479,7 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
                       for a in result.alerts if a.error is not None}
             lines = _scenario_lines(out, set(truth["events"]))
             classify_run(scores, specs, alerts, truth, {e: t for e, (t, _) in lines.items()}, infos, seed, now,
-                         failed)
+                         failed, scored_from=_iso(t_start.timestamp()))
             for spec in specs:
                 explain_below_threshold(pack, scores[spec.id], spec, seed, truth, lines, Path(tmp))
         records += result.events
@@ -473,7 +490,7 @@ def evaluate(pack: Pack, *, days: float = 1, seeds: Sequence[int] = (1,), start:
     unclaimed = sorted({n for n in names if infos[n].kind == "attack"} - claimed)
     ordered = sorted(scores.values(), key=lambda s: (s.detection.area, s.detection.name))
     return Evaluation(list(seeds), per_scenario, days, _iso(t_start.timestamp()), records, instances, ordered,
-                      unclaimed, placements, {n: infos[n] for n in names})
+                      unclaimed, placements, {n: infos[n] for n in names}, history_days)
 
 
 def table(ev: Evaluation, *, false_positives: bool = True) -> str:
@@ -493,7 +510,9 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
     fps = t["false_positives"]
     lines += [
         "",
-        f"Seeds {', '.join(map(str, ev.seeds))}; {ev.days:g} day(s) each from {ev.start}; {ev.per_scenario} "
+        f"Seeds {', '.join(map(str, ev.seeds))}; {ev.days:g} day(s) each from {ev.start}"
+        + (f", after {ev.history_days:g} day(s) of unscored history" if ev.history_days else "")
+        + f"; {ev.per_scenario} "
         f"instance(s) of every scenario at random offsets; {ev.records} records, {ev.instances} instances. "
         f"Recall {t['caught']}/{t['expected']} ({t['behind_open_alert']} more behind an open alert of the same "
         f"detection on the same entity, {t['missed']} missed); false positives: baseline {fps['baseline']}, benign {fps['benign']}, "
