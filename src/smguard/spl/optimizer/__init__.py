@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from smguard.spl import ast as A
+from smguard.spl.optimizer.active_groups import keep_active_groups
 from smguard.spl.optimizer.pushdown import push_filters
 from smguard.spl.optimizer.sink_now import sink_now_evals
 
 Rule = Callable[[A.Pipeline], A.Pipeline]
 
-RULES: tuple[Rule, ...] = (sink_now_evals, push_filters)
+RULES: tuple[Rule, ...] = (sink_now_evals, push_filters, keep_active_groups)
 """The rules, in the order they are applied."""
 
 
@@ -34,4 +35,4 @@ def optimize(p: A.Pipeline, rules: Sequence[Rule] = RULES) -> A.Pipeline:
     return p
 
 
-__all__ = ["RULES", "Rule", "optimize", "push_filters", "sink_now_evals"]
+__all__ = ["RULES", "Rule", "keep_active_groups", "optimize", "push_filters", "sink_now_evals"]
