@@ -8,7 +8,7 @@ same. :func:`optimize` applies them in order. The planner
 decisions (prefilter terms, base-search skip, raw-record filters, field pruning) from
 the optimized tree; the executor (:mod:`smguard.spl.executor`) runs the result.
 
-Tests: ``tests/spl/test_optimize.py`` (each rule's cases), ``tests/spl/test_plan_properties.py``
+Tests: ``tests/spl/test_optimize.py`` and ``tests/spl/test_active_groups.py`` (each rule's cases), ``tests/spl/test_plan_properties.py``
 (random pipelines: optimizer on == off), ``tests/spl/test_oracle.py`` (every shipped
 detection, every scan mode, optimizer on and off).
 """
