@@ -182,3 +182,50 @@ def test_the_property_exercises_the_rule():
         assert (on.rows, on.event_ids) == (off.rows, off.event_ids), seed
         assert 0 < len(on.rows) < len({u for e in events for u in ([e["user"]] if isinstance(e.get("user"), str)
                                                                      else e.get("user") or [])})
+
+
+# ------------------------------------------------- scan == executor, schedule replay
+
+BASELINE_SCAN = (
+    "index=aws sourcetype=aws:cloudtrail eventName IN (GetObject, PutObject) "
+    "| eval size=coalesce('requestParameters.size', 0) | eval scored_from=relative_time(now(), \"-30m@m\") "
+    "| sort 0 _time | streamstats time_window=10m sum(size) as recent by user "
+    "| eval hist=if(_time < scored_from, recent, null()) "
+    "| eventstats avg(hist) as avg_h max(hist) as max_h by user "
+    "| where _time >= scored_from AND recent >= max_h | stats count max(recent) as peak by user")
+
+
+def test_the_scan_replays_the_rule_as_the_executor_runs_it(tmp_path, monkeypatch):
+    """A baseline-shaped search replayed run by run (users idle in some scored half hours):
+    the scanner, optimizer on and off, returns the executor's rows for every run."""
+    import json
+
+    from smguard.scan import DetectionSpec, scan
+    from smguard.scan.logs import read_events
+
+    from .oracle import expected_rows
+    from .test_plan_properties import NOW as PNOW
+    from .test_plan_properties import RECORDS
+
+    assert any(isinstance(c, A.KeepGroupsCmd) for c in optimize(parse(BASELINE_SCAN)).commands)
+    log = tmp_path / "logs.ndjson"
+    log.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    events = sorted(read_events([str(log)], index="aws", sourcetype="aws:cloudtrail"), key=lambda e: e["_time"])
+    spec = DetectionSpec(id="g", name="g", area="a", spl=BASELINE_SCAN, cron="*/20 * * * *", earliest="-2h@h",
+                         latest="@m")
+    want = expected_rows(spec, events, SearchContext(), now=PNOW, all_time=False)
+    assert want  # the runs do alert
+    cut = []
+    apply = KeepGroupsOp.apply
+
+    def counted(self, rows):  # noqa: ANN001, ANN202
+        out = apply(self, rows)
+        cut.append(len(out) < len(rows))
+        return out
+
+    monkeypatch.setattr(KeepGroupsOp, "apply", counted)
+    for opt in (True, False):
+        got = scan([spec], [str(log)], SearchContext(), index="aws", sourcetype="aws:cloudtrail", all_time=False,
+                   now=PNOW, optimize=opt).alerts[0].results
+        assert got == want, opt
+    assert any(cut)  # some runs did drop idle groups
