@@ -88,7 +88,7 @@ def uses_now(p: A.Pipeline, upto: int | None = None) -> bool:
         exprs: list[object] = []
         if isinstance(c, A.EvalCmd):
             exprs = [e for _, e in c.assignments]
-        elif isinstance(c, A.WhereCmd):
+        elif isinstance(c, A.WhereCmd | A.KeepGroupsCmd):
             exprs = [c.expr]
         elif isinstance(c, A.StatsCmd):
             exprs = [a.eval_expr for a in c.aggs if a.eval_expr is not None]
@@ -175,6 +175,8 @@ def tail_fields(cmds: list[A.Command]) -> set[str] | None:
             continue
         if isinstance(c, A.WhereCmd):
             ok = collect_expr_fields(c.expr, need)
+        elif isinstance(c, A.KeepGroupsCmd):
+            ok = collect_names(c.by, need) and collect_expr_fields(c.expr, need)
         elif isinstance(c, A.EvalCmd):
             ok = all(collect_expr_fields(e, need) for _, e in c.assignments)
         elif isinstance(c, A.SearchCmd):

@@ -309,6 +309,20 @@ class MakeresultsCmd(Command):
 
 
 @dataclass
+class KeepGroupsCmd(Command):
+    """Keep only the rows of the BY groups that have at least one row where ``expr`` is true.
+
+    Never parsed: the optimizer puts it where it keeps results unchanged
+    (:mod:`smguard.spl.optimizer.active_groups`). A row with a null BY field is in no
+    group and is dropped; when some row has a multivalue BY field the command keeps every
+    row (its groups would overlap).
+    """
+
+    by: list[str]
+    expr: Expr
+
+
+@dataclass
 class MultisearchCmd(Command):
     """``| multisearch [search ...] [search ...] ...``: a generating command running two or
     more streaming searches over the same events, their results interleaved by time."""

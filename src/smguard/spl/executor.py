@@ -50,7 +50,7 @@ from smguard.spl.evalfuncs import EvalEnv
 from smguard.spl.lookup import LookupOp, find_lookup, table_rows
 from smguard.spl.rows import Row, merge_ids
 from smguard.spl.searchmatch import compile_search
-from smguard.spl.statscmd import EventstatsOp, StatsOp, StreamstatsOp
+from smguard.spl.statscmd import EventstatsOp, KeepGroupsOp, StatsOp, StreamstatsOp
 from smguard.spl.values import num, to_str
 
 EventSource = Callable[[], Iterable[dict]]
@@ -83,6 +83,35 @@ def _time_key(r: Row) -> float:
         return float(t)
     n = num(t)
     return float("-inf") if n is None else float(n)
+
+
+def _by_time(cmd: A.SortCmd) -> bool:
+    """Is ``cmd`` ``sort 0 _time`` (ascending, every row kept, numbers compared as numbers)?"""
+    return cmd.limit == 0 and len(cmd.keys) == 1 and cmd.keys[0][0] == "_time" and not cmd.keys[0][1] \
+        and cmd.keys[0][2] in ("auto", "num")
+
+
+def time_ascending(rows: list[Row]) -> list[Row] | None:
+    """What ``sort 0 _time`` makes of ``rows`` after :func:`search_order`, in one sort;
+    None when a row's time is not a plain number (then both sorts must run).
+
+    Search order is a *stable* sort by time, newest first; ``sort 0 _time`` then a stable
+    sort by the same time, oldest first. Rows of equal time keep, through both, the order
+    they came in, so the result is the rows stably sorted by time, oldest first. That
+    holds when both sorts read the same number: the row's ``_time`` field is an int or
+    float (not NaN, which orders nothing), and the row's event time, when set, is that
+    value (search order reads the event time first).
+    """
+    for r in rows:
+        v = r.f.get("_time")
+        tv = type(v)
+        if (tv is not float and tv is not int) or v != v or (r.t is not None and r.t != v):
+            return None
+    return sorted(rows, key=_field_time)
+
+
+def _field_time(r: Row) -> float:
+    return r.f["_time"]
 
 
 def search_order(rows: list[Row]) -> list[Row]:
@@ -120,6 +149,7 @@ class CompiledSearch:
         self.tail_cmds = cmds[1 + i :]
         self.keep_fields = tail_fields(self.tail_cmds)
         self.window_reuse = self._window_reuse()
+        self.sorts_by_time = bool(self.tail_ops) and isinstance(self.tail_ops[0], SortOp) and _by_time(self.tail_ops[0].cmd)
 
     def _window_reuse(self) -> int | None:
         """The tail position of a ``streamstats`` that may reuse results across runs.
@@ -205,6 +235,8 @@ class CompiledSearch:
             if c.kind == "eventstats":
                 return EventstatsOp(c, env)
             return StreamstatsOp(c, env)
+        if isinstance(c, A.KeepGroupsCmd):
+            return KeepGroupsOp(c, env)
         if isinstance(c, A.DedupCmd):
             return DedupOp(c)
         if isinstance(c, A.SortCmd):
@@ -307,14 +339,20 @@ class CompiledSearch:
         """
         tail = self.tail_ops
         reuse = self.window_reuse if window is not None else None
+        start = 0
         if tail and isinstance(tail[0], StatsOp) and tail[0].order_free:
             out = tail[0].consume(rows, ordered=ordered)
-            tail = tail[1:]
+            start = 1
         else:
             out = list(rows)
             if not ordered:
-                search_order(out)
-        for k, op in enumerate(tail):
+                ascending = time_ascending(out) if self.sorts_by_time else None
+                if ascending is None:
+                    search_order(out)
+                else:
+                    out, start = ascending, 1
+        for k in range(start, len(tail)):
+            op = tail[k]
             if k == reuse:
                 out = op.apply_in_window(out, window[0])  # type: ignore[index]
             else:

@@ -14,7 +14,7 @@ from smguard.spl import ast as A
 from smguard.spl import timeutil
 from smguard.spl.commands import Op
 from smguard.spl.errors import UnsupportedError
-from smguard.spl.evalfuncs import EvalEnv, compile_expr
+from smguard.spl.evalfuncs import EvalEnv, compile_expr, truthy
 from smguard.spl.rows import Row, merge_ids
 from smguard.spl.stats import ORDER_DEPENDENT, Agg, AggSpec, make_agg, wildcard_rename
 from smguard.spl.values import mv, num, to_str
@@ -319,6 +319,41 @@ class EventstatsOp(Op):
     def mergeable(self) -> bool:
         """Can groups built from parts of the rows be merged into the groups of all of them?"""
         return not any(s.wild or s.func in ORDER_DEPENDENT for s in self.specs)
+
+
+class KeepGroupsOp(Op):
+    """``A.KeepGroupsCmd``: the rows of the BY groups that have a row where the condition holds.
+
+    Groups are the BY values as ``eventstats``/``stats`` group them (the same
+    ``_group_keys``, compared as text). Rows keep their order. When a row has a
+    multivalue BY field (several groups) every row is kept: the optimizer's soundness
+    argument needs each row in exactly one group.
+    """
+
+    streaming = False
+
+    def __init__(self, cmd: A.KeepGroupsCmd, env: EvalEnv):
+        self.by = cmd.by
+        self.cond = compile_expr(cmd.expr, env)
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        by, cond = self.by, self.cond
+        active: set[tuple] = set()
+        row_keys: list[tuple | None] = []
+        for r in rows:
+            keys = _group_keys(r.f, by)
+            if keys is None:
+                row_keys.append(None)
+                continue
+            if len(keys) > 1:
+                return rows
+            hk = tuple([to_str(k) for k in keys[0]])
+            row_keys.append(hk)
+            if hk not in active and truthy(cond(r.f)):
+                active.add(hk)
+        if len(active) == len({k for k in row_keys if k is not None}) and None not in row_keys:
+            return rows
+        return [r for r, hk in zip(rows, row_keys, strict=True) if hk in active]
 
 
 class StreamstatsOp(Op):

@@ -8,7 +8,7 @@ same. :func:`optimize` applies them in order. The planner
 decisions (prefilter terms, base-search skip, raw-record filters, field pruning) from
 the optimized tree; the executor (:mod:`smguard.spl.executor`) runs the result.
 
-Tests: ``tests/spl/test_optimize.py`` (each rule's cases), ``tests/spl/test_plan_properties.py``
+Tests: ``tests/spl/test_optimize.py`` and ``tests/spl/test_active_groups.py`` (each rule's cases), ``tests/spl/test_plan_properties.py``
 (random pipelines: optimizer on == off), ``tests/spl/test_oracle.py`` (every shipped
 detection, every scan mode, optimizer on and off).
 """
@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from smguard.spl import ast as A
+from smguard.spl.optimizer.active_groups import keep_active_groups
 from smguard.spl.optimizer.pushdown import push_filters
 from smguard.spl.optimizer.sink_now import sink_now_evals
 
 Rule = Callable[[A.Pipeline], A.Pipeline]
 
-RULES: tuple[Rule, ...] = (sink_now_evals, push_filters)
+RULES: tuple[Rule, ...] = (sink_now_evals, push_filters, keep_active_groups)
 """The rules, in the order they are applied."""
 
 
@@ -34,4 +35,4 @@ def optimize(p: A.Pipeline, rules: Sequence[Rule] = RULES) -> A.Pipeline:
     return p
 
 
-__all__ = ["RULES", "Rule", "optimize", "push_filters", "sink_now_evals"]
+__all__ = ["RULES", "Rule", "keep_active_groups", "optimize", "push_filters", "sink_now_evals"]
