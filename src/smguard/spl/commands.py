@@ -189,9 +189,7 @@ class RexOp(Op):
         try:
             return self._process(row)
         except SplError as exc:  # over the match limit on this value: say which command
-            if exc.pos >= 0 or self.pos < 0:
-                raise
-            raise SplError(f"rex: {exc.message}", self.pos, self.text) from None
+            raise exc.placed(self.pos, self.text, "rex: ") from None
 
     def _process(self, row: Row) -> list[Row]:
         vals = mv(row.f.get(self.field))
@@ -242,9 +240,7 @@ class RegexOp(Op):
         try:
             found = any(search(s) for s in mv(row.f.get(self.field)))
         except SplError as exc:  # over the match limit on this value: say which command
-            if exc.pos >= 0 or self.pos < 0:
-                raise
-            raise SplError(f"regex: {exc.message}", self.pos, self.text) from None
+            raise exc.placed(self.pos, self.text, "regex: ") from None
         return [row] if found != self.negate else _EMPTY
 
 

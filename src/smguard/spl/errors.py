@@ -33,6 +33,13 @@ class SplError(SmguardError):
             snippet = f" (near {text[start:pos + 20]!r})"
         super().__init__(f"SPL error{where}: {message}{snippet}")
 
+    def placed(self, pos: int, text: str, prefix: str = "") -> SplError:
+        """This error, or when it has no place of its own (a value broke it, not the search)
+        the same message at ``pos`` of ``text``: where the function or command that ran it is."""
+        if self.pos >= 0 or pos < 0:
+            return self
+        return SplError(prefix + self.message, pos, text)
+
     def __reduce__(self) -> tuple:
         # Pickled by its own arguments (a scan part sends a detection's error to the parent
         # process); the default would rebuild it from the formatted text and lose ``pos``.

@@ -279,9 +279,7 @@ def _located(fn: Fn, call: A.Call, env: EvalEnv) -> Fn:
         try:
             return fn(f)
         except SplError as exc:
-            if exc.pos >= 0 or pos < 0:
-                raise
-            raise SplError(exc.message, pos, text) from None
+            raise exc.placed(pos, text) from None
     return located
 
 
