@@ -38,7 +38,7 @@ class SplError(SmguardError):
         the same message at ``pos`` of ``text``: where the function or command that ran it is."""
         if self.pos >= 0 or pos < 0:
             return self
-        return SplError(prefix + self.message, pos, text)
+        return type(self)(prefix + self.message, pos, text)
 
     def __reduce__(self) -> tuple:
         # Pickled by its own arguments (a scan part sends a detection's error to the parent

@@ -329,8 +329,8 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
             continue
         suppressed_by: dict[str, list[dict[str, Any]]] = {}
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
-            if th.row.get("_run_time", "") < scored_from:
-                continue  # a run of the history before the scored days
+            if scored_from and th.row["_run_time"] < scored_from:
+                continue  # a run of the history before the scored days (every scan row has its run time)
             insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
             log = {"seed": seed, "run_time": th.row.get("_run_time", ""), "instances": insts,
                    "suppressed": th.by is not None}
@@ -513,7 +513,8 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
         f"Seeds {', '.join(map(str, ev.seeds))}; {ev.days:g} day(s) each from {ev.start}"
         + (f", after {ev.history_days:g} day(s) of unscored history" if ev.history_days else "")
         + f"; {ev.per_scenario} "
-        f"instance(s) of every scenario at random offsets; {ev.records} records, {ev.instances} instances. "
+        f"instance(s) of every scenario at random offsets; {ev.records} records"
+        + (" (the history's included)" if ev.history_days else "") + f", {ev.instances} instances. "
         f"Recall {t['caught']}/{t['expected']} ({t['behind_open_alert']} more behind an open alert of the same "
         f"detection on the same entity, {t['missed']} missed); false positives: baseline {fps['baseline']}, benign {fps['benign']}, "
         f"near miss {fps['near_miss']}, cross-fire {fps['cross_fire']}; {t['suppressed']} alert(s) suppressed by "
@@ -535,7 +536,7 @@ def table(ev: Evaluation, *, false_positives: bool = True) -> str:
         lines += [f"- {s.detection.name}: seed {m.seed} `{m.instance}` at {m.at}: **{m.reason}** ({m.detail})"
                   for s, m in misses]
     behind = [(s, m) for s in ev.scores for m in s.behind]
-    if behind and false_positives:
+    if behind:  # in the README too: not counted as misses, so each one is shown to be audited
         lines += ["", "Behind an open alert (not alerted again by design; not missed):", ""]
         lines += [f"- {s.detection.name}: seed {m.seed} `{m.instance}` at {m.at} ({m.detail})" for s, m in behind]
     fpl = [(s, f) for s in ev.scores for f in s.false_positives]
