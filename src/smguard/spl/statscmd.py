@@ -356,6 +356,16 @@ class KeepGroupsOp(Op):
         return [r for r, hk in zip(rows, row_keys, strict=True) if hk in active]
 
 
+def _write(f: dict, res: dict) -> None:
+    """Write a row's running aggregates onto it: a null result removes the field, as
+    ``streamstats`` leaves a function with no value unset."""
+    for k, v in res.items():
+        if v is None:
+            f.pop(k, None)
+        else:
+            f[k] = v
+
+
 class StreamstatsOp(Op):
     streaming = False
 
@@ -450,12 +460,7 @@ class StreamstatsOp(Op):
                 if t >= reuse_from:
                     m[4] = res
             win.append(snap)
-            w = r.w()
-            for k, v in res.items():
-                if v is None:
-                    w.pop(k, None)
-                else:
-                    w[k] = v
+            _write(r.w(), res)
         return rows
 
     def _compute(self, items: list[tuple[tuple, float | None]]) -> dict:
@@ -529,10 +534,5 @@ class StreamstatsOp(Op):
                 if self.window > 0:
                     while len(win) > self.window:
                         win.popleft()
-            f = r.w()
-            for k, v in res.items():
-                if v is None:
-                    f.pop(k, None)
-                else:
-                    f[k] = v
+            _write(r.w(), res)
         return rows

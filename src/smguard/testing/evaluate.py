@@ -331,7 +331,7 @@ def classify_run(scores: dict[str, DetectionScore], specs: Sequence[Any], alerts
         for th in throttle(alerts.get(spec.id, []), spec.throttle_fields, spec.throttle_period):
             if scored_from and th.row["_run_time"] < scored_from:
                 continue  # a run of the history before the scored days (every scan row has its run time)
-            insts = sorted({events[e]["instance"] for e in th.row.get("_event_ids", []) if e in events})
+            insts = _instances(th.row, events)
             log = {"seed": seed, "run_time": th.row.get("_run_time", ""), "instances": insts,
                    "suppressed": th.by is not None}
             score.alert_log.append(log)
