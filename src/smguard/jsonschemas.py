@@ -7,7 +7,9 @@ scenario): a Draft 2020-12 schema plus :class:`~smguard.yamlio.Located` line map
 from __future__ import annotations
 
 import json
+import pickle
 import re
+from collections import OrderedDict
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -77,12 +79,34 @@ def _problems(err: jsonschema.ValidationError, doc: Located) -> list[Problem]:
     return [doc.problem(path, _describe(err))]
 
 
+_VALID: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+_VALID_MAX = 4096
+
+
 def check(name: str, doc: Located) -> list[Problem]:
-    """Every schema violation of ``doc`` as a located problem, sorted by line."""
+    """Every schema violation of ``doc`` as a located problem, sorted by line.
+
+    Validation is a pure function of the schema and the data, and most documents are
+    valid and validated again by every command of a process (see
+    :func:`smguard.yamlio.loads`): a valid document's data, pickled (exact: types and
+    key order kept), is remembered, so validating it again costs one pickle. An invalid
+    one is validated each time, as its problems carry the document's path and lines.
+    """
+    try:
+        key = (name, pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, RecursionError):
+        key = None
+    if key is not None and key in _VALID:
+        _VALID.move_to_end(key)
+        return []
     problems = []
     for err in validator(name).iter_errors(doc.data):
         for leaf in _leaves(err):
             problems.extend(_problems(leaf, doc))
+    if not problems and key is not None:
+        _VALID[key] = None
+        if len(_VALID) > _VALID_MAX:
+            _VALID.popitem(last=False)
     return sorted(set(problems))
 
 

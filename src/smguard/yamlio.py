@@ -15,6 +15,8 @@ expanded; each bound fails with the line where it was crossed.
 
 from __future__ import annotations
 
+import pickle
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,8 +116,33 @@ def _check_bounds(text: str, path: str) -> None:
             fail(event, f"YAML document expands to more than {MAX_NODES} nodes (aliases multiply): refused")
 
 
+_PARSED: OrderedDict[str, bytes] = OrderedDict()
+_PARSED_MAX = 2048  # distinct texts remembered (a pack has a few hundred files)
+
+
 def loads(text: str, path: str = "<string>") -> Located:
-    """Parse one YAML document; syntax errors become a located :class:`SmguardError`."""
+    """Parse one YAML document; syntax errors become a located :class:`SmguardError`.
+
+    Every command reads the whole pack again (``validate``, ``test``, ``scan`` ...), and a
+    process that runs several (the test suite, ``prove``) would parse the same few hundred
+    files each time. The data and line map are a pure function of the text, so a text
+    parsed before is served from a pickled copy: a fresh object each call (callers may
+    change what they get), about a tenth of the cost of parsing. Errors are raised again
+    on every call (they name ``path``); only documents that load are remembered.
+    """
+    blob = _PARSED.get(text)
+    if blob is not None:
+        _PARSED.move_to_end(text)
+        data, lines = pickle.loads(blob)
+        return Located(path, data, lines)
+    doc = _loads(text, path)
+    _PARSED[text] = pickle.dumps((doc.data, doc.lines), protocol=pickle.HIGHEST_PROTOCOL)
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return doc
+
+
+def _loads(text: str, path: str) -> Located:
     try:
         _check_bounds(text, path)
         loader = _Loader(text)

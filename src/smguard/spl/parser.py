@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
 from smguard.spl import ast as A
 from smguard.spl.errors import SplError, UnsupportedError
@@ -125,10 +126,27 @@ class Cursor:
 
 
 def parse(text: str) -> A.Pipeline:
-    """Parse a macro-expanded SPL search into a Pipeline."""
+    """Parse a macro-expanded SPL search into a Pipeline.
+
+    Parsing is a pure function of the text and the AST is never changed after it is
+    built (frozen dataclasses; optimizer rules return new nodes), so one parse per
+    distinct text is shared: a scheduled replay plans the same search once per run, and
+    every CLI command checks every detection's search again (``tests/spl/
+    test_parse_cache.py`` holds the AST unchanged through planning and execution). A
+    text that fails is not remembered; it fails the same way each time. Inside a
+    subsearch (nesting above 0) the depth bound depends on the caller, so nothing is
+    shared there.
+    """
     if "`" in text:
         pos = text.index("`")
         raise SplError("unexpanded macro: call expand_macros() first", pos, text)
+    if _nesting.get():
+        return parse_pipeline(text, 0, len(text))
+    return _parse_top(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_top(text: str) -> A.Pipeline:
     return parse_pipeline(text, 0, len(text))
 
 
