@@ -220,8 +220,9 @@ def test_declared_cross_fires_are_read_by_name_or_id(pack_copy):
 
 @pytest.fixture(scope="module")
 def small_ev(pack):
-    """Two seeds, three scenarios, a quarter day: the evaluation the document tests share."""
-    return evaluate(pack, days=0.25, seeds=[1, 2], per_scenario=2, history_days=0.25,
+    """Two seeds, three scenarios, three hours after three of history: the evaluation the
+    document tests share (small: it proves the document's shape, not the pack's recall)."""
+    return evaluate(pack, days=0.125, seeds=[1, 2], per_scenario=2, history_days=0.125,
                     scenarios=["budget_deleted_and_raised", "budget_limit_adjusted_within_plan", "bulk_s3_read"])
 
 
@@ -229,10 +230,11 @@ def test_json_document_is_stable(small_ev):
     ev = small_ev
     doc = json.loads(json.dumps(ev.to_json()))
     assert doc["schema"] == SCHEMA_ID
-    # the scored quarter day follows a quarter day of history that begins on the fixed Monday
-    assert doc["parameters"] == {"seeds": [1, 2], "per_scenario": 2, "days": 0.25, "start": "2026-11-23T06:00:00Z",
-                                 "history_days": 0.25}
-    assert all(p["at"] >= "2026-11-23T06:00:00Z" for p in ev.placements), "scenarios land in the scored hours only"
+    # the three scored hours follow three hours of history that begin on the fixed Monday
+    assert doc["parameters"] == {"seeds": [1, 2], "per_scenario": 2, "days": 0.125, "start": "2026-11-23T03:00:00Z",
+                                 "history_days": 0.125}
+    assert all("2026-11-23T03:00:00Z" <= p["at"] < "2026-11-23T06:00:00Z" for p in ev.placements), \
+        "scenarios land in the scored hours only"
     assert set(doc["totals"]) == {"records", "scenario_instances", "expected", "caught", "behind_open_alert",
                                   "missed", "recall",
                                   "suppressed", "declared", "false_positives", "baseline_alerts_per_day"}
@@ -262,7 +264,7 @@ def test_readme_check_says_stale_unless_the_block_is_exactly_this_run(small_ev):
     assert not readme_is_current(text, small_ev)
     current = replace_block(text, "evaluate", readme_text(small_ev))
     assert readme_is_current(current, small_ev)
-    assert "--seed 1 --seeds 2 --per-scenario 2 --days 0.25" in current
+    assert "--seed 1 --seeds 2 --per-scenario 2 --days 0.125" in current
     assert not readme_is_current(current.replace("<!-- evaluate:end -->", "one more line\n<!-- evaluate:end -->"), small_ev)
     assert not readme_is_current("no block here", small_ev)
 
