@@ -158,14 +158,26 @@ def compile_search(expr: A.SearchExpr | None, resolve: SubsearchResolver | None 
     if expr is None:
         return lambda f: True
     if isinstance(expr, A.SAnd):
-        preds = [compile_search(x, resolve, text) for x in expr.items]
+        preds = [compile_search(x, resolve, text) for x in _selective_first(expr.items)]
         if len(preds) == 2:
             p0, p1 = preds
             return lambda f: p0(f) and p1(f)
-        return lambda f: all(p(f) for p in preds)
+
+        def and_(f: dict) -> bool:
+            for p in preds:
+                if not p(f):
+                    return False
+            return True
+        return and_
     if isinstance(expr, A.SOr):
         preds = [compile_search(x, resolve, text) for x in expr.items]
-        return lambda f: any(p(f) for p in preds)
+
+        def or_(f: dict) -> bool:
+            for p in preds:
+                if p(f):
+                    return True
+            return False
+        return or_
     if isinstance(expr, A.SNot):
         inner = compile_search(expr.item, resolve, text)
         return lambda f: not inner(f)
@@ -203,6 +215,25 @@ def compile_search(expr: A.SearchExpr | None, resolve: SubsearchResolver | None 
     if isinstance(expr, A.SCompare):
         return _compile_compare(expr, text)
     raise SplError(f"cannot compile search expression {expr!r}")
+
+
+# Fields every event of one data source shares: a base search names them first
+# (``index=aws sourcetype=aws:cloudtrail eventName=...``), and they reject nothing there.
+_SOURCE_FIELDS = frozenset({"index", "sourcetype", "source", "host"})
+
+
+def _selective_first(items: tuple[A.SearchExpr, ...] | list[A.SearchExpr]) -> list[A.SearchExpr]:
+    """The conjuncts of an AND in the order to try them: terms on the source fields last.
+
+    Only the order of evaluation changes, never the result: every compiled search
+    predicate is a pure function of the event that returns a bool and cannot raise
+    (subsearches and CIDRs are resolved when compiling), so ``a AND b`` equals ``b AND
+    a``. A base search rejects most events; testing ``eventName`` before ``index`` and
+    ``sourcetype`` (true for every CloudTrail event) rejects them in one test, not three.
+    """
+    def source_term(e: A.SearchExpr) -> bool:
+        return isinstance(e, A.SCompare | A.SIn) and e.field in _SOURCE_FIELDS
+    return [e for e in items if not source_term(e)] + [e for e in items if source_term(e)]
 
 
 _TIME_MODIFIERS = {"earliest", "latest", "_index_earliest", "_index_latest", "starttime", "endtime"}
