@@ -477,7 +477,10 @@ class StreamstatsOp(Op):
         from the row as it arrived: ``values`` only reads the row, and the fields this
         command writes are written after every read of that row), not a copy of the row:
         the same aggregates over the same values in the same order, without copying each
-        row and reading it again for every later row whose window holds it.
+        row and reading it again for every later row whose window holds it. A group's
+        window is a :class:`~smguard.spl.sliding.SlidingWindow`: entries join at its end
+        and leave oldest first (time eviction from the front, stopping at an entry with no
+        time, then the count trim), so its aggregates slide instead of being recomputed.
         """
         n, tw = self.window, self.time_window
         windowed = n > 0 or tw is not None
