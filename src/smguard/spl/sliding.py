@@ -35,6 +35,11 @@ gives exactly what a fresh aggregator fed the window's entries in order would gi
   the window: recomputed.
 - anything else (``list``, ``first``/``last``, ``mode``, ``earliest``/``latest``, ``stdev``,
   ``perc``, ...): recomputed over the window's entries in order, as before.
+
+Between scheduled runs most results are reused (``StreamstatsOp.apply_in_window``):
+their entries join with :meth:`SlidingWindow.push_unread`, which leaves the states
+behind; the next result read rebuilds them by adding the window's entries in order,
+which is their definition, so a stretch of reused rows costs one rebuild.
 """
 
 from __future__ import annotations
@@ -250,15 +255,22 @@ class SlidingWindow:
     docstring for why each incremental state equals that).
     """
 
-    __slots__ = ("entries", "first", "live", "names", "next", "parts")
+    __slots__ = ("entries", "first", "live", "names", "next", "parts", "specs", "synced")
 
     def __init__(self, specs: Sequence[AggSpec]) -> None:
         self.entries: deque[Entry] = deque()
         self.first = 0  # the number of entries[0]
         self.next = 0  # the number the next entry gets
-        self.parts = [_PARTS.get(s.func, _Part)(i, s) for i, s in enumerate(specs)]
+        self.specs = specs
         self.names = [s.name for s in specs]
-        self.live = [p for p in self.parts if type(p) is not _Part]  # the ones keeping a state
+        self.parts: list[_Part] = []
+        self.live: list[_Part] = []  # the parts keeping a state
+        self.synced = True  # do the parts' states hold exactly the entries?
+        self._fresh_parts()
+
+    def _fresh_parts(self) -> None:
+        self.parts = [_PARTS.get(s.func, _Part)(i, s) for i, s in enumerate(self.specs)]
+        self.live = [p for p in self.parts if type(p) is not _Part]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -271,21 +283,37 @@ class SlidingWindow:
         seq = self.next
         self.next = seq + 1
         self.entries.append(entry)
-        vals = entry[0]
-        for p in self.live:
-            p.add(seq, vals[p.i])
+        if self.synced:
+            vals = entry[0]
+            for p in self.live:
+                p.add(seq, vals[p.i])
+
+    def push_unread(self, entry: Entry) -> None:
+        """:meth:`push` for an entry whose result is known already (a reused result):
+        the states are left behind, and rebuilt from the entries when a result is next
+        read, so a run of such entries costs one rebuild, not an update each."""
+        self.next += 1
+        self.entries.append(entry)
+        self.synced = False
 
     def pop(self) -> None:
         vals = self.entries.popleft()[0]
         seq = self.first
         self.first = seq + 1
-        for p in self.live:
-            p.remove(seq, vals[p.i])
+        if self.synced:
+            for p in self.live:
+                p.remove(seq, vals[p.i])
 
     def result(self) -> dict:
         """Each function's result by its name; a function with no result is left out."""
         out: dict = {}
         entries = self.entries
+        if not self.synced:  # the entries added as they are, in order: the states' definition
+            self._fresh_parts()
+            for seq, (vals, _t) in enumerate(entries, self.first):
+                for p in self.live:
+                    p.add(seq, vals[p.i])
+            self.synced = True
         for name, p in zip(self.names, self.parts, strict=True):
             v = p.result(entries)
             if v is not None:

@@ -457,7 +457,7 @@ class StreamstatsOp(Op):
                 if t >= reuse_from:
                     m[4] = res
             else:
-                win.push(snap)
+                win.push_unread(snap)
             _write(r.w(), res)
         return rows
 
