@@ -16,6 +16,7 @@ from smguard.spl.commands import Op
 from smguard.spl.errors import UnsupportedError
 from smguard.spl.evalfuncs import EvalEnv, compile_expr, truthy
 from smguard.spl.rows import Row, merge_ids
+from smguard.spl.sliding import SlidingWindow
 from smguard.spl.stats import ORDER_DEPENDENT, Agg, AggSpec, make_agg, wildcard_rename
 from smguard.spl.values import mv, num, to_str
 
@@ -429,8 +430,7 @@ class StreamstatsOp(Op):
         and, once ``t >= reuse_from``, its result."""
         memo, order = self._memo, self._memo_order
         specs, by, tw = self.specs, self.by, self.time_window
-        current = self.current
-        per_group: dict[tuple, deque] = {}
+        per_group: dict[tuple, SlidingWindow] = {}
         for r in rows:
             f = r.f
             key = id(f)
@@ -449,37 +449,26 @@ class StreamstatsOp(Op):
                 continue
             win = per_group.get(hk)
             if win is None:
-                win = per_group[hk] = deque()
-            while win and abs(t - win[0][1]) >= tw:
-                win.popleft()
+                win = per_group[hk] = SlidingWindow(specs)
+            while win and abs(t - win.front_time()) >= tw:  # type: ignore[operator]
+                win.pop()
             if res is None or t < reuse_from:  # remembered, but this run cuts its window
-                items = list(win)
-                if current:
-                    items.append(snap)
-                res = self._compute(items)
+                res = self._step(win, snap)
                 if t >= reuse_from:
                     m[4] = res
-            win.append(snap)
+            else:
+                win.push_unread(snap)
             _write(r.w(), res)
         return rows
 
-    def _compute(self, items: list[tuple[tuple, float | None]]) -> dict:
-        """The aggregates over a window's entries, each ``(values per spec, time)``.
-
-        Fresh aggregators over the entries in window order, as the function's own
-        definition reads; the values were read off each row once, when it arrived
-        (:meth:`apply`), not once per window that holds it.
-        """
-        out: dict = {}
-        for i, s in enumerate(self.specs):
-            a = make_agg(s.func, s.param)
-            add = a.add
-            for vals, t in items:
-                add(vals[i], t)
-            v = a.result()
-            if v is not None:
-                out[s.name] = v
-        return out
+    def _step(self, win: SlidingWindow, snap: tuple) -> dict:
+        """Add a row's entry to its window; its result (with or without itself, ``current``)."""
+        if self.current:
+            win.push(snap)
+            return win.result()
+        res = win.result()
+        win.push(snap)
+        return res
 
     def apply(self, rows: list[Row]) -> list[Row]:
         """Running (or windowed) aggregates written onto each row, in row order.
@@ -488,14 +477,18 @@ class StreamstatsOp(Op):
         from the row as it arrived: ``values`` only reads the row, and the fields this
         command writes are written after every read of that row), not a copy of the row:
         the same aggregates over the same values in the same order, without copying each
-        row and reading it again for every later row whose window holds it.
+        row and reading it again for every later row whose window holds it. A group's
+        window is a :class:`~smguard.spl.sliding.SlidingWindow`: entries join at its end
+        and leave oldest first (time eviction from the front, stopping at an entry with no
+        time, then the count trim), so its aggregates slide instead of being recomputed.
         """
-        windowed = self.window > 0 or self.time_window is not None
+        n, tw = self.window, self.time_window
+        windowed = n > 0 or tw is not None
         specs = self.specs
         running: dict[tuple, list[Agg]] = {}
-        per_group: dict[tuple, deque] = {}
-        global_win: deque = deque()
-        shared = self.window > 0 and self.global_ and bool(self.by)
+        windows: dict[tuple, SlidingWindow] = {}  # per group
+        global_win: deque[tuple[tuple, float | None]] = deque()  # (group, time) of each entry, when shared
+        shared = n > 0 and self.global_ and bool(self.by)
         for r in rows:
             keys = _group_keys(r.f, self.by)
             if keys is None:
@@ -515,24 +508,34 @@ class StreamstatsOp(Op):
                         a.add(s.values(r.f), t)
             else:
                 snap = (tuple([s.values(r.f) for s in specs]), t)
+                win = windows.get(hk)
+                if win is None:
+                    win = windows[hk] = SlidingWindow(specs)
                 if shared:
-                    win = global_win
+                    # one window of every group's entries; each group's own entries in it
+                    # are its SlidingWindow (they leave in the same order: oldest first)
+                    if tw is not None and t is not None:
+                        while (global_win and global_win[0][1] is not None
+                               and abs(t - global_win[0][1]) >= tw):
+                            windows[global_win.popleft()[0]].pop()
+                    if self.current and len(win) >= n:
+                        # the row's own entry pushes the oldest out of its count window; the
+                        # shared window then holds only this group's entries, so it is the
+                        # shared window's oldest too, which the trim below would drop anyway
+                        windows[global_win.popleft()[0]].pop()
+                    res = self._step(win, snap)
+                    global_win.append((hk, t))
+                    while len(global_win) > n:
+                        windows[global_win.popleft()[0]].pop()
                 else:
-                    win = per_group.get(hk)
-                    if win is None:
-                        win = per_group[hk] = deque()
-                if self.time_window is not None and t is not None:
-                    while win and win[0][1][1] is not None and abs(t - win[0][1][1]) >= self.time_window:
-                        win.popleft()
-                items = [e[1] for e in win if e[0] == hk] if shared else [e[1] for e in win]
-                if self.current:
-                    items.append(snap)
-                if self.window > 0:
-                    items = items[-self.window :]
-                res = self._compute(items)
-                win.append((hk, snap))
-                if self.window > 0:
-                    while len(win) > self.window:
-                        win.popleft()
+                    if tw is not None and t is not None:
+                        while win and win.front_time() is not None and abs(t - win.front_time()) >= tw:  # type: ignore[operator]
+                            win.pop()
+                    if self.current and n and len(win) >= n:
+                        win.pop()  # the row's own entry takes the oldest one's place
+                    res = self._step(win, snap)
+                    if n:
+                        while len(win) > n:
+                            win.pop()
             _write(r.w(), res)
         return rows
