@@ -13,13 +13,13 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from smguard.cloudtrail.fields import share_values
 from smguard.spl import MacroDef, SearchContext, SplError, UnsupportedError, expand_macros, parse, run
 from smguard.spl import ast as A
 
@@ -194,25 +194,6 @@ def scenario_kinds() -> dict[str, str]:
     return out
 
 
-def _shared_values(events: Iterable[dict]) -> list[dict]:
-    """The events, each string value (``_raw`` aside) replaced as it arrives by the first
-    equal one: the day repeats its ARNs, agents, regions and names, and sharing them holds
-    the day in about 0.4 GB instead of 0.6 (measured; sharing after the fact frees nothing,
-    the freed strings are scattered). Values are equal, so searches see the same events."""
-    seen: dict[str, str] = {}
-    share = seen.setdefault
-    out = []
-    for e in events:
-        for k, v in e.items():
-            if type(v) is str:
-                if k != "_raw":
-                    e[k] = share(v, v)
-            elif type(v) is list:
-                e[k] = [share(x, x) if type(x) is str else x for x in v]
-        out.append(e)
-    return out
-
-
 def build_day(workdir: Path) -> Day:
     """Generate the day to NDJSON and read it back as Splunk would index it."""
     from smguard.cloudtrail.reader import ReadReport
@@ -227,7 +208,7 @@ def build_day(workdir: Path) -> Day:
     truth = {eid: t["scenario"] for eid, t in truth_doc["events"].items()}
     pack = yaml.safe_load((REPO / "pack.yml").read_text())["data"]
     report = ReadReport()
-    events = _shared_values(read_events([str(out)], index=pack["index"], sourcetype=pack["sourcetype"],
+    events = share_values(read_events([str(out)], index=pack["index"], sourcetype=pack["sourcetype"],
                                         report=report, strict=True))
     baseline = [e for e in events if e.get("eventID") not in truth]
     return Day(out, events, truth, scenario_kinds(), baseline)

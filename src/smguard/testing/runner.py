@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from smguard.cloudtrail.fields import to_event
+from smguard.cloudtrail.fields import share_values, to_event
 from smguard.errors import SmguardError
 from smguard.model import Pack
 from smguard.model.entities import Detection
@@ -101,8 +101,10 @@ def _baseline(root: str, hours: int) -> Iterator[dict[str, Any]]:
 
 @lru_cache(maxsize=2)
 def _baseline_events(root: str, hours: int, index: str, sourcetype: str) -> tuple[dict[str, Any], ...]:
-    """The baseline's events, extracted once per run and shared by every case (read-only)."""
-    return tuple(_event(r, index, sourcetype) for r in _baseline(root, hours))
+    """The baseline's events, extracted once per run and shared by every case (read-only),
+    with equal string values shared (:func:`~smguard.cloudtrail.fields.share_values`: a
+    full day of events is held while the cases run)."""
+    return tuple(share_values(_event(r, index, sourcetype) for r in _baseline(root, hours)))
 
 
 def forget_baselines() -> None:
