@@ -26,11 +26,11 @@ from smguard.spl.parser import parse
 
 @pytest.fixture(scope="module")
 def day_of_logs(tmp_path_factory) -> Path:
-    """Six hours of baseline with every scenario injected (generator defaults, fixed seed): enough
-    for every scenario to alert, a quarter of the cost of a day."""
+    """Four hours of baseline with every scenario injected (generator defaults, fixed seed):
+    enough for most detections to alert, a sixth of the cost of a day."""
     root = Path(__file__).resolve().parents[2]
     out = tmp_path_factory.mktemp("lazy") / "day.ndjson"
-    assert main(["--pack", str(root), "generate", "--hours", "6", "--seed", "3", "--all-scenarios",
+    assert main(["--pack", str(root), "generate", "--hours", "4", "--seed", "3", "--all-scenarios",
                  "--out", str(out), "--no-progress"]) == 0
     return out
 
@@ -74,7 +74,7 @@ def test_scanning_in_parts_leaves_the_pack_results_unchanged(day_of_logs, pack, 
     over all of them: the same alerts, runs and counts as one process."""
     from smguard.scan import partition
 
-    monkeypatch.setattr(partition, "MIN_PART_BYTES", 1 << 16)  # six hours still cut into parts
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 1 << 16)  # four hours still cut into parts
     assert len(partition.split_logs([str(day_of_logs)], jobs)) == jobs
     parts = pack_scan(pack, day_of_logs, jobs=jobs)
     assert alerting(parts) > 10
