@@ -74,9 +74,6 @@ def _reference(pack, events: list[dict], all_time: bool) -> dict[str, list[dict[
     return {spec.id: expected_rows(spec, events, ctx, now=NOW, all_time=all_time) for spec in specs_from_pack(pack)}
 
 
-_REFERENCE: dict[tuple[str, bool], dict[str, list[dict[str, Any]]]] = {}
-
-
 # (all_time, jobs, optimize): each schedule mode with 1, 2 and 3 parts and with the optimizer
 # on and off; parts scanned with and without the optimizer. Each seed scans half of them
 # (``SEED_MODES``): every mode runs on one seed, each seed runs both schedule modes, one and
@@ -91,36 +88,38 @@ def _name(mode: tuple[bool, int, bool]) -> str:
     return f"{'all_time' if all_time else 'schedule'}-{jobs}-{'opt' if optimize else 'noopt'}"
 
 
-@pytest.mark.parametrize("k", range(len(MODES) // len(SEEDS)), ids=lambda k: f"mode{k}")
-def test_scanner_rows_equal_the_executorrows_of(pack, logs, k, monkeypatch, request):
-    """Mode ``k`` of this seed's half of ``MODES`` (the seed is the ``logs`` parameter)."""
-    all_time, jobs, optimize = SEED_MODES[request.node.callspec.params["logs"]][k]
+def test_scanner_rows_equal_the_executorrows_of(pack, logs, monkeypatch, request):
+    """Every mode of this seed's half of ``MODES`` (the seed is the ``logs`` parameter), in
+    one test item: the executor's references (all time, and every scheduled run) are the
+    costly part and are computed once, in the worker that runs the item (split into one
+    item per mode, pytest-xdist's workers each computed them again)."""
     path, events = logs
-    key = (path, all_time)
-    if key not in _REFERENCE:
-        if any(k[0] != path for k in _REFERENCE):
-            _REFERENCE.clear()  # one seed's references at a time: memory stays small
-        _REFERENCE[key] = _reference(pack, events, all_time)
-    expected = _REFERENCE[key]
-    monkeypatch.setattr(partition, "MIN_PART_BYTES", 1 << 16)  # small logs still cut into parts
-    if jobs > 1:
-        assert len(partition.split_logs([path], jobs)) == jobs
-    res = scan(specs_from_pack(pack), [path], pack.context(), index=pack.settings.index,
-               sourcetype=pack.settings.sourcetype, all_time=all_time, now=NOW, optimize=optimize, jobs=jobs)
-    assert res.events == len(events)
-    got = {a.spec.id: a.results for a in res.alerts}
-    assert sum(1 for rows in expected.values() if rows) >= 20, "the scenarios should make most detections alert"
-    for name in REPEATED_NAMES:  # issue 12: their OR branches repeat an eventName; once fed it twice
-        assert expected[pack.detection(name).id], f"{name} should alert on the scenarios"
     specs = specs_from_pack(pack)
-    if not all_time:  # the plans scheduling changes are exercised: their detections alert
-        staged = [s.name for s in specs if uses_now(parse(expand_macros(s.spl, pack.context())))]
-        assert len(staged) >= 3 and all(expected[pack.detection(n).id] for n in staged), staged
-        pushed = [s.id for s in specs if push_filters(p := parse(expand_macros(s.spl, pack.context()))) is not p]
-        assert sum(1 for i in pushed if expected[i]) >= 15
-    assert len(got) == len(specs) == len(expected)
-    disagree = [s.name for s in specs if got[s.id] != expected[s.id]]
-    assert not disagree, f"scan ({_name((all_time, jobs, optimize))}) and the executor disagree for {disagree}"
+    expected = {all_time: _reference(pack, events, all_time) for all_time in (True, False)}
+    for ref in expected.values():
+        assert len(ref) == len(specs)
+        assert sum(1 for rows in ref.values() if rows) >= 20, "the scenarios should make most detections alert"
+        for name in REPEATED_NAMES:  # issue 12: their OR branches repeat an eventName; once fed it twice
+            assert ref[pack.detection(name).id], f"{name} should alert on the scenarios"
+    # the plans scheduling changes are exercised: their detections alert
+    staged = [s.name for s in specs if uses_now(parse(expand_macros(s.spl, pack.context())))]
+    assert len(staged) >= 3 and all(expected[False][pack.detection(n).id] for n in staged), staged
+    pushed = [s.id for s in specs if push_filters(p := parse(expand_macros(s.spl, pack.context()))) is not p]
+    assert sum(1 for i in pushed if expected[False][i]) >= 15
+    monkeypatch.setattr(partition, "MIN_PART_BYTES", 1 << 16)  # small logs still cut into parts
+    disagree = {}
+    for all_time, jobs, optimize in SEED_MODES[request.node.callspec.params["logs"]]:
+        if jobs > 1:
+            assert len(partition.split_logs([path], jobs)) == jobs
+        res = scan(specs, [path], pack.context(), index=pack.settings.index, sourcetype=pack.settings.sourcetype,
+                   all_time=all_time, now=NOW, optimize=optimize, jobs=jobs)
+        assert res.events == len(events)
+        got = {a.spec.id: a.results for a in res.alerts}
+        assert len(got) == len(specs)
+        wrong = [s.name for s in specs if got[s.id] != expected[all_time][s.id]]
+        if wrong:
+            disagree[_name((all_time, jobs, optimize))] = wrong
+    assert not disagree, f"scan and the executor disagree (mode: detections): {disagree}"
 
 
 def test_the_search_command_equals_the_executor_on_random_windows(pack, logs, capsys, monkeypatch, request):
