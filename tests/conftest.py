@@ -72,20 +72,12 @@ def _peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
-def _current_mb() -> float:
+def _status_mb(key: str, pid: int | str = "self", file: str = "status") -> float:
+    """One memory line of ``/proc/PID/<file>`` in MB (status: VmRSS now, VmHWM peak;
+    smaps_rollup: Pss); 0 if unreadable."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -114,13 +106,7 @@ def _descendants(pid: int) -> list[int]:
 def _pss_mb(pid: int) -> float:
     """Proportional set size: shared pages (a forked scan part's, libraries) split between
     the processes sharing them, so a sum over processes is what they hold together."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _status_mb("Pss", pid, "smaps_rollup")
 
 
 def _others_mb() -> float:
@@ -137,7 +123,7 @@ def _others_mb() -> float:
                    for x in (t / "children").read_text().split()]
     except (OSError, ValueError):
         workers = []
-    return _rss_mb(main) + sum(_rss_mb(p) for p in workers if p != me)
+    return _status_mb("VmRSS", main) + sum(_status_mb("VmRSS", p) for p in workers if p != me)
 
 
 def _suite_mb(own_peak: float) -> float:
@@ -145,7 +131,7 @@ def _suite_mb(own_peak: float) -> float:
     descendant), plus how far this process's peak was above what it holds now."""
     main = os.getppid()
     return (sum(_pss_mb(p) for p in [main, *_descendants(main)])
-            + max(0.0, own_peak - _current_mb()))
+            + max(0.0, own_peak - _status_mb("VmRSS")))
 
 
 def _reset_peak() -> bool:
@@ -158,26 +144,16 @@ def _reset_peak() -> bool:
         return False
 
 
-def _hwm_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 @pytest.fixture(autouse=True)
 def _memory_guard(request):
     per_test = _reset_peak()
     yield
-    own = _hwm_mb() if per_test else _peak_mb(resource.RUSAGE_SELF)
+    own = _status_mb("VmHWM") if per_test else _peak_mb(resource.RUSAGE_SELF)
     child = _peak_mb(resource.RUSAGE_CHILDREN)
     others = _others_mb()
     if RSS_LOG:
         with open(RSS_LOG, "a") as fh:
-            fh.write(f"{request.node.nodeid} {own:.0f} {_current_mb():.0f} {child:.0f} {others:.0f}\n")
+            fh.write(f"{request.node.nodeid} {own:.0f} {_status_mb('VmRSS'):.0f} {child:.0f} {others:.0f}\n")
     peak = max(own, child)
     if not MAX_RSS_MB:
         return
