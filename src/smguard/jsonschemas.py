@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from collections import OrderedDict
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from smguard.errors import Problem
+from smguard.memo import LRU
 from smguard.yamlio import Located
 
 
@@ -79,8 +79,7 @@ def _problems(err: jsonschema.ValidationError, doc: Located) -> list[Problem]:
     return [doc.problem(path, _describe(err))]
 
 
-_VALID: OrderedDict[tuple[str, bytes], None] = OrderedDict()
-_VALID_MAX = 4096
+_VALID: LRU[bool] = LRU(4096)  # (schema name, pickled data) of documents found valid
 
 
 def check(name: str, doc: Located) -> list[Problem]:
@@ -96,17 +95,14 @@ def check(name: str, doc: Located) -> list[Problem]:
         key = (name, pickle.dumps(doc.data, protocol=pickle.HIGHEST_PROTOCOL))
     except (pickle.PicklingError, TypeError, RecursionError):
         key = None
-    if key is not None and key in _VALID:
-        _VALID.move_to_end(key)
+    if key is not None and _VALID.get(key):
         return []
     problems = []
     for err in validator(name).iter_errors(doc.data):
         for leaf in _leaves(err):
             problems.extend(_problems(leaf, doc))
     if not problems and key is not None:
-        _VALID[key] = None
-        if len(_VALID) > _VALID_MAX:
-            _VALID.popitem(last=False)
+        _VALID.put(key, True)
     return sorted(set(problems))
 
 

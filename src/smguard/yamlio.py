@@ -16,7 +16,6 @@ expanded; each bound fails with the line where it was crossed.
 from __future__ import annotations
 
 import pickle
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import yaml
 
 from smguard.errors import Problem, SmguardError, rel
+from smguard.memo import LRU
 
 Key = tuple[Any, ...]
 
@@ -116,8 +116,7 @@ def _check_bounds(text: str, path: str) -> None:
             fail(event, f"YAML document expands to more than {MAX_NODES} nodes (aliases multiply): refused")
 
 
-_PARSED: OrderedDict[str, bytes] = OrderedDict()
-_PARSED_MAX = 2048  # distinct texts remembered (a pack has a few hundred files)
+_PARSED: LRU[bytes] = LRU(2048)  # distinct texts remembered (a pack has a few hundred files)
 
 
 def loads(text: str, path: str = "<string>") -> Located:
@@ -132,13 +131,10 @@ def loads(text: str, path: str = "<string>") -> Located:
     """
     blob = _PARSED.get(text)
     if blob is not None:
-        _PARSED.move_to_end(text)
         data, lines = pickle.loads(blob)
         return Located(path, data, lines)
     doc = _loads(text, path)
-    _PARSED[text] = pickle.dumps((doc.data, doc.lines), protocol=pickle.HIGHEST_PROTOCOL)
-    if len(_PARSED) > _PARSED_MAX:
-        _PARSED.popitem(last=False)
+    _PARSED.put(text, pickle.dumps((doc.data, doc.lines), protocol=pickle.HIGHEST_PROTOCOL))
     return doc
 
 

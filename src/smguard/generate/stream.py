@@ -23,13 +23,13 @@ import operator
 import pickle
 import random
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from smguard.generate import catalog, ids
 from smguard.generate.model import Baseline, Principal
 from smguard.generate.records import SDK_BY_KIND, Ctx, build_record, default_failure_kind, iso, mdy
+from smguard.memo import LRU
 
 _SLOT = re.compile(r"@@([a-z]+)@@")
 # How many prototypes per (principal, event), by kind: more where calls vary more.
@@ -137,8 +137,7 @@ def _choose(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 
 
-_POOLS: OrderedDict[tuple[bytes, int], dict[str, Pool]] = OrderedDict()
-_POOLS_MAX = 4  # a seed's pools are a few MB; a process rarely mixes more seeds than this
+_POOLS: LRU[dict[str, Pool]] = LRU(4)  # a seed's pools are a few MB; a process rarely mixes more seeds
 
 
 def build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
@@ -152,13 +151,7 @@ def build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
     """
     key = (pickle.dumps(baseline.data, protocol=pickle.HIGHEST_PROTOCOL), seed)
     pools = _POOLS.get(key)
-    if pools is None:
-        pools = _POOLS[key] = _build_pools(baseline, seed)
-        if len(_POOLS) > _POOLS_MAX:
-            _POOLS.popitem(last=False)
-    else:
-        _POOLS.move_to_end(key)
-    return pools
+    return pools if pools is not None else _POOLS.put(key, _build_pools(baseline, seed))
 
 
 def _build_pools(baseline: Baseline, seed: int) -> dict[str, Pool]:
