@@ -47,6 +47,7 @@ from smguard.spl.commands import (
 from smguard.spl.context import SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.evalfuncs import EvalEnv
+from smguard.spl.history import HistoryTail, plan_history
 from smguard.spl.lookup import LookupOp, find_lookup, table_rows
 from smguard.spl.rows import Row, merge_ids
 from smguard.spl.searchmatch import compile_search
@@ -149,6 +150,11 @@ class CompiledSearch:
         self.tail_cmds = cmds[1 + i :]
         self.keep_fields = tail_fields(self.tail_cmds)
         self.window_reuse = self._window_reuse()
+        self.history: HistoryTail | None = None
+        if self.window_reuse is not None:
+            plan = plan_history(self.tail_cmds, self.window_reuse + 1, self.tail_ops[self.window_reuse].time_window)
+            if plan is not None:
+                self.history = HistoryTail(plan, self.tail_ops, rt.env)
         self.sorts_by_time = bool(self.tail_ops) and isinstance(self.tail_ops[0], SortOp) and _by_time(self.tail_ops[0].cmd)
 
     def _window_reuse(self) -> int | None:
@@ -355,6 +361,10 @@ class CompiledSearch:
             op = tail[k]
             if k == reuse:
                 out = op.apply_in_window(out, window[0])  # type: ignore[index]
+                if self.history is not None:  # the rows below a time cut, once per segment
+                    got = self.history.run(out, window[0], window[1])  # type: ignore[index]
+                    if got is not None:
+                        return got
             else:
                 out = op.apply(out)
         return out

@@ -12,6 +12,7 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from fractions import Fraction
 
 from smguard.spl import ast as A
 from smguard.spl.values import Value, num, to_str
@@ -141,8 +142,10 @@ class MinMax(Agg):
 class Numeric(Agg):
     """sum, avg, sumsq, range, stdev(p), var(p) from running moments; perc keeps values.
 
-    Variance uses Welford's update and Chan's parallel merge, so windows can be built
-    by merging partial aggregates without losing precision.
+    Over integers the variance is computed exactly from the count, total and sum of
+    squares (Python integers) and rounded once, so it does not depend on the order of
+    the values or of merges (:mod:`smguard.spl.history` merges per-segment parts and must
+    equal one pass); otherwise Welford's update and Chan's parallel merge keep it precise.
     """
 
     __slots__ = ("func", "m2", "mean", "mx", "mn", "n", "param", "sq", "total", "vals")
@@ -212,7 +215,13 @@ class Numeric(Agg):
         if f == "range":
             return self.mx - self.mn  # type: ignore[operator]
         if f in ("stdev", "var", "stdevp", "varp"):
-            if f in ("stdev", "var"):
+            sample = f in ("stdev", "var")
+            if type(self.total) is int and type(self.sq) is int:
+                # integers: the exact variance, rounded once (the same whatever the order
+                # the values came in or the partial aggregates were merged in)
+                var = float(Fraction(n * self.sq - self.total * self.total, n * (n - 1) if sample else n * n)) \
+                    if n > 1 or not sample else 0.0
+            elif sample:
                 var = self.m2 / (n - 1) if n > 1 else 0.0
             else:
                 var = self.m2 / n

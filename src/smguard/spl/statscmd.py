@@ -33,7 +33,7 @@ def _specs(cmd: A.StatsCmd, env: EvalEnv) -> list[AggSpec]:
     return [AggSpec(a, compile_expr(a.eval_expr, env) if a.eval_expr is not None else None) for a in cmd.aggs]
 
 
-def _group_keys(f: dict, by: list[str]) -> list[tuple] | None:
+def group_keys(f: dict, by: list[str]) -> list[tuple] | None:
     """Every BY combination of a row (multivalue BY fields fan out); None if any is null."""
     if not by:
         return [()]
@@ -215,7 +215,7 @@ class StatsAccumulator:
         self.added += 1
         op = self.op
         specs, by = op.specs, op.by
-        keys = _group_keys(r.f, by)
+        keys = group_keys(r.f, by)
         if keys is None:
             return
         t = _time_of(r.f)
@@ -291,7 +291,7 @@ class EventstatsOp(Op):
         specs, by = self.specs, self.by
         for r in rows:
             f = r.f
-            keys = _group_keys(f, by)
+            keys = group_keys(f, by)
             if keys is None:
                 row_keys.append(None)
                 continue
@@ -326,7 +326,7 @@ class KeepGroupsOp(Op):
     """``A.KeepGroupsCmd``: the rows of the BY groups that have a row where the condition holds.
 
     Groups are the BY values as ``eventstats``/``stats`` group them (the same
-    ``_group_keys``, compared as text). Rows keep their order. When a row has a
+    ``group_keys``, compared as text). Rows keep their order. When a row has a
     multivalue BY field (several groups) every row is kept: the optimizer's soundness
     argument needs each row in exactly one group.
     """
@@ -342,7 +342,7 @@ class KeepGroupsOp(Op):
         active: set[tuple] = set()
         row_keys: list[tuple | None] = []
         for r in rows:
-            keys = _group_keys(r.f, by)
+            keys = group_keys(r.f, by)
             if keys is None:
                 row_keys.append(None)
                 continue
@@ -436,7 +436,7 @@ class StreamstatsOp(Op):
             key = id(f)
             m = memo.get(key)
             if m is None or m[0] is not f:
-                keys = _group_keys(f, by)
+                keys = group_keys(f, by)
                 t = _time_of(f)
                 if keys is None:
                     m = [f, t, None, None, None]
@@ -490,7 +490,7 @@ class StreamstatsOp(Op):
         global_win: deque[tuple[tuple, float | None]] = deque()  # (group, time) of each entry, when shared
         shared = n > 0 and self.global_ and bool(self.by)
         for r in rows:
-            keys = _group_keys(r.f, self.by)
+            keys = group_keys(r.f, self.by)
             if keys is None:
                 continue
             hk = tuple(to_str(k) for k in keys[0])

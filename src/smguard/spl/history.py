@@ -1,0 +1,492 @@
+"""A run's history below a time cut, computed once per segment of time.
+
+A baseline search scores the last hour of a day-long window against the hours before::
+
+    base | sort 0 _time | streamstats time_window=10m ... by principal
+         | eval scored_from=relative_time(now(), "-70m@m")
+         | eval history_bin=if(_time < scored_from - 600, floor(_time/600), null())
+         | eventstats max(objects) as bin_objects by principal history_bin
+         | streamstats count as bin_row by principal history_bin
+         | eval history=if(isnotnull(history_bin) AND bin_row=1, bin_objects, null())
+         | eventstats avg(history) stdev(history) by principal
+         | where _time >= scored_from - 600
+         | ...
+
+Run hourly, every row of the day goes through the whole block again in each of the 24
+runs that hold it, although everything a row below the cut (the ``where``) contributes
+to the rows that survive it is the same in every such run. This module proves that from
+the tree (:func:`plan_history`) and then (:class:`HistoryTail`) processes such rows once
+per *segment* (a stretch of time whose rows the runs share), keeps what they contribute,
+and per run processes only the *live* rows (the window's first minutes and everything
+from the last segment below the cut on), merging the segments' contributions in.
+
+**What the analysis proves.** The block is the tail after ``sort 0 _time | streamstats
+time_window=W`` (:meth:`smguard.spl.executor.CompiledSearch._window_reuse`) up to the
+first ``where _time >= R`` (or ``>``; the *cut*) where ``R`` is *run-constant*: built from
+literals and fields set by an ``eval`` of ``now()`` and literals (one value per run, the
+same on every row). A *history row* of a run is a row whose time is below every
+run-constant ``R`` the block compares ``_time`` with (the cut's included) and at least
+``W`` after the window's start. For every field on a history row, the analysis tracks
+whether its value is the same in every run that holds the row as a history row
+(*stable*), one value per run (*constant*), or may differ between runs (*varying*):
+
+- fields from before the block are stable: the streaming prefix is the same in every run
+  and ``streamstats time_window=W`` gives a row at least ``W`` after the window's start
+  the same result in every run (the rows of its window are all in the run);
+- a comparison of ``_time`` with a run-constant ``R`` is *decided* on a history row
+  (``<``, ``<=``: true; ``>``, ``>=``: false), and so are ``NOT``/``AND``/``OR`` of
+  decided comparisons and the branch ``if()`` takes on them;
+- an ``eval`` field is stable when what it reads (decided parts left out) is stable;
+- an ``eventstats``/``streamstats`` whose BY clause holds a *time bin* (a field that is
+  ``floor(_time/N)`` on history rows, and ``floor(_time/N)`` or null on every row) groups
+  rows of one ``N``-second bin only. With segments ``N`` seconds long, such a group is
+  entirely inside one segment or entirely live, and its rows are the same rows in the
+  same order in every run: its results are stable when its arguments are;
+- any other ``eventstats`` (a *crossing* one: its groups mix history and live rows) must
+  group by stable fields and aggregate stable arguments with functions whose partial
+  groups merge into exactly the one-pass result (``count``, ``dc``, ``values``, ``min``,
+  ``max``; ``sum``, ``avg``, ``stdev``/``var`` over integers, which merge exactly; a
+  float total makes the run fall back). What it writes on history rows varies, so
+  nothing may aggregate, filter or group on it before the cut;
+- a ``keep_groups`` (:mod:`smguard.spl.optimizer.active_groups`) whose condition is
+  decided false on history rows lets their groups live only through live rows, so it
+  runs on the live rows alone, provided every later grouping's BY holds its BY;
+- a ``where``/``search`` before the cut reads stable fields only; a ``fillnull`` names
+  its fields (without a list it fills what any row of the run has); nothing writes
+  ``_time``; an ``eval`` that might return a boolean (an error in Splunk) is refused,
+  so errors cannot differ; any other command is refused.
+
+Since every row below the cut is dropped there, what survives are live rows, whose
+fields after the block depend on the history rows only through the crossing
+``eventstats`` groups. The per-segment work is the block over the segment's rows
+(``keep_groups`` skipped, crossing ``eventstats`` only grouped); a run merges, per
+crossing ``eventstats``, its live rows' groups before the segments (older live rows),
+the segments' groups (:class:`~smguard.spl.segments.SlidingMerge`, oldest first) and
+the live rows after them, in time order, so ``min``/``max`` keep the same one of equal
+values as one pass. Segments are checked to hold the very same rows as when they were
+processed. When something is only known per run (a bound is null, a stable row's
+``_time`` is not its event time, a multivalue ``keep_groups`` key, a float total) the
+run falls back to the plain tail: the answer is always the plain tail's.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from smguard.spl import ast as A
+from smguard.spl.analysis import expr_calls, expr_reads, search_reads, uses_now_expr
+from smguard.spl.commands import Op
+from smguard.spl.evalfuncs import EvalEnv, compile_expr
+from smguard.spl.rows import Row
+from smguard.spl.segments import SlidingMerge
+from smguard.spl.stats import Numeric, Sum
+from smguard.spl.statscmd import EventstatsOp, Group, group_keys
+
+STABLE, CONST, VARY = 0, 1, 2
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+_EXACT_MERGE = frozenset({"count", "dc", "values", "min", "max", "sum", "avg", "stdev", "stdevp", "var", "varp"})
+_NOT_PER_RUN = frozenset({"random", "searchmatch", "time"})
+_BOOL_FUNCS = frozenset({"isnull", "isnotnull", "isnum", "isint", "isstr", "isbool", "like", "match", "cidrmatch",
+                         "searchmatch", "in", "true", "false"})
+_DEFAULT_SPAN = 3600.0
+
+
+def _is_time(e: A.Expr) -> bool:
+    return isinstance(e, A.FieldRef) and e.name == "_time"
+
+
+def _is_null(e: A.Expr) -> bool:
+    return (isinstance(e, A.Literal) and e.value is None) or (isinstance(e, A.Call) and e.name == "null"
+                                                               and not e.args)
+
+
+def _may_be_bool(e: A.Expr) -> bool:
+    """Could the expression's value be a boolean (which ``eval`` rejects)?"""
+    if isinstance(e, A.BinOp):
+        return e.op not in ("+", "-", "*", "/", "%", ".")
+    if isinstance(e, A.BoolOp):
+        return True
+    if isinstance(e, A.UnaryOp):
+        return e.op == "NOT" or _may_be_bool(e.operand)
+    if isinstance(e, A.Literal):
+        return isinstance(e.value, bool)
+    if isinstance(e, A.Call):
+        if e.name in _BOOL_FUNCS:
+            return True
+        if e.name == "if":
+            return any(_may_be_bool(a) for a in e.args[1:])
+        if e.name == "case":
+            return any(_may_be_bool(a) for a in e.args[1::2])
+        if e.name in ("coalesce", "mvindex", "validate"):
+            return any(_may_be_bool(a) for a in e.args)
+    return False
+
+
+@dataclass
+class HistoryPlan:
+    """What :func:`plan_history` proved (indexes are positions in the tail ops)."""
+
+    start: int  # first command of the block
+    cut: int  # the cut ``where``
+    lead: float  # the streamstats time window: rows this close to a window's start are live
+    span: float  # segment length (the time bins' span)
+    consts: list[tuple[str, A.Expr]] = field(default_factory=list)  # run-constant assignments, in order
+    bounds: list[A.Expr] = field(default_factory=list)  # run-constant sides of decided comparisons
+    crossing: list[int] = field(default_factory=list)  # eventstats whose groups mix history and live rows
+    keeps: list[int] = field(default_factory=list)  # keep_groups commands (run on live rows only)
+    last: int = -1  # the last command a segment needs (its last crossing eventstats)
+
+
+class _Analysis:
+    """Field states on history rows, command by command (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.state: dict[str, int] = {}  # fields written in the block (others: stable)
+        self.bins: dict[str, float] = {}  # time-bin fields and their span
+        self.bounds: list[A.Expr] = []
+        self.keep_by: list[set[str]] = []
+
+    def st(self, name: str) -> int:
+        return self.state.get(name, STABLE)
+
+    def const(self, e: A.Expr) -> bool:
+        """One value per run, the same on every row?"""
+        reads = expr_reads(e)
+        return (reads is not None and all(self.st(f) == CONST for f in reads)
+                and not any(c in _NOT_PER_RUN for c in expr_calls(e)))
+
+    def decide(self, e: A.Expr) -> bool | None:
+        """The value of a condition on every history row, when the analysis knows it."""
+        if isinstance(e, A.BinOp) and e.op in _FLIP:
+            left, right, op = e.left, e.right, e.op
+            if _is_time(right) and not _is_time(left):
+                left, right, op = right, left, _FLIP[op]
+            if _is_time(left) and self.const(right):
+                if right not in self.bounds:
+                    self.bounds.append(right)
+                return op in ("<", "<=")
+            return None
+        if isinstance(e, A.UnaryOp) and e.op == "NOT":
+            d = self.decide(e.operand)
+            return None if d is None else not d
+        if isinstance(e, A.BoolOp) and e.op in ("AND", "OR"):
+            ds = [self.decide(i) for i in e.items]
+            stop = e.op == "OR"  # OR: one true decides; AND: one false
+            if stop in ds:
+                return stop
+            if all(d is (not stop) for d in ds):
+                return not stop
+        return None
+
+    def reads(self, e: A.Expr) -> set[str] | None:
+        """What the expression reads on a history row, decided parts left out (None: any field)."""
+        if self.decide(e) is not None:
+            return set()
+        if isinstance(e, A.Call):
+            if e.name in _NOT_PER_RUN:
+                return None
+            args = e.args
+            if e.name == "if" and len(args) == 3:
+                d = self.decide(args[0])
+                if d is not None:
+                    return self.reads(args[1] if d else args[2])
+            out: set[str] = set()
+            for a in args:
+                r = self.reads(a)
+                if r is None:
+                    return None
+                out |= r
+            if e.name == "now":
+                out.add("now()")
+            return out
+        if isinstance(e, A.BinOp):
+            left, right = self.reads(e.left), self.reads(e.right)
+            return None if left is None or right is None else left | right
+        if isinstance(e, A.BoolOp):
+            out = set()
+            for i in e.items:
+                r = self.reads(i)
+                if r is None:
+                    return None
+                out |= r
+            return out
+        if isinstance(e, A.UnaryOp):
+            return self.reads(e.operand)
+        return expr_reads(e)
+
+    def state_of(self, reads: set[str] | None) -> int:
+        """Stable when everything read is; otherwise it may differ between runs."""
+        if reads is None or any(f == "now()" or self.st(f) != STABLE for f in reads):
+            return VARY
+        return STABLE
+
+    def bin_span(self, e: A.Expr) -> float | None:
+        """N when the expression is ``floor(_time/N)`` on history rows and that or null on any row."""
+        if isinstance(e, A.Call) and e.name == "if" and len(e.args) == 3:
+            d = self.decide(e.args[0])
+            if d is True and _is_null(e.args[2]):
+                return self.bin_span(e.args[1])
+            if d is False and _is_null(e.args[1]):
+                return self.bin_span(e.args[2])
+            return None
+        if isinstance(e, A.Call) and e.name == "floor" and len(e.args) == 1:
+            a = e.args[0]
+            if (isinstance(a, A.BinOp) and a.op == "/" and _is_time(a.left) and isinstance(a.right, A.Literal)
+                    and type(a.right.value) in (int, float) and a.right.value > 0
+                    and math.isfinite(a.right.value)):
+                return float(a.right.value)
+        return None
+
+    def write(self, name: str, st: int) -> bool:
+        """Record a field written with state ``st``; False when the plan must be refused."""
+        if name.startswith("_") or "*" in name or self.st(name) == CONST or name in self.bins:
+            return False
+        self.state[name] = st
+        return True
+
+
+def _stats_ok(a: _Analysis, c: A.StatsCmd) -> tuple[bool, int, bool]:
+    """(allowed, state of its outputs, crossing) for an eventstats/streamstats in the block."""
+    if any(ag.eval_expr is not None or (ag.arg and "*" in ag.arg) for ag in c.aggs) or any("*" in b for b in c.by):
+        return False, VARY, False
+    if any(a.st(b) != STABLE for b in c.by) or not all(g <= set(c.by) for g in a.keep_by):
+        return False, VARY, False
+    args = max((a.st(ag.arg) for ag in c.aggs if ag.arg), default=STABLE)
+    within = any(b in a.bins for b in c.by)
+    if c.kind == "streamstats":
+        if not within or set(c.options) - {"current", "global"}:
+            return False, VARY, False
+        return True, STABLE if args == STABLE else VARY, False
+    if within:
+        return True, STABLE if args == STABLE else VARY, False
+    if args != STABLE or any(ag.func not in _EXACT_MERGE for ag in c.aggs):
+        return False, VARY, True
+    return True, VARY, True
+
+
+def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryPlan | None:
+    """The plan for the block ``cmds[start:]`` up to its cut, or None when it does not apply.
+
+    ``cmds`` are a compiled search's tail commands; ``cmds[start - 1]`` is the
+    ``streamstats time_window=lead`` a scan reuses between runs.
+    """
+    a = _Analysis()
+    consts: list[tuple[str, A.Expr]] = []
+    crossing: list[int] = []
+    keeps: list[int] = []
+    for i in range(start, len(cmds)):
+        c = cmds[i]
+        if isinstance(c, A.WhereCmd):
+            d = a.decide(c.expr)
+            if d is False:  # the cut: every history row leaves here
+                spans = set(a.bins.values())
+                if len(spans) > 1:
+                    return None
+                span = spans.pop() if spans else _DEFAULT_SPAN
+                last = crossing[-1] if crossing else start - 1
+                return HistoryPlan(start, i, lead, span, consts, list(a.bounds), crossing, keeps, last)
+            if d is not True and a.state_of(a.reads(c.expr)) != STABLE:
+                return None
+        elif isinstance(c, A.SearchCmd):
+            reads = search_reads(c.expr)
+            if reads is None or any(a.st(f) != STABLE for f in reads):
+                return None
+        elif isinstance(c, A.EvalCmd):
+            for name, e in c.assignments:
+                if _may_be_bool(e):
+                    return None
+                if a.const(e) and (uses_now_expr(e) or any(a.st(f) == CONST for f in expr_reads(e) or ())):
+                    if name in a.state or name.startswith("_") or "*" in name:
+                        return None
+                    a.state[name] = CONST
+                    consts.append((name, e))
+                    continue
+                span = a.bin_span(e)
+                st = a.state_of(a.reads(e))
+                if not a.write(name, st):
+                    return None
+                if span is not None and st == STABLE:
+                    a.bins[name] = span
+        elif isinstance(c, A.FillnullCmd):
+            # without a field list it fills the fields of any row of the run: not row by row
+            if not c.fields or any(a.st(f) == CONST or f.startswith("_") or "*" in f for f in c.fields):
+                return None
+        elif isinstance(c, A.KeepGroupsCmd):
+            if a.decide(c.expr) is not False or any(a.st(b) != STABLE for b in c.by):
+                return None
+            a.keep_by.append(set(c.by))
+            keeps.append(i)
+        elif isinstance(c, A.StatsCmd) and c.kind in ("eventstats", "streamstats"):
+            ok, st, cross = _stats_ok(a, c)
+            if not ok:
+                return None
+            for ag in c.aggs:
+                if not a.write(ag.out_name, st):
+                    return None
+            if cross:
+                crossing.append(i)
+        else:
+            return None
+    return None
+
+
+class _Seg:
+    """What one segment's rows contribute: per crossing eventstats, its groups."""
+
+    __slots__ = ("added", "ids", "parts")
+
+    def __init__(self, ids: list, parts: list, added: int):
+        self.ids = ids  # the provenance tuples of its rows: the same objects in every run
+        self.parts = parts  # one _Groups per crossing eventstats
+        self.added = added
+
+
+class _Groups:
+    """A segment's groups for one crossing eventstats, in the shape SlidingMerge reads."""
+
+    __slots__ = ("added", "groups")
+
+    def __init__(self, groups: dict, added: int):
+        self.groups = groups
+        self.added = added
+
+
+def _exact(g: Group) -> bool:
+    for a in g.aggs:
+        if isinstance(a, Sum | Numeric) and (type(a.total) is float or (isinstance(a, Numeric) and type(a.sq) is float)):
+            return False
+    return True
+
+
+class HistoryTail:
+    """Runs a compiled search's tail from its block on (see the module docstring)."""
+
+    def __init__(self, plan: HistoryPlan, ops: Sequence[Op], env: EvalEnv):
+        self.plan = plan
+        self.ops = list(ops)
+        self.consts = [(name, compile_expr(e, env)) for name, e in plan.consts]
+        self.bounds = [compile_expr(e, env) for e in plan.bounds]
+        self.segs: dict[int, _Seg] = {}
+        self.merges = {i: SlidingMerge(self.ops[i].specs) for i in plan.crossing}  # type: ignore[attr-defined]
+        self.built = 0  # segments processed (for tests and benchmarks)
+        self.runs = 0  # runs answered from segments
+
+    def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
+        """The tail's rows from the block on, for a run whose window is ``[lo, hi)`` and whose
+        rows (ascending time, after the reused streamstats) are ``rows``; None: run it plainly."""
+        p = self.plan
+        scratch: dict = {}
+        for name, fn in self.consts:
+            v = fn(scratch)
+            if isinstance(v, bool):
+                return None
+            if v is None:
+                scratch.pop(name, None)
+            else:
+                scratch[name] = v
+        top = hi
+        for fn in self.bounds:
+            v = fn(scratch)
+            if type(v) not in (int, float) or not math.isfinite(v):
+                return None
+            top = min(top, v)
+        span = p.span
+        k_lo = math.ceil((lo + p.lead + 1) / span)
+        k_end = math.floor(top / span)
+        if k_end - k_lo < 2:
+            return None
+        for r in rows:
+            t = r.t
+            if t is None or r.f.get("_time") != t:
+                return None
+        keys = [math.floor(r.t / span) for r in rows]  # type: ignore[operator]
+        i_lo = bisect.bisect_left(keys, k_lo)
+        i_hi = bisect.bisect_left(keys, k_end)
+        for k in [k for k in self.segs if k < k_lo]:
+            del self.segs[k]
+        segs: list[_Seg] = []
+        i = i_lo
+        for k in range(k_lo, k_end):
+            j = bisect.bisect_left(keys, k + 1, i, i_hi)
+            seg = self._segment(k, rows[i:j])
+            if seg is None:
+                return None
+            segs.append(seg)
+            i = j
+        # copies: a run that falls back later (a float total) must find its rows untouched
+        live = [Row(dict(r.f), r.ids, True, r.t) for r in rows[:i_lo]]
+        live += [Row(dict(r.f), r.ids, True, r.t) for r in rows[i_hi:]]
+        ops = self.ops
+        for n in range(p.start, p.cut):
+            op = ops[n]
+            if n in self.merges:
+                if not self._crossing(op, live, [s.parts[p.crossing.index(n)] for s in segs], n, k_lo):
+                    return None
+            else:
+                live = op.apply(live)
+        self.runs += 1
+        for op in ops[p.cut:]:
+            live = op.apply(live)
+        return live
+
+    def _crossing(self, op: EventstatsOp, live: list[Row], parts: list[_Groups], n: int, k_lo: int) -> bool:
+        """Write a crossing eventstats' results on the live rows; False: a float total."""
+        span = self.plan.span
+        cut = 0
+        while cut < len(live) and math.floor(live[cut].t / span) < k_lo:  # type: ignore[operator]
+            cut += 1
+        early, early_keys = op.group(live[:cut])
+        late, late_keys = op.group(live[cut:])
+        stable = self.merges[n].groups(parts) if parts else {}
+        specs = op.specs
+        results: dict[tuple, dict] = {}
+        for r, hk in zip(live, early_keys + late_keys, strict=True):
+            if hk is None:
+                continue
+            res = results.get(hk)
+            if res is None:
+                g = None
+                for src in (early, stable, late):
+                    part = src.get(hk)
+                    if part is not None:
+                        if g is None:
+                            g = Group(part.key, specs)
+                        g.merge(part)
+                if g is None or not _exact(g):
+                    return False
+                res = results[hk] = g.results(specs)
+            op.write(r, res)
+        return True
+
+    def _segment(self, k: int, rows: list[Row]) -> _Seg | None:
+        """Segment ``k``'s contribution (processed once; None: a run must go plainly)."""
+        got = self.segs.get(k)
+        if got is not None and len(got.ids) == len(rows) and all(
+                a is r.ids for a, r in zip(got.ids, rows, strict=True)):
+            return got
+        p = self.plan
+        work = [Row(r.f, r.ids, False, r.t) for r in rows]
+        parts: list[_Groups] = []
+        self.built += 1
+        for n in range(p.start, p.last + 1):
+            op = self.ops[n]
+            if n in p.keeps:
+                by = op.by  # type: ignore[attr-defined]
+                if any((ks := group_keys(r.f, by)) is not None and len(ks) > 1 for r in work):
+                    return None  # keep_groups keeps every row then: only a plain run knows
+                continue
+            if n in self.merges:
+                groups, _keys = op.group(work)  # type: ignore[attr-defined]
+                parts.append(_Groups(groups, self.built))
+                continue
+            work = op.apply(work)
+        seg = _Seg([r.ids for r in rows], parts, self.built)
+        self.segs[k] = seg
+        return seg
+
+
+__all__ = ["HistoryPlan", "HistoryTail", "plan_history"]
