@@ -360,11 +360,11 @@ class CompiledSearch:
         for k in range(start, len(tail)):
             op = tail[k]
             if k == reuse:
-                out = op.apply_in_window(out, window[0])  # type: ignore[index]
                 if self.history is not None:  # the rows below a time cut, once per segment
                     got = self.history.run(out, window[0], window[1])  # type: ignore[index]
                     if got is not None:
                         return got
+                out = op.apply_in_window(out, window[0])  # type: ignore[index]
             else:
                 out = op.apply(out)
         return out

@@ -59,7 +59,9 @@ whether its value is the same in every run that holds the row as a history row
 Since every row below the cut is dropped there, what survives are live rows, whose
 fields after the block depend on the history rows only through the crossing
 ``eventstats`` groups. The per-segment work is the block over the segment's rows
-(``keep_groups`` skipped, crossing ``eventstats`` only grouped); a run merges, per
+(``keep_groups`` skipped, crossing ``eventstats`` only grouped); the reused
+``streamstats`` runs only over the rows whose results are read (live rows and segments
+not processed yet, each stretch with the ``W`` seconds before it); a run merges, per
 crossing ``eventstats``, its live rows' groups before the segments (older live rows),
 the segments' groups (:class:`~smguard.spl.segments.SlidingMerge`, oldest first) and
 the live rows after them, in time order, so ``min``/``max`` keep the same one of equal
@@ -376,8 +378,15 @@ class HistoryTail:
         self.runs = 0  # runs answered from segments
 
     def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
-        """The tail's rows from the block on, for a run whose window is ``[lo, hi)`` and whose
-        rows (ascending time, after the reused streamstats) are ``rows``; None: run it plainly."""
+        """The tail's rows from the reused ``streamstats`` on, for a run whose window is
+        ``[lo, hi)`` and whose rows (ascending time, ties in a fixed order, every row of
+        the window) are ``rows``; None: the caller runs the tail plainly (``rows`` untouched).
+
+        The ``streamstats time_window=W`` itself runs only where its results are read:
+        over the live rows and the rows of segments not processed yet, each stretch with
+        the rows of the ``W`` seconds before it (a row's result depends only on the rows
+        of its group in ``(t - W, t]``), over wrappers, so ``rows`` are not written.
+        """
         p = self.plan
         scratch: dict = {}
         for name, fn in self.consts:
@@ -403,23 +412,42 @@ class HistoryTail:
             t = r.t
             if t is None or r.f.get("_time") != t:
                 return None
-        keys = [math.floor(r.t / span) for r in rows]  # type: ignore[operator]
+        times = [r.t for r in rows]
+        keys = [math.floor(t / span) for t in times]  # type: ignore[operator]
         i_lo = bisect.bisect_left(keys, k_lo)
         i_hi = bisect.bisect_left(keys, k_end)
         for k in [k for k in self.segs if k < k_lo]:
             del self.segs[k]
-        segs: list[_Seg] = []
+        bounds: list[tuple[int, int, int]] = []  # (segment, first row, end row)
+        need: list[tuple[int, int]] = [(0, i_lo)] if i_lo else []
         i = i_lo
         for k in range(k_lo, k_end):
             j = bisect.bisect_left(keys, k + 1, i, i_hi)
-            seg = self._segment(k, rows[i:j])
-            if seg is None:
-                return None
-            segs.append(seg)
+            got = self.segs.get(k)
+            if got is None or len(got.ids) != j - i or not all(
+                    a is r.ids for a, r in zip(got.ids, rows[i:j], strict=True)):
+                if need and need[-1][1] == i:
+                    need[-1] = (need[-1][0], j)
+                elif j > i:
+                    need.append((i, j))
+                self.segs.pop(k, None)
+            bounds.append((k, i, j))
             i = j
-        # copies: a run that falls back later (a float total) must find its rows untouched
-        live = [Row(dict(r.f), r.ids, True, r.t) for r in rows[:i_lo]]
-        live += [Row(dict(r.f), r.ids, True, r.t) for r in rows[i_hi:]]
+        if i_hi < len(rows):
+            if need and need[-1][1] == i_hi:
+                need[-1] = (need[-1][0], len(rows))
+            else:
+                need.append((i_hi, len(rows)))
+        done = self._streamstats(rows, times, need)
+        segs: list[_Seg] = []
+        for k, i, j in bounds:
+            seg = self.segs.get(k)
+            if seg is None:
+                seg = self._segment(k, [done[x] for x in range(i, j)], rows[i:j])
+                if seg is None:
+                    return None
+            segs.append(seg)
+        live = [done[x] for x in range(i_lo)] + [done[x] for x in range(i_hi, len(rows))]
         ops = self.ops
         for n in range(p.start, p.cut):
             op = ops[n]
@@ -432,6 +460,19 @@ class HistoryTail:
         for op in ops[p.cut:]:
             live = op.apply(live)
         return live
+
+    def _streamstats(self, rows: list[Row], times: list, need: list[tuple[int, int]]) -> dict[int, Row]:
+        """The reused streamstats' output rows at the ``need`` index ranges, by index."""
+        ss = self.ops[self.plan.start - 1]
+        tw = self.plan.lead
+        done: dict[int, Row] = {}
+        for a, b in need:
+            c = bisect.bisect_left(times, times[a] - tw) if a else 0
+            sub = [Row(r.f, r.ids, False, r.t) for r in rows[c:b]]
+            ss.apply(sub)
+            for x in range(a, b):
+                done[x] = sub[x - c]
+        return done
 
     def _crossing(self, op: EventstatsOp, live: list[Row], parts: list[_Groups], n: int, k_lo: int) -> bool:
         """Write a crossing eventstats' results on the live rows; False: a float total."""
@@ -462,14 +503,10 @@ class HistoryTail:
             op.write(r, res)
         return True
 
-    def _segment(self, k: int, rows: list[Row]) -> _Seg | None:
-        """Segment ``k``'s contribution (processed once; None: a run must go plainly)."""
-        got = self.segs.get(k)
-        if got is not None and len(got.ids) == len(rows) and all(
-                a is r.ids for a, r in zip(got.ids, rows, strict=True)):
-            return got
+    def _segment(self, k: int, work: list[Row], rows: list[Row]) -> _Seg | None:
+        """Process segment ``k``: its rows after the streamstats are ``work`` (written), as
+        held ``rows`` (None: a run must go plainly)."""
         p = self.plan
-        work = [Row(r.f, r.ids, False, r.t) for r in rows]
         parts: list[_Groups] = []
         self.built += 1
         for n in range(p.start, p.last + 1):
