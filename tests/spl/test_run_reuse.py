@@ -43,6 +43,27 @@ def test_now_eval_sinks_to_the_first_command_that_reads_it():
     assert isinstance(moved, A.EvalCmd) and moved.assignments[0][0] == "scored_from"
 
 
+def test_a_chain_of_run_constant_evals_sinks_together():
+    chain = ('* | eval p=upper(user) | eval s=relative_time(now(), "-30m@m") | eval h=relative_time(s - 3600, "@h") '
+             "| sort 0 _time | streamstats count as c by p | eval old=if(_time < h, 1, 0) | table _time p c old")
+    assert names(chain) == ["Search", "Eval", "Sort", "Stats:streamstats", "Eval", "Eval", "Eval", "Table"]
+    moved = sink_now_evals(parse(chain)).commands[4:6]
+    assert [c.assignments[0][0] for c in moved] == ["s", "h"]
+    for now in (NOW - 1800, NOW):
+        on = q(chain, EVENTS, now=now, earliest=now - 7200, latest=now)
+        off = q(chain, EVENTS, now=now, earliest=now - 7200, latest=now, optimize=False)
+        assert on.rows == off.rows and on.event_ids == off.event_ids and on.rows
+    stays = [  # the constant it reads is overwritten in between, or it reads an event field too
+        '* | eval s=now() | eval s=upper(user) | eval h=s - 1 | sort 0 _time',
+        '* | eval s=now() | rename user as s | eval h=s - 1 | sort 0 _time',
+        '* | eval s=now() | eval h=s - n | sort 0 _time | streamstats count as s',
+    ]
+    for spl in stays:
+        got = [type(c).__name__ for c in sink_now_evals(parse(spl)).commands]
+        assert got.index("SortCmd") > max(i for i, c in enumerate(parse(spl).commands)
+                                          if isinstance(c, A.EvalCmd) and c.assignments[0][0] == "h"), spl
+
+
 def test_evals_that_read_fields_or_set_underscore_fields_or_meet_a_reader_stay():
     stays = [
         "* | eval s=relative_time(now(), \"-1h\") | sort 0 s | streamstats count as c",  # sort reads it

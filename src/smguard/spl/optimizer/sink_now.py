@@ -16,11 +16,20 @@ once per event (:mod:`smguard.spl.planner`)::
     base | eval principal=... | sort 0 _time | streamstats ... by principal
          | eval scored_from=relative_time(now(), "-70m@m") | eval history=... | ...
 
+A chain moves too: ``eval scored_from=relative_time(now(), "-70m@m") | eval
+history_until=relative_time(scored_from - 3600, "@h")`` (the second reads only what a
+run-constant ``eval`` before it set): the later one moves first, and the earlier one then
+stops right before it, the first command that reads what it sets.
+
 Why the results (rows, order, fields and their values, provenance, errors) are the same:
 
 - the moved ``eval`` reads no field (only ``now()``/``time()``, literals and pure
-  functions of them; never ``random()``), so it computes one value per run whatever
-  row it is applied to and wherever it stands;
+  functions of them; never ``random()``), or only fields a run-constant ``eval`` before
+  it set and nothing between has written; so it computes one value per run whatever
+  row it is applied to and wherever it stands, provided the fields it reads still hold
+  those values there: the commands it crosses neither read nor write them (below), and
+  the ``eval`` that set them stays before it (it stops at the first command reading
+  what it sets);
 - it only crosses ``sort`` and ``eventstats``/``streamstats`` that neither read nor
   write any field it sets (keys, BY fields, function arguments and output names,
   no wildcards, no ``eval(...)`` arguments) and never set ``_``-fields it could touch
@@ -45,21 +54,51 @@ from smguard.spl import ast as A
 from smguard.spl.analysis import expr_calls, expr_reads, uses_now_expr
 
 
-def _run_constant(c: A.Command) -> set[str] | None:
-    """The fields a run-constant ``eval`` calling ``now()`` sets, or None if ``c`` is not one."""
+def _run_constant(c: A.Command, known: set[str]) -> tuple[set[str], set[str]] | None:
+    """(the fields it sets, the fields it reads) for a run-constant ``eval``: one that calls
+    ``now()`` or reads only fields in ``known`` (set by run-constant evals before it);
+    None if ``c`` is not one."""
     if not isinstance(c, A.EvalCmd) or not c.assignments:
         return None
-    if not any(uses_now_expr(e) for _, e in c.assignments):
-        return None
     names: set[str] = set()
+    read: set[str] = set()
     for name, e in c.assignments:
         reads = expr_reads(e)
-        if reads is None or reads or name.startswith("_") or "*" in name:
+        if reads is None or reads - known - names or name.startswith("_") or "*" in name:
             return None
         if any(f in ("random", "searchmatch") for f in expr_calls(e)):
             return None
+        read |= reads - names
         names.add(name)
-    return names
+    if not read and not any(uses_now_expr(e) for _, e in c.assignments):
+        return None
+    return names, read
+
+
+def _known_before(cmds: list[A.Command], i: int) -> set[str]:
+    """Fields set by run-constant evals before position ``i`` and not written since."""
+    known: set[str] = set()
+    for c in cmds[1:i]:
+        got = _run_constant(c, known)
+        if got is not None:
+            known |= got[0]
+            continue
+        writes = _writes(c)
+        known = set() if writes is None else known - writes
+    return known
+
+
+def _writes(c: A.Command) -> set[str] | None:
+    """Fields ``c`` may set or remove (None: it may change any field or the rows)."""
+    if isinstance(c, A.EvalCmd):
+        return {name for name, _e in c.assignments}
+    if isinstance(c, A.SortCmd | A.WhereCmd | A.SearchCmd | A.KeepGroupsCmd):
+        return set()
+    if isinstance(c, A.StatsCmd) and c.kind in ("eventstats", "streamstats"):
+        if any(a.arg and "*" in a.arg for a in c.aggs):
+            return None
+        return {a.out_name for a in c.aggs}
+    return None
 
 
 def _ignores(c: A.Command, names: set[str]) -> bool:
@@ -87,8 +126,10 @@ def sink_now_evals(p: A.Pipeline) -> A.Pipeline:
     cmds = list(p.commands)
     i = len(cmds) - 1
     while i >= 1:
-        names = _run_constant(cmds[i])
-        if names is not None:
+        known = _known_before(cmds, i)
+        got = _run_constant(cmds[i], known)
+        if got is not None:
+            names = got[0] | got[1]  # what it sets, and the run constants it reads
             j = i
             while j + 1 < len(cmds) and _ignores(cmds[j + 1], names):
                 cmds[j], cmds[j + 1] = cmds[j + 1], cmds[j]
