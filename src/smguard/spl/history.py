@@ -404,17 +404,22 @@ class HistoryTail:
                 return None
             top = min(top, v)
         span = p.span
-        k_lo = math.ceil((lo + p.lead + 1) / span)
         k_end = math.floor(top / span)
-        if k_end - k_lo < 2:
-            return None
         for r in rows:
             t = r.t
             if t is None or r.f.get("_time") != t:
                 return None
         times = [r.t for r in rows]
         keys = [math.floor(t / span) for t in times]  # type: ignore[operator]
+        # the first segment whose rows are all at least W after the window's start (their
+        # streamstats windows are whole); checked on the rows, not trusted to float division
+        k_lo = math.ceil((lo + p.lead) / span)
         i_lo = bisect.bisect_left(keys, k_lo)
+        if i_lo < len(rows) and keys[i_lo] == k_lo and times[i_lo] < lo + p.lead:
+            k_lo += 1
+            i_lo = bisect.bisect_left(keys, k_lo)
+        if k_end - k_lo < 2:
+            return None
         i_hi = bisect.bisect_left(keys, k_end)
         for k in [k for k in self.segs if k < k_lo]:
             del self.segs[k]
