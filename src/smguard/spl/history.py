@@ -93,7 +93,7 @@ _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _EXACT_MERGE = frozenset({"count", "dc", "values", "min", "max", "sum", "avg", "stdev", "stdevp", "var", "varp"})
 _NOT_PER_RUN = frozenset({"random", "searchmatch", "time"})
 _BOOL_FUNCS = frozenset({"isnull", "isnotnull", "isnum", "isint", "isstr", "isbool", "like", "match", "cidrmatch",
-                         "searchmatch", "in", "true", "false"})
+                         "searchmatch", "in", "true", "false", "json_valid"})
 _DEFAULT_SPAN = 3600.0
 
 
