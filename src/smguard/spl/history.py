@@ -162,7 +162,11 @@ class _Analysis:
                 and not any(c in _NOT_PER_RUN for c in expr_calls(e)))
 
     def decide(self, e: A.Expr) -> bool | None:
-        """The value of a condition on every history row, when the analysis knows it."""
+        """The value of a condition on every history row, when the analysis knows it.
+
+        Every run-constant side it decides on joins ``bounds``: a run's history rows are
+        below all of them, which is what makes the decision true.
+        """
         if isinstance(e, A.BinOp) and e.op in _FLIP:
             left, right, op = e.left, e.right, e.op
             if _is_time(right) and not _is_time(left):
@@ -238,8 +242,8 @@ class _Analysis:
         if isinstance(e, A.Call) and e.name == "floor" and len(e.args) == 1:
             a = e.args[0]
             if (isinstance(a, A.BinOp) and a.op == "/" and _is_time(a.left) and isinstance(a.right, A.Literal)
-                    and type(a.right.value) in (int, float) and a.right.value > 0
-                    and math.isfinite(a.right.value)):
+                    and type(a.right.value) in (int, float) and a.right.value >= 1
+                    and float(a.right.value).is_integer()):  # whole seconds: k * N is exact
                 return float(a.right.value)
         return None
 
@@ -339,12 +343,11 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
 class _Seg:
     """What one segment's rows contribute: per crossing eventstats, its groups."""
 
-    __slots__ = ("added", "ids", "parts")
+    __slots__ = ("ids", "parts")
 
-    def __init__(self, ids: list, parts: list, added: int):
+    def __init__(self, ids: list, parts: list):
         self.ids = ids  # the provenance tuples of its rows: the same objects in every run
         self.parts = parts  # one _Groups per crossing eventstats
-        self.added = added
 
 
 class _Groups:
@@ -405,6 +408,8 @@ class HistoryTail:
             top = min(top, v)
         span = p.span
         k_end = math.floor(top / span)
+        if k_end * span > top:  # the division rounded up to a whole number
+            k_end -= 1
         for r in rows:
             t = r.t
             if t is None or r.f.get("_time") != t:
@@ -526,7 +531,7 @@ class HistoryTail:
                 parts.append(_Groups(groups, self.built))
                 continue
             work = op.apply(work)
-        seg = _Seg([r.ids for r in rows], parts, self.built)
+        seg = _Seg([r.ids for r in rows], parts)
         self.segs[k] = seg
         return seg
 
