@@ -98,6 +98,9 @@ def test_a_bin_of_a_fraction_of_a_second_is_not_a_time_bin():
      "| eventstats max(objects) as b by principal hc | eventstats count(a) as c by principal "
      "| where _time >= scored_from", "bins of two spans"),
     ("fillnull | eventstats count as c by principal | where _time >= scored_from", "fillnull of every field"),
+    ("eval hb=if(_time < scored_from, floor(_time/600), null()) | fillnull value=0 hb "
+     "| eventstats max(objects) as m by principal hb | eventstats count(m) as c by principal "
+     "| where _time >= scored_from", "fillnull gives live rows a time bin"),
     ("sort 0 - objects | eventstats count as c by principal | where _time >= scored_from", "an unsupported command"),
     ("eval scored_from=scored_from + 1 | eventstats count as c by principal | where _time >= scored_from",
      "a run constant assigned twice"),
@@ -276,3 +279,21 @@ def test_a_scan_of_generated_logs_uses_segments_and_alerts_as_without(tmp_path, 
     assert results[True] == results[False]
     assert len(results[True]) >= 3, "the bulk-read scenarios should alert"
     assert sum(answered) >= 20, answered
+
+
+def test_a_keep_groups_key_rewritten_after_it_is_refused():
+    """keep_groups runs on live rows only; a BY field rewritten after it (``lower()``) would
+    let history rows of a dropped group join a kept one in the crossing eventstats."""
+    tail = ("eval x=1 | eventstats count as c by principal | eval hb=1 "
+            "| where _time >= scored_from - 600 | where _time >= scored_from AND c > 0 | stats count by principal")
+    cs = compile_search(f"{HEAD} | {tail}", [], SearchContext(), now=T0)
+    assert any(type(c).__name__ == "KeepGroupsCmd" for c in cs.tail_cmds), "the optimizer keeps active groups"
+    assert cs.history is not None
+    bad = tail.replace("eval x=1 |", "eval x=1 | eval principal=lower(principal) |")
+    bad_cs = compile_search(f"{HEAD} | {bad}", [], SearchContext(), now=T0)
+    assert any(type(c).__name__ == "KeepGroupsCmd" for c in bad_cs.tail_cmds)
+    from smguard.spl.history import plan_history as ph
+    cmds = bad_cs.tail_cmds
+    k = next(i for i, c in enumerate(cmds) if type(c).__name__ == "KeepGroupsCmd")
+    rewrite = parse("search * | eval principal=lower(principal)").commands[1]
+    assert ph([*cmds[:k + 1], rewrite, *cmds[k + 1:]], bad_cs.window_reuse + 1, 600.0) is None

@@ -249,7 +249,8 @@ class _Analysis:
 
     def write(self, name: str, st: int) -> bool:
         """Record a field written with state ``st``; False when the plan must be refused."""
-        if name.startswith("_") or "*" in name or self.st(name) == CONST or name in self.bins:
+        if (name.startswith("_") or "*" in name or self.st(name) == CONST or name in self.bins
+                or any(name in g for g in self.keep_by)):  # a keep_groups key must stay what it grouped
             return False
         self.state[name] = st
         return True
@@ -319,7 +320,9 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
                     a.bins[name] = span
         elif isinstance(c, A.FillnullCmd):
             # without a field list it fills the fields of any row of the run: not row by row
-            if not c.fields or any(a.st(f) == CONST or f.startswith("_") or "*" in f for f in c.fields):
+            # nor may it give a live row a time bin (a bin group would mix history and live rows)
+            if not c.fields or any(a.st(f) == CONST or f.startswith("_") or "*" in f or f in a.bins
+                                   or any(f in g for g in a.keep_by) for f in c.fields):
                 return None
         elif isinstance(c, A.KeepGroupsCmd):
             if a.decide(c.expr) is not False or any(a.st(b) != STABLE for b in c.by):
