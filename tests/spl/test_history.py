@@ -292,8 +292,7 @@ def test_a_keep_groups_key_rewritten_after_it_is_refused():
     bad = tail.replace("eval x=1 |", "eval x=1 | eval principal=lower(principal) |")
     bad_cs = compile_search(f"{HEAD} | {bad}", [], SearchContext(), now=T0)
     assert any(type(c).__name__ == "KeepGroupsCmd" for c in bad_cs.tail_cmds)
-    from smguard.spl.history import plan_history as ph
     cmds = bad_cs.tail_cmds
     k = next(i for i, c in enumerate(cmds) if type(c).__name__ == "KeepGroupsCmd")
     rewrite = parse("search * | eval principal=lower(principal)").commands[1]
-    assert ph([*cmds[:k + 1], rewrite, *cmds[k + 1:]], bad_cs.window_reuse + 1, 600.0) is None
+    assert plan_history([*cmds[:k + 1], rewrite, *cmds[k + 1:]], bad_cs.window_reuse + 1, 600.0) is None
