@@ -49,6 +49,7 @@ from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.evalfuncs import EvalEnv
 from smguard.spl.history import HistoryTail, plan_history
 from smguard.spl.lookup import LookupOp, find_lookup, table_rows
+from smguard.spl.prefix_memo import PrefixMemo
 from smguard.spl.rows import Row, merge_ids
 from smguard.spl.searchmatch import compile_search
 from smguard.spl.statscmd import EventstatsOp, KeepGroupsOp, StatsOp, StreamstatsOp
@@ -147,6 +148,7 @@ class CompiledSearch:
             i += 1
         self.stream_ops = ops[:i]
         self.tail_ops = ops[i:]
+        self.memo = PrefixMemo(cmds[1 : 1 + i], self.stream_ops)
         self.tail_cmds = cmds[1 + i :]
         self.keep_fields = tail_fields(self.tail_cmds)
         self.window_reuse = self._window_reuse()
@@ -275,6 +277,8 @@ class CompiledSearch:
 
     def stream(self, row: Row) -> list[Row]:
         """Push one row (already past the base search) through the streaming prefix."""
+        if self.memo.active:
+            return self.memo.run(row)
         rows = [row]
         for op in self.stream_ops:
             if len(rows) == 1:

@@ -1,0 +1,191 @@
+"""The streaming prefix's work remembered per combination of the values it reads.
+
+Why: in a scan every candidate event goes through each detection's streaming prefix
+(``eval principal=case(...)``, the allow-list ``mvexpand | lookup | where``, ...), ~7 µs
+an event and detection, although the prefix reads a handful of fields (the identity,
+the region, the source) whose combinations repeat all day. :class:`PrefixMemo` runs the
+prefix once per combination and replays what it did on every later event with the same
+values: which rows come out, and for each the fields set and removed.
+
+Soundness. A row's fields are its *key fields* (read or written by some command of the
+prefix, :func:`prefix_fields`) and the others. :func:`prefix_fields` accepts only
+commands whose effect is a deterministic function of the key fields' values: ``eval``
+and ``where`` without ``now()``/``time()``/``searchmatch``, ``search`` with named
+fields, ``lookup`` with named outputs, ``rename`` without wildcards, ``fillnull`` with
+fields, ``mvexpand``. None of them reads another field, lists the row's field names,
+or changes the row's provenance and event time; ``mvexpand`` copies the row once per
+value. So two rows with equal key values (and the same field names among the key
+fields, which equal values include: a missing field is ``None``) give output rows that
+differ from their inputs in exactly the same fields, set to the same values, in the
+same order; the other fields pass through untouched. A recorded outcome is therefore
+the outcome of any row with the same key. Equal has to mean the same value to every
+command: ``10**17 == 1e17`` in Python, but ``eval`` writes them "100000000000000000"
+and "1e+17", so
+an outcome is recorded only when every key value is a string or missing (no other
+value equals a string); other rows (numbers, multivalue lists) simply run the prefix.
+A command that raises is not recorded and raises again for the next row.
+
+The memo pays only when keys repeat: it gives up for good when fewer than half of the
+first lookups hit (a prefix reading ``_time`` or ``eventID`` never builds one), and it
+is emptied when it grows past :data:`LIMIT` entries so memory stays bounded.
+Tests: ``tests/spl/test_prefix_memo.py`` (refusals, a hypothesis replay against the
+plain prefix, field order and provenance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smguard.spl import ast as A
+from smguard.spl.analysis import collect_expr_fields, collect_names, collect_search_fields, uses_now_expr
+from smguard.spl.commands import Op
+from smguard.spl.rows import Row
+
+LIMIT = 50_000
+"""Entries kept at most (then the memo starts over)."""
+
+PROBE = 4096
+"""Lookups after which a memo that hit fewer than half of them is dropped."""
+
+_UNIQUE = frozenset({"_time", "eventID", "_raw", "requestID", "_cd", "_serial"})
+"""Fields whose values (nearly) never repeat: a prefix reading one is not remembered."""
+
+_GONE = object()  # in a recorded outcome: the field is removed
+_MARK = "\x00prefix-memo"  # a field name no search can spell
+_RUN = object()  # in the memo: this key's rows are not recorded (run the prefix)
+
+
+def prefix_fields(cmds: Sequence[A.Command]) -> tuple[str, ...] | None:
+    """The fields the streaming commands read or write, sorted; None when their effect
+    may depend on anything else (see the module docstring for what is accepted)."""
+    out: set[str] = set()
+    for c in cmds:
+        if isinstance(c, A.EvalCmd):
+            for name, e in c.assignments:
+                if uses_now_expr(e) or not collect_expr_fields(e, out):
+                    return None
+                out.add(name)
+        elif isinstance(c, A.WhereCmd):
+            if uses_now_expr(c.expr) or not collect_expr_fields(c.expr, out):
+                return None
+        elif isinstance(c, A.SearchCmd):
+            if not collect_search_fields(c.expr, out):
+                return None
+        elif isinstance(c, A.LookupCmd):
+            if c.outputs is None:
+                return None
+            out.update(f for _, f in c.inputs)
+            out.update(f for _, f in c.outputs)
+        elif isinstance(c, A.RenameCmd):
+            if not collect_names([n for pair in c.pairs for n in pair], out):
+                return None
+        elif isinstance(c, A.FillnullCmd):
+            if not c.fields or not collect_names(c.fields, out):
+                return None
+        elif isinstance(c, A.MvexpandCmd):
+            out.add(c.field)
+        else:
+            return None
+    if not cmds or out & _UNIQUE:
+        return None
+    return tuple(sorted(out))
+
+
+class PrefixMemo:
+    """Runs ``ops`` (the streaming prefix, built from ``cmds``) through a memo when
+    :func:`prefix_fields` allows; :attr:`active` says whether it does."""
+
+    def __init__(self, cmds: Sequence[A.Command], ops: Sequence[Op]):
+        self.ops = list(ops)
+        self.keys = prefix_fields(cmds) if len(cmds) == len(ops) else None
+        self.keyset = frozenset(self.keys or ())
+        self.active = self.keys is not None
+        self.memo: dict[tuple, object] = {}
+        self.lookups = 0
+        self.hits = 0
+
+    def run(self, row: Row) -> list[Row]:
+        """The prefix's output rows for ``row`` (as running each op would give them)."""
+        f = row.f
+        key = tuple([f.get(k) for k in self.keys])  # type: ignore[union-attr]
+        try:
+            got = self.memo.get(key)
+        except TypeError:  # a multivalue (list) key value: not remembered
+            return self.plain(row)
+        self.lookups += 1
+        if got is None:
+            return self._record(key, row)
+        self.hits += 1
+        if got is _RUN:
+            return self.plain(row)
+        out = []
+        for changed, moved in got:  # type: ignore[attr-defined]
+            if not changed and not moved:
+                out.append(row)  # passed through untouched: still borrowing the event
+                continue
+            nf = dict(f)
+            for k, v in changed:
+                if v is _GONE:
+                    nf.pop(k, None)
+                else:
+                    nf[k] = v
+            for k, v in moved:
+                nf.pop(k, None)
+                nf[k] = v
+            out.append(Row(nf, row.ids, True, row.t))
+        return out
+
+    def plain(self, row: Row) -> list[Row]:
+        """The prefix run command by command, without the memo."""
+        rows = [row]
+        for op in self.ops:
+            if len(rows) == 1:
+                rows = op.process(rows[0])
+            else:
+                nxt: list[Row] = []
+                for r in rows:
+                    nxt.extend(op.process(r))
+                rows = nxt
+            if not rows:
+                break
+        return rows
+
+    def _record(self, key: tuple, row: Row) -> list[Row]:
+        """Run the prefix on ``row`` and remember what it did, as a change per output row.
+
+        The prefix runs on a copy of the row with :data:`_MARK` added last: commands
+        accepted here never read or list it, so it changes nothing, but a field set while
+        absent (new, or removed and set again) lands after it, which tells where the
+        replay must put that field for every row with this key.
+        """
+        snapshot = row.f
+        probe = dict(snapshot)
+        probe[_MARK] = ""
+        rows = self.plain(Row(probe, row.ids, True, row.t))
+        deltas: list[tuple] | None = []
+        keyset = self.keyset
+        for r in rows:
+            nf = r.f
+            names = list(nf)
+            at = names.index(_MARK)
+            nf.pop(_MARK)
+            moved = [(k, nf[k]) for k in names[at + 1:]]
+            d = [(k, nf[k]) for k in names[:at] if snapshot.get(k, _GONE) is not nf[k]]
+            d += [(k, _GONE) for k in snapshot if k not in nf]
+            if deltas is not None and not keyset.issuperset(k for k, _ in d + moved):
+                deltas = None  # changed a field it was not known to touch: never replayed
+            if deltas is not None:
+                deltas.append((tuple(d), tuple(moved)))
+        if self.lookups == PROBE and self.hits * 2 < PROBE:
+            self.active, self.memo = False, {}  # keys hardly repeat: not worth it
+            return rows
+        if len(self.memo) >= LIMIT:
+            self.memo = {}
+        if deltas is None or any(v is not None and type(v) is not str for v in key):
+            self.memo[key] = _RUN
+        else:
+            self.memo[key] = tuple(deltas)
+        return rows
+
+
+__all__ = ["LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
