@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smguard.spl import compile_search
+from smguard.spl import compile_search, run
 from smguard.spl.context import LookupDef, SearchContext
-from smguard.spl.prefix_memo import PROBE, PrefixMemo, prefix_fields
+from smguard.spl.prefix_memo import KEY_CHARS, PROBE, PrefixMemo, prefix_fields
 from smguard.spl.rows import Row
 
 CTX = SearchContext(lookups={"tbl": LookupDef("tbl", ("k", "out"), ({"k": "a", "out": "hit-a"},
@@ -132,3 +132,50 @@ def test_a_memo_whose_keys_do_not_repeat_gives_up():
             break
     assert not memo.active and memo.memo == {}
     assert memo.hits == 0 and memo.lookups == PROBE
+
+
+def test_rows_a_replay_gives_are_distinct_rows():
+    """From the outside review: ``mvappend(y, y) | mvexpand y`` gives two rows whose ``y``
+    is the event's own string, i.e. "unchanged"; replayed as the same Row twice, the
+    tail's first write landed on both (streamstats counted 4, 4 instead of 3, 4)."""
+    evs = [{"eventID": "e1", "_time": 2.0, "y": "abc"}, {"eventID": "e2", "_time": 1.0, "y": "abc"}]
+    spl = "search * | eval y=mvappend(y, y) | mvexpand y | streamstats count"
+    got = run(spl, evs, SearchContext(), now=10.0)
+    assert [r["count"] for r in got.rows] == ["1", "2", "3", "4"]
+    memo = _memo("eval y=mvappend(y, y) | mvexpand y")
+    for _ in range(2):
+        out = memo.run(Row.from_event({"y": "abc"}))
+        assert len(out) == 2 and out[0] is not out[1] and out[0].f is not out[1].f
+
+
+@pytest.mark.parametrize("prefix, events", [
+    ("fillnull value=0 x", [{"a": "1"}, {"x": None, "a": "1"}]),
+    ("rename x AS z", [{"x": None, "a": "1"}, {"a": "1"}]),
+    ('eval x="v"', [{"a": "1"}, {"x": None, "a": "1"}]),
+])
+def test_a_field_present_as_none_is_not_a_missing_field(prefix, events):
+    """From the outside review: both used to give the same key, so the second row got the
+    first one's field order (or a renamed field it never had)."""
+    memo = _memo(prefix)
+    for ev in events:
+        assert _view(memo.run(Row.from_event(ev))) == _view(memo.plain(Row.from_event(ev)))
+
+
+def test_the_memo_gives_up_even_when_the_probe_lookup_is_a_hit():
+    memo = _memo('eval n=p."-"')
+    for i in range(PROBE - 1):
+        memo.run(Row.from_event({"p": f"v{i}"}))
+    memo.run(Row.from_event({"p": "v0"}))  # lookup number PROBE, a hit
+    assert not memo.active and memo.memo == {}
+
+
+def test_long_keys_are_not_replayed():
+    """A key longer than KEY_CHARS (a policy document) runs the prefix every time: what
+    the memo keeps stays small whatever the fields hold."""
+    for text, runs in [("short", 1), ("x" * (KEY_CHARS + 1), 3)]:
+        memo = _memo('eval n=p."-"')
+        plain, calls = memo.plain, []
+        memo.plain = lambda row, plain=plain, calls=calls: calls.append(1) or plain(row)
+        for _ in range(3):
+            assert memo.run(Row.from_event({"p": text}))[0].f["n"] == text + "-"
+        assert len(calls) == runs

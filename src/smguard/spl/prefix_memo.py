@@ -15,19 +15,25 @@ fields, ``lookup`` with named outputs, ``rename`` without wildcards, ``fillnull`
 fields, ``mvexpand``. None of them reads another field, lists the row's field names,
 or changes the row's provenance and event time; ``mvexpand`` copies the row once per
 value. So two rows with equal key values (and the same field names among the key
-fields, which equal values include: a missing field is ``None``) give output rows that
-differ from their inputs in exactly the same fields, set to the same values, in the
+fields, which equal keys include: a missing field is a marker of its own) give output
+rows that differ from their inputs in exactly the same fields, set to the same values, in the
 same order; the other fields pass through untouched. A recorded outcome is therefore
 the outcome of any row with the same key. Equal has to mean the same value to every
 command: ``10**17 == 1e17`` in Python, but ``eval`` writes them "100000000000000000"
-and "1e+17", so
-an outcome is recorded only when every key value is a string or missing (no other
-value equals a string); other rows (numbers, multivalue lists) simply run the prefix.
-A command that raises is not recorded and raises again for the next row.
+and "1e+17", so an outcome is recorded only when every key value is a string or
+missing (no other value equals a string); other rows (numbers, multivalue lists, a
+field present with a None value, which a key must not confuse with a missing one)
+simply run the prefix. A command that raises is not recorded and raises again for the
+next row (a regular expression over its time limit is already remembered per text by
+:mod:`smguard.spl.pcre`). Each replayed row gets its own dict, as each row of a plain
+``mvexpand`` does (``streamstats`` tells rows apart by their dicts); they share the
+recorded values (a list from ``split`` is one object in every row), as rows already
+share their event's values: no command changes a value in place.
 
 The memo pays only when keys repeat: it gives up for good when fewer than half of the
-first lookups hit (a prefix reading ``_time`` or ``eventID`` never builds one), and it
-is emptied when it grows past :data:`LIMIT` entries so memory stays bounded.
+first lookups hit (a prefix reading ``_time`` or ``eventID`` never builds one); it
+is emptied when it grows past :data:`LIMIT` entries and does not keep keys longer than
+:data:`KEY_CHARS`, so memory stays bounded.
 Tests: ``tests/spl/test_prefix_memo.py`` (refusals, a hypothesis replay against the
 plain prefix, field order and provenance).
 """
@@ -41,8 +47,12 @@ from smguard.spl.analysis import collect_expr_fields, collect_names, collect_sea
 from smguard.spl.commands import Op
 from smguard.spl.rows import Row
 
-LIMIT = 50_000
+LIMIT = 16_384
 """Entries kept at most (then the memo starts over)."""
+
+KEY_CHARS = 1024
+"""A key longer than this (a policy document, a script) is not remembered: with
+:data:`LIMIT`, what the memo holds stays within a few tens of MB whatever the fields."""
 
 PROBE = 4096
 """Lookups after which a memo that hit fewer than half of them is dropped."""
@@ -107,23 +117,25 @@ class PrefixMemo:
     def run(self, row: Row) -> list[Row]:
         """The prefix's output rows for ``row`` (as running each op would give them)."""
         f = row.f
-        key = tuple([f.get(k) for k in self.keys])  # type: ignore[union-attr]
+        key = tuple([f.get(k, _GONE) for k in self.keys])  # type: ignore[union-attr]
         try:
             got = self.memo.get(key)
         except TypeError:  # a multivalue (list) key value: not remembered
             return self.plain(row)
         self.lookups += 1
+        if self.lookups == PROBE and self.hits * 2 < PROBE:
+            self.active, self.memo = False, {}  # keys hardly repeat: not worth it
+            return self.plain(row)
         if got is None:
             return self._record(key, row)
         self.hits += 1
         if got is _RUN:
             return self.plain(row)
+        if len(got) == 1 and not got[0][0] and not got[0][1]:  # type: ignore[arg-type]
+            return [row]  # passed through untouched: still borrowing the event
         out = []
         for changed, moved in got:  # type: ignore[attr-defined]
-            if not changed and not moved:
-                out.append(row)  # passed through untouched: still borrowing the event
-                continue
-            nf = dict(f)
+            nf = dict(f)  # one dict per row: rows are told apart by their dicts (streamstats)
             for k, v in changed:
                 if v is _GONE:
                     nf.pop(k, None)
@@ -176,16 +188,14 @@ class PrefixMemo:
                 deltas = None  # changed a field it was not known to touch: never replayed
             if deltas is not None:
                 deltas.append((tuple(d), tuple(moved)))
-        if self.lookups == PROBE and self.hits * 2 < PROBE:
-            self.active, self.memo = False, {}  # keys hardly repeat: not worth it
-            return rows
         if len(self.memo) >= LIMIT:
             self.memo = {}
-        if deltas is None or any(v is not None and type(v) is not str for v in key):
+        if deltas is None or any(type(v) is not str and v is not _GONE for v in key) or \
+                sum(len(v) for v in key if v is not _GONE) > KEY_CHARS:
             self.memo[key] = _RUN
         else:
             self.memo[key] = tuple(deltas)
         return rows
 
 
-__all__ = ["LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
+__all__ = ["KEY_CHARS", "LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
