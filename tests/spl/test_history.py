@@ -25,7 +25,6 @@ from smguard.spl.history import plan_history
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimizer import optimize
 from smguard.spl.parser import parse
-from smguard.spl.rows import Row
 from smguard.spl.stats import Numeric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,15 +196,17 @@ def test_runs_from_segments_equal_the_plain_executor(case):
     assert cs.history is not None, "the analysis should accept this pipeline"
     held = list(cs.scan())  # the stream's rows, held by the scan between runs
     held.sort(key=lambda r: r.t)
+    before = [(r, dict(r.f), r.ids, r.t) for r in held]
     for now, lo, hi in _runs(events):
         now += late
         cs.rt.env.now = now
-        mine = [Row(r.f, r.ids, False, r.t) for r in held if lo <= r.t < hi]
-        got = rows_to_result(cs.finish(mine, window=(lo, hi)))
+        # as a scan lends them: the held rows themselves, not copies (finish_held must not write them)
+        got = rows_to_result(cs.finish_held([r for r in held if lo <= r.t < hi], (lo, hi)))
         window = [e for e in events if lo <= e["_time"] < hi]
         want = run(spl, window, ctx, now=now, earliest=lo, latest=hi, optimize=False)
         assert got.rows == want.rows, (now, spl)
         assert got.event_ids == want.event_ids
+    assert [(r, dict(r.f), r.ids, r.t) for r in held] == before  # no run wrote a held row
     if not any(type(e["bytes"]) is float for e in events):
         assert cs.history.runs > 0 or len(events) < 40 or cs.history.built == 0
 
@@ -239,8 +240,7 @@ def test_the_history_path_answers_runs_on_the_shipped_detection():
     alerted = 0
     for now, lo, hi in _runs(events):
         cs.rt.env.now = now
-        got = rows_to_result(cs.finish([Row(r.f, r.ids, False, r.t) for r in held if lo <= r.t < hi],
-                                       window=(lo, hi)))
+        got = rows_to_result(cs.finish_held([r for r in held if lo <= r.t < hi], (lo, hi)))
         window = [e for e in events if lo <= e["_time"] < hi]
         want = run(spec.spl, window, ctx, now=now, earliest=lo, latest=hi, optimize=False)
         assert got.rows == want.rows and got.event_ids == want.event_ids, now

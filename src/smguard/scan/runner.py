@@ -267,12 +267,13 @@ class _Plan:
         keys = self._keys
         i = bisect.bisect_left(keys, lo)
         j = bisect.bisect_left(keys, hi)
-        # rows borrow their dicts (copy-on-write) so runs cannot disturb each other; the
-        # executor's order (newest first, the logs' order among equal times) is set by finish.
-        # They are every held row in [lo, hi), runs come in time order: finish may reuse
-        # work of earlier runs (window)
-        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]],
-                              window=(lo, hi) if self.reuse_between_runs else None)
+        # every held row in [lo, hi), in time order (prepare_windows), runs in time order:
+        # finish may reuse work of earlier runs (window). Rows borrow their dicts
+        # (copy-on-write) so runs cannot disturb each other; the executor's order
+        # (newest first, the logs' order among equal times) is set by finish.
+        if self.reuse_between_runs:
+            return self.cs.finish_held(self.rows[i:j], (lo, hi))
+        return self.cs.finish([Row(r.f, r.ids, False, r.t) for r in self.rows[i:j]])
 
     def prepare_windows(self) -> None:
         """Put held rows/events in time order (cheap: they arrive nearly sorted)."""
@@ -281,9 +282,14 @@ class _Plan:
                 self.events.sort(key=_event_time)
                 self._sorted_n = len(self.events)
         elif self.stats is None and len(self.rows) != self._sorted_n:
-            self.rows.sort(key=lambda r: r.t if r.t is not None else float("-inf"))
-            self._keys = [r.t if r.t is not None else float("-inf") for r in self.rows]
-            self._sorted_n = len(self.rows)
+            rows, keys = self.rows, self._keys
+            new = [r.t if r.t is not None else float("-inf") for r in rows[len(keys):]]
+            if len(keys) == self._sorted_n and new == sorted(new) and (not keys or not new or new[0] >= keys[-1]):
+                keys.extend(new)  # arrived in time order after the rows held: already sorted
+            else:
+                rows.sort(key=_row_time)
+                self._keys = [_row_time(r) for r in rows]
+            self._sorted_n = len(rows)
 
     def forget_before(self, run_t: float, lo: float) -> None:
         """Drop what no later run can need (windows only move forward), except what runs
@@ -391,6 +397,10 @@ class _Plan:
         self.replayed += state["replayed"]
         if state["runs"] is not None:
             self.skip.append(state["runs"])
+
+
+def _row_time(r: Row) -> float:
+    return r.t if r.t is not None else float("-inf")
 
 
 def _event_time(ev: dict) -> float:

@@ -338,14 +338,16 @@ class CompiledSearch:
             rows = op.apply(rows)
         return rows
 
-    def finish(self, rows: Iterable[Row], ordered: bool = False, window: tuple[float, float] | None = None) -> list[Row]:
+    def finish(self, rows: Iterable[Row], ordered: bool = False, window: tuple[float, float] | None = None,
+               history: bool = True) -> list[Row]:
         """Run the tail over the rows that left the streaming prefix.
 
         ``window``: the rows are *every* row the streaming prefix gave (the same in every
         run: it calls no ``now()``) whose event time is in a scheduled run's
         ``[lo, hi)``, the rows lent by a scan that keeps them between runs, and runs come
         in time order. A tail that can reuse work across such runs then does
-        (:meth:`_window_reuse`); the rows it returns are the same.
+        (:meth:`_window_reuse`); the rows it returns are the same. ``history=False``: the
+        history path already declined this run.
         """
         tail = self.tail_ops
         reuse = self.window_reuse if window is not None else None
@@ -364,7 +366,7 @@ class CompiledSearch:
         for k in range(start, len(tail)):
             op = tail[k]
             if k == reuse:
-                if self.history is not None:  # the rows below a time cut, once per segment
+                if self.history is not None and history:  # the rows below a time cut, once per segment
                     got = self.history.run(out, window[0], window[1])  # type: ignore[index]
                     if got is not None:
                         return got
@@ -372,6 +374,24 @@ class CompiledSearch:
             else:
                 out = op.apply(out)
         return out
+
+    def finish_held(self, rows: list[Row], window: tuple[float, float]) -> list[Row]:
+        """:meth:`finish` with ``window`` for rows a scan holds between runs: they are not
+        written (each command that writes gets a borrowing copy), and they are in
+        ascending event time, ties in the logs' order (what :func:`time_ascending` makes
+        of them when every row's ``_time`` is its event time).
+
+        A tail with a history block (:mod:`smguard.spl.history`) reads them as they are:
+        its ``run`` writes none of them and itself checks that every row's ``_time`` is
+        its event time, so no per-run copy and no per-run sort of a day of rows. Any
+        other tail, or a run the history path declines, runs :meth:`finish` over copies.
+        """
+        if self.history is not None and self.sorts_by_time and self.window_reuse == 1:
+            got = self.history.run(rows, window[0], window[1])
+            if got is not None:
+                return got
+            return self.finish([Row(r.f, r.ids, False, r.t) for r in rows], window=window, history=False)
+        return self.finish([Row(r.f, r.ids, False, r.t) for r in rows], window=window)
 
     def execute(self) -> list[Row]:
         if self.generator is not None:
