@@ -48,6 +48,7 @@ def _view(rows: list[Row]) -> list:
 @pytest.mark.parametrize("prefix", [
     'eval t=now()',
     'where _time > 5',
+    'eval t=now() | eval p="a"',  # a refused command first: nothing after it is remembered either
     'eval e=eventID',
     'fields p q',
     'rename * AS x_*',
@@ -174,8 +175,19 @@ def test_long_keys_are_not_replayed():
     the memo keeps stays small whatever the fields hold."""
     for text, runs in [("short", 1), ("x" * (KEY_CHARS + 1), 3)]:
         memo = _memo('eval n=p."-"')
-        plain, calls = memo.plain, []
-        memo.plain = lambda row, plain=plain, calls=calls: calls.append(1) or plain(row)
+        op, calls = memo.ops[0], []
+        op.process = lambda row, process=op.process, calls=calls: calls.append(1) or process(row)
         for _ in range(3):
             assert memo.run(Row.from_event({"p": text}))[0].f["n"] == text + "-"
         assert len(calls) == runs
+
+
+def test_the_commands_before_one_reading_time_are_remembered():
+    """"New Principal" computes the identity, then ``history_pass=if(_time < scored_from,
+    …)``: the identity work is remembered, the time comparison runs per row after it."""
+    memo = _memo('eval principal=coalesce(p, q) | where isnotnull(principal) | eval old=if(_time < 5, 1, null())')
+    assert len(memo.head) == 2 and len(memo.rest) == 1 and "_time" not in memo.keys
+    for ev in [{"p": "a", "_time": 1.0, "eventID": "1"}, {"p": "a", "_time": 9.0, "eventID": "2"},
+               {"q": "x", "_time": 3.0, "eventID": "3"}, {"_time": 3.0, "eventID": "4"}] * 2:
+        assert _view(memo.run(Row.from_event(ev))) == _view(memo.plain(Row.from_event(ev)))
+    assert memo.hits == 5  # three keys: the first pass misses each once

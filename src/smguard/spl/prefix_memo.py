@@ -103,11 +103,19 @@ def prefix_fields(cmds: Sequence[A.Command]) -> tuple[str, ...] | None:
 
 class PrefixMemo:
     """Runs ``ops`` (the streaming prefix, built from ``cmds``) through a memo when
-    :func:`prefix_fields` allows; :attr:`active` says whether it does."""
+    :func:`prefix_fields` allows for its leading commands (the longest run of them it
+    accepts: an ``eval`` reading ``_time`` late in a prefix leaves the identity work
+    before it remembered); :attr:`active` says whether it does."""
 
     def __init__(self, cmds: Sequence[A.Command], ops: Sequence[Op]):
         self.ops = list(ops)
-        self.keys = prefix_fields(cmds) if len(cmds) == len(ops) else None
+        n = 0
+        keys = None
+        if len(cmds) == len(ops):
+            while n < len(cmds) and (got := prefix_fields(cmds[: n + 1])) is not None:
+                keys, n = got, n + 1
+        self.head, self.rest = self.ops[:n], self.ops[n:]
+        self.keys = keys
         self.keyset = frozenset(self.keys or ())
         self.active = self.keys is not None
         self.memo: dict[tuple, object] = {}
@@ -116,21 +124,30 @@ class PrefixMemo:
 
     def run(self, row: Row) -> list[Row]:
         """The prefix's output rows for ``row`` (as running each op would give them)."""
+        rows = self._head(row)
+        return _through(self.rest, rows) if self.rest and rows else rows
+
+    def plain(self, row: Row) -> list[Row]:
+        """The prefix run command by command, without the memo."""
+        return _through(self.ops, [row])
+
+    def _head(self, row: Row) -> list[Row]:
+        """The remembered commands' output rows for ``row``."""
         f = row.f
         key = tuple([f.get(k, _GONE) for k in self.keys])  # type: ignore[union-attr]
         try:
             got = self.memo.get(key)
         except TypeError:  # a multivalue (list) key value: not remembered
-            return self.plain(row)
+            return _through(self.head, [row])
         self.lookups += 1
         if self.lookups == PROBE and self.hits * 2 < PROBE:
             self.active, self.memo = False, {}  # keys hardly repeat: not worth it
-            return self.plain(row)
+            return _through(self.head, [row])
         if got is None:
             return self._record(key, row)
         self.hits += 1
         if got is _RUN:
-            return self.plain(row)
+            return _through(self.head, [row])
         if len(got) == 1 and not got[0][0] and not got[0][1]:  # type: ignore[arg-type]
             return [row]  # passed through untouched: still borrowing the event
         out = []
@@ -147,25 +164,11 @@ class PrefixMemo:
             out.append(Row(nf, row.ids, True, row.t))
         return out
 
-    def plain(self, row: Row) -> list[Row]:
-        """The prefix run command by command, without the memo."""
-        rows = [row]
-        for op in self.ops:
-            if len(rows) == 1:
-                rows = op.process(rows[0])
-            else:
-                nxt: list[Row] = []
-                for r in rows:
-                    nxt.extend(op.process(r))
-                rows = nxt
-            if not rows:
-                break
-        return rows
-
     def _record(self, key: tuple, row: Row) -> list[Row]:
-        """Run the prefix on ``row`` and remember what it did, as a change per output row.
+        """Run the remembered commands on ``row`` and remember what they did, as a change
+        per output row.
 
-        The prefix runs on a copy of the row with :data:`_MARK` added last: commands
+        They run on a copy of the row with :data:`_MARK` added last: commands
         accepted here never read or list it, so it changes nothing, but a field set while
         absent (new, or removed and set again) lands after it, which tells where the
         replay must put that field for every row with this key.
@@ -173,7 +176,7 @@ class PrefixMemo:
         snapshot = row.f
         probe = dict(snapshot)
         probe[_MARK] = ""
-        rows = self.plain(Row(probe, row.ids, True, row.t))
+        rows = _through(self.head, [Row(probe, row.ids, True, row.t)])
         deltas: list[tuple] | None = []
         keyset = self.keyset
         for r in rows:
@@ -196,6 +199,21 @@ class PrefixMemo:
         else:
             self.memo[key] = tuple(deltas)
         return rows
+
+
+def _through(ops: Sequence[Op], rows: list[Row]) -> list[Row]:
+    """``rows`` pushed through the streaming ``ops`` in turn."""
+    for op in ops:
+        if len(rows) == 1:
+            rows = op.process(rows[0])
+        else:
+            nxt: list[Row] = []
+            for r in rows:
+                nxt.extend(op.process(r))
+            rows = nxt
+        if not rows:
+            break
+    return rows
 
 
 __all__ = ["KEY_CHARS", "LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
