@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from smguard.model import load_pack
 from smguard.scan import specs_from_pack
 from smguard.spl import compile_search, rows_to_result, run
-from smguard.spl.context import SearchContext
+from smguard.spl.context import LookupDef, SearchContext
 from smguard.spl.history import plan_history
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimizer import optimize
@@ -35,8 +35,12 @@ HEAD = ('search * | sort 0 _time | streamstats time_window=10m dc(key) as object
         'sum(bytes) as wb by principal | eval scored_from=relative_time(now(), "-70m@m")')
 
 
+CAPS = SearchContext(lookups={"caps": LookupDef("caps", ("principal", "cap"), ({"principal": "alice", "cap": "7"},
+                                                                               {"principal": "bob", "cap": "x"}))})
+
+
 def _plan(tail: str):
-    cs = compile_search(f"{HEAD} | {tail}", [], SearchContext(), now=T0)
+    cs = compile_search(f"{HEAD} | {tail}", [], CAPS, now=T0)
     if cs.window_reuse is None:
         return None
     return plan_history(cs.tail_cmds, cs.window_reuse + 1, 600.0)
@@ -101,6 +105,14 @@ def test_a_bin_of_a_fraction_of_a_second_is_not_a_time_bin():
      "| eventstats max(objects) as m by principal hb | eventstats count(m) as c by principal "
      "| where _time >= scored_from", "fillnull gives live rows a time bin"),
     ("sort 0 - objects | eventstats count as c by principal | where _time >= scored_from", "an unsupported command"),
+    ("eventstats max(objects) as m by principal | lookup caps principal AS m OUTPUT cap "
+     "| eventstats count(cap) as c by principal | where _time >= scored_from", "a lookup on a varying field"),
+    ("lookup caps principal | eventstats count as c by principal | where _time >= scored_from",
+     "a lookup writing every column (names not known)"),
+    ("lookup caps principal OUTPUT cap AS scored_from | eventstats count as c by principal "
+     "| where _time >= scored_from", "a lookup writing a run constant"),
+    ("eval hb=if(_time < scored_from, floor(_time/600) * 0, null()) | eventstats max(objects) as m by principal hb "
+     "| eventstats count(m) as c by principal | where _time >= scored_from", "a bin times zero is one value"),
     ("eval scored_from=scored_from + 1 | eventstats count as c by principal | where _time >= scored_from",
      "a run constant assigned twice"),
 ])
@@ -159,14 +171,17 @@ def _case(draw):
                                            "var(hb2) as vr"]), min_size=1, max_size=4, unique=True))
     final = draw(st.sampled_from(["rows", "stats"]))
     late = draw(st.sampled_from([0.0, 0.0, 1e-7, 0.5]))  # runs a little after the hour, bounds not snapped
-    return events, span, off, cross, final, late
+    shape = draw(st.sampled_from(["floor", "start", "lookup"]))  # the bin's form; a lookup in the block
+    return events, span, off, cross, final, late, shape
 
 
-def _spl(span: int, off: int, cross: list[str], final: str, snap: bool = True) -> str:
+def _spl(span: int, off: int, cross: list[str], final: str, snap: bool = True, shape: str = "floor") -> str:
     head = HEAD if snap else HEAD.replace('"-70m@m"', '"-70m"')
+    bin_ = f"floor(_time/{span}) * {span}" if shape == "start" else f"floor(_time/{span})"
     spl = (f"{head} | eval via=if(isnotnull(vpc), 1, 0) "
-           f"| eval hb=if(_time < scored_from - {off}, floor(_time/{span}), null()) "
-           "| eventstats max(objects) as bo max(wb) as hb2 min(via) as bv by principal hb "
+           f"| eval hb=if(_time < scored_from - {off}, {bin_}, null()) "
+           + ("| lookup caps principal OUTPUT cap | eval via=coalesce(tonumber(cap), via) " if shape == "lookup" else "")
+           + "| eventstats max(objects) as bo max(wb) as hb2 min(via) as bv by principal hb "
            "| streamstats count as br by principal hb "
            "| eval ho=if(isnotnull(hb) AND br=1, bo, null()) "
            f"| eventstats {' '.join(cross)} by principal "
@@ -189,9 +204,9 @@ def _runs(events):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_case())
 def test_runs_from_segments_equal_the_plain_executor(case):
-    events, span, off, cross, final, late = case
-    spl = _spl(span, off, cross, final, snap=not late)
-    ctx = SearchContext()
+    events, span, off, cross, final, late, shape = case
+    spl = _spl(span, off, cross, final, snap=not late, shape=shape)
+    ctx = CAPS
     cs = compile_search(spl, events, ctx, now=T0)
     assert cs.history is not None, "the analysis should accept this pipeline"
     held = list(cs.scan())  # the stream's rows, held by the scan between runs
@@ -239,6 +254,51 @@ def test_the_history_path_answers_runs_on_the_shipped_detection():
     held = sorted(cs.scan(), key=lambda r: r.t)
     alerted = 0
     for now, lo, hi in _runs(events):
+        cs.rt.env.now = now
+        got = rows_to_result(cs.finish_held([r for r in held if lo <= r.t < hi], (lo, hi)))
+        window = [e for e in events if lo <= e["_time"] < hi]
+        want = run(spec.spl, window, ctx, now=now, earliest=lo, latest=hi, optimize=False)
+        assert got.rows == want.rows and got.event_ids == want.event_ids, now
+        alerted += len(got.rows)
+    assert cs.history.runs >= 20 and cs.history.built > 100
+    assert alerted >= 1
+
+
+def test_the_history_path_answers_runs_of_the_capacity_baseline():
+    """"Capacity Burst Above Principal Baseline" (7-day window, hourly bins written
+    ``floor(_time / 3600) * 3600``, a lookup of planned capacity in the block): over eight
+    days of creates, runs answered from segments equal the plain executor's, and the
+    burst on the last day alerts."""
+    rng = __import__("random").Random(7)
+    names = ["CreateTrainingJob", "CreateProcessingJob", "CreateNotebookInstance"]
+    events = []
+    for i in range(900):
+        t = T0 + rng.randrange(0, 8 * 24 * 3600)
+        who = rng.choice(["role/a", "role/b", "role/c"])
+        name = rng.choice(names)
+        ev = {"_time": float(t), "eventID": f"e{i}", "index": "aws", "sourcetype": "aws:cloudtrail",
+              "eventSource": "sagemaker.amazonaws.com", "eventName": name, "errorCode": "success",
+              "userIdentity.type": "AssumedRole", "userIdentity.arn": f"arn:aws:sts::1:assumed-{who}/s",
+              "userIdentity.sessionContext.sessionIssuer.arn": f"arn:aws:iam::1:{who}",
+              "aws_account_id": "111122223333", "requestParameters.instanceType": "ml.m5.large"}
+        if name == "CreateTrainingJob":
+            ev["requestParameters.resourceConfig.instanceCount"] = str(rng.randrange(1, 3))
+        events.append(ev)
+    for j in range(12):  # a burst from one principal on the last day
+        events.append({**events[0], "_time": T0 + 7 * 24 * 3600 + 15 * 3600 + 60 * j, "eventID": f"burst{j}",
+                       "eventName": "CreateTrainingJob", "requestParameters.resourceConfig.instanceCount": "4"})
+    events.sort(key=lambda e: e["_time"])
+    pack = load_pack(ROOT)
+    spec = next(s for s in specs_from_pack(pack) if s.name == "SageMaker Capacity Burst Above Principal Baseline")
+    ctx = pack.context()
+    cs = compile_search(spec.spl, events, ctx, now=T0)
+    assert cs.history is not None and cs.history.plan.span == 3600.0
+    held = sorted(cs.scan(), key=lambda r: r.t)
+    alerted = 0
+    for now, lo, hi in _runs(events):
+        if now < T0 + 7 * 24 * 3600 + 3600:
+            continue  # the first week: a 7-day window not yet full (the plain runs are slow)
+        lo = now - 7 * 24 * 3600
         cs.rt.env.now = now
         got = rows_to_result(cs.finish_held([r for r in held if lo <= r.t < hi], (lo, hi)))
         window = [e for e in events if lo <= e["_time"] < hi]

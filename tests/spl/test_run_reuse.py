@@ -121,5 +121,5 @@ def _runs(spl: str, events: list[dict], window: float, step: float, reuse: bool)
 def test_streamstats_results_reused_between_runs_equal_fresh_ones(times, users, tw, window, step, current):
     events = [ev(f"x{i}", NOW + t, user=users[i], k=f"k{(i * 7) % 5}", n=str(i % 9)) for i, t in enumerate(times)]
     spl = (f"* | sort 0 _time | streamstats time_window={tw}s current={'t' if current else 'f'} "
-           "count as c dc(k) as d sum(n) as s min(_time) as first max(n) as top by user")
+           "count as c dc(k) as d sum(n) as s min(_time) as first max(n) as top values(k) as ks by user")
     assert _runs(spl, events, window, step, True) == _runs(spl, events, window, step, False)

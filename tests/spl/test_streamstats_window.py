@@ -221,7 +221,7 @@ def test_windowed_streamstats_equals_recomputing_every_window(case, rows):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["count", "dc", "sum", "avg", "min", "max"]), st.sampled_from(FIELDS)),
+@given(st.lists(st.tuples(st.sampled_from(["count", "dc", "sum", "avg", "min", "max", "values"]), st.sampled_from(FIELDS)),
                 min_size=1, max_size=3),
        st.sampled_from([1, 2, 5]), st.booleans(),
        st.lists(st.tuples(st.integers(0, 20), st.sampled_from(["p", "q"]), VALUE), max_size=30),

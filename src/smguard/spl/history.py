@@ -51,6 +51,10 @@ whether its value is the same in every run that holds the row as a history row
 - a ``keep_groups`` (:mod:`smguard.spl.optimizer.active_groups`) whose condition is
   decided false on history rows lets their groups live only through live rows, so it
   runs on the live rows alone, provided every later grouping's BY holds its BY;
+- a ``lookup`` (a fixed table, named outputs) writes fields as stable as the fields it
+  matches on (and, with ``OUTPUTNEW``, the outputs it may keep); a time bin may also be
+  written ``floor(_time/N) * M`` (the bin's start for ``M = N``: one value per bin, and
+  different bins different values for any ``M != 0``);
 - a ``where``/``search`` before the cut reads stable fields only; a ``fillnull`` names
   its fields (without a list it fills what any row of the run has); nothing writes
   ``_time``; an ``eval`` that might return a boolean (an error in Splunk) is refused,
@@ -239,6 +243,14 @@ class _Analysis:
             if d is False and _is_null(e.args[1]):
                 return self.bin_span(e.args[2])
             return None
+        if isinstance(e, A.BinOp) and e.op == "*":  # floor(_time/N) * N: the bin's start, one value per bin
+            for inner, k in ((e.left, e.right), (e.right, e.left)):
+                if isinstance(k, A.Literal) and type(k.value) in (int, float) and k.value != 0 \
+                        and math.isfinite(k.value):
+                    n = self.bin_span(inner)
+                    if n is not None and not (isinstance(inner, A.Call) and inner.name == "if"):
+                        return n
+            return None
         if isinstance(e, A.Call) and e.name == "floor" and len(e.args) == 1:
             a = e.args[0]
             if (isinstance(a, A.BinOp) and a.op == "/" and _is_time(a.left) and isinstance(a.right, A.Literal)
@@ -324,6 +336,16 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
             if not c.fields or any(a.st(f) == CONST or f.startswith("_") or "*" in f or f in a.bins
                                    or any(f in g for g in a.keep_by) for f in c.fields):
                 return None
+        elif isinstance(c, A.LookupCmd):
+            # a fixed table, matched on the input fields (and with OUTPUTNEW the outputs
+            # already there): what it writes is as stable as what it reads; it never raises
+            if c.outputs is None:
+                return None
+            reads = {f for _col, f in c.inputs} | ({f for _col, f in c.outputs} if c.outputnew else set())
+            st = a.state_of(reads)
+            for _col, f in c.outputs:
+                if a.st(f) == CONST or not a.write(f, st):
+                    return None
         elif isinstance(c, A.KeepGroupsCmd):
             if a.decide(c.expr) is not False or any(a.st(b) != STABLE for b in c.by):
                 return None

@@ -391,11 +391,13 @@ class StreamstatsOp(Op):
         """Is a row's result fixed by the rows of its group in the ``time_window`` before it?
 
         A time window alone (no count ``window``, which reaches back any distance), over
-        functions of the row's own fields that return one value (a multivalue result
-        would be shared between runs' rows).
+        functions of the row's own fields that return one value, or ``values`` (the
+        sorted distinct values of the window's rows: a remembered list is then one object
+        in the rows of several runs, as rows already share their event's values: no
+        command changes a value in place).
         """
         return (self.time_window is not None and self.window == 0
-                and all(s.value_of is None and s.func in _SCALAR_FUNCS for s in self.specs))
+                and all(s.value_of is None and (s.func in _SCALAR_FUNCS or s.func == "values") for s in self.specs))
 
     def apply_in_window(self, rows: list[Row], lo: float) -> list[Row]:
         """:meth:`apply`, remembering the results that are the same in every later run.
