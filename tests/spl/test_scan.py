@@ -312,3 +312,30 @@ def test_records_the_prefilter_cannot_judge_get_the_full_base_search(tmp_path):
     spec = DetectionSpec("d", "n", "x", "`ct` eventName=StopLogging requestParameters.name{}=trail | table eventID")
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
     assert [r["eventID"] for r in res.alerts[0].results] == ["id-1"]
+
+
+def test_whole_runs_reuse_one_compiled_search_and_answer_each_run(tmp_path, monkeypatch):
+    """A detection calling now() per event runs whole per run; the runs re-run one compiled
+    search (its prefix memo serves them all) with each run's range, time and events, and
+    feeding is not narrowed by a run's range (batches of 4 records: runs are replayed
+    between batches). Every run's rows equal the plain executor's over that run's window."""
+    from smguard.scan import prepare
+    from smguard.spl.timeutil import relative_time
+
+    monkeypatch.setattr(prepare, "BATCH_RECORDS", 4)
+    times = [f"2026-11-23T{h:02d}:{m:02d}:00Z" for h in range(8, 14) for m in (5, 25, 45)]
+    records = [rec(i, t, user="alice" if i % 3 else "bob") for i, t in enumerate(times)]
+    path = write(tmp_path / "a.ndjson", records)
+    spl = ("`ct` eventName=StopLogging | eval principal=upper(user_arn) "
+           "| eval recent=if(_time >= relative_time(now(), \"-40m\"), 1, 0) | stats sum(recent) as recent count by principal")
+    spec = DetectionSpec("d", "n", "x", spl, earliest="-2h@h", latest="@h")
+    res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
+    got = sorted((r["_run_time"], r["principal"], r["recent"], r["count"]) for r in res.alerts[0].results)
+    events = [to_event(r) for r in records]
+    want = []
+    for h in range(9, 16):
+        now = ts(f"2026-11-23T{h:02d}:00:00Z")
+        lo, hi = relative_time(now, "-2h@h"), relative_time(now, "@h")
+        out = run(spl, [e for e in events if lo <= e["_time"] < hi], CTX, now=now, earliest=lo, latest=hi)
+        want += [(f"2026-11-23T{h:02d}:00:00Z", r["principal"], r["recent"], r["count"]) for r in out.rows]
+    assert got == sorted(want) and len(got) == 14
