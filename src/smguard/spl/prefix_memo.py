@@ -117,6 +117,7 @@ class PrefixMemo:
         self.head, self.rest = self.ops[:n], self.ops[n:]
         self.keys = keys
         self.keyset = frozenset(self.keys or ())
+        self._gone = (_GONE,) * len(self.keys or ())  # the default of each f.get
         self.active = self.keys is not None
         self.memo: dict[tuple, object] = {}
         self.lookups = 0
@@ -134,7 +135,7 @@ class PrefixMemo:
     def _head(self, row: Row) -> list[Row]:
         """The remembered commands' output rows for ``row``."""
         f = row.f
-        key = tuple([f.get(k, _GONE) for k in self.keys])  # type: ignore[union-attr]
+        key = tuple(map(f.get, self.keys, self._gone))  # type: ignore[arg-type]
         try:
             got = self.memo.get(key)
         except TypeError:  # a multivalue (list) key value: not remembered
