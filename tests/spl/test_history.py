@@ -113,6 +113,11 @@ def test_a_bin_of_a_fraction_of_a_second_is_not_a_time_bin():
      "| where _time >= scored_from", "a lookup writing a run constant"),
     ("eval hb=if(_time < scored_from, floor(_time/600) * 0, null()) | eventstats max(objects) as m by principal hb "
      "| eventstats count(m) as c by principal | where _time >= scored_from", "a bin times zero is one value"),
+    # from the outside review: k * 1e305 overflows to inf and k * 1e-400 to 0, so every bin is one group
+    ("eval hb=if(_time < scored_from, floor(_time/600) * 1e305, null()) | eventstats max(objects) as m by principal hb "
+     "| eventstats count(m) as c by principal | where _time >= scored_from", "a bin times a factor that overflows"),
+    ("eval hb=if(_time < scored_from, floor(_time/600) * 600 * 600, null()) | eventstats max(objects) as m "
+     "by principal hb | eventstats count(m) as c by principal | where _time >= scored_from", "a chain of factors"),
     ("eval scored_from=scored_from + 1 | eventstats count as c by principal | where _time >= scored_from",
      "a run constant assigned twice"),
 ])

@@ -53,8 +53,9 @@ whether its value is the same in every run that holds the row as a history row
   runs on the live rows alone, provided every later grouping's BY holds its BY;
 - a ``lookup`` (a fixed table, named outputs) writes fields as stable as the fields it
   matches on (and, with ``OUTPUTNEW``, the outputs it may keep); a time bin may also be
-  written ``floor(_time/N) * M`` (the bin's start for ``M = N``: one value per bin, and
-  different bins different values for any ``M != 0``);
+  written ``floor(_time/N) * N``, the bin's start (``k * N`` is an exact whole number
+  of seconds, so bins stay apart; another factor could round two bins together, or
+  overflow);
 - a ``where``/``search`` before the cut reads stable fields only; a ``fillnull`` names
   its fields (without a list it fills what any row of the run has); nothing writes
   ``_time``; an ``eval`` that might return a boolean (an error in Splunk) is refused,
@@ -70,9 +71,10 @@ crossing ``eventstats``, its live rows' groups before the segments (older live r
 the segments' groups (:class:`~smguard.spl.segments.SlidingMerge`, oldest first) and
 the live rows after them, in time order, so ``min``/``max`` keep the same one of equal
 values as one pass. Segments are checked to hold the very same rows as when they were
-processed. When something is only known per run (a bound is null, a stable row's
-``_time`` is not its event time, a multivalue ``keep_groups`` key, a float total) the
-run falls back to the plain tail: the answer is always the plain tail's.
+processed (the very same field dicts). When something is only known per run (a bound
+is null, a stable row's ``_time`` is not its event time or the rows are not in time
+order, a multivalue ``keep_groups`` key, a float total) the run falls back to the plain
+tail: the answer is always the plain tail's.
 """
 
 from __future__ import annotations
@@ -243,12 +245,12 @@ class _Analysis:
             if d is False and _is_null(e.args[1]):
                 return self.bin_span(e.args[2])
             return None
-        if isinstance(e, A.BinOp) and e.op == "*":  # floor(_time/N) * N: the bin's start, one value per bin
+        if isinstance(e, A.BinOp) and e.op == "*":  # floor(_time/N) * N: the bin's start, exact
             for inner, k in ((e.left, e.right), (e.right, e.left)):
-                if isinstance(k, A.Literal) and type(k.value) in (int, float) and k.value != 0 \
-                        and math.isfinite(k.value):
+                if (isinstance(k, A.Literal) and type(k.value) in (int, float) and isinstance(inner, A.Call)
+                        and inner.name == "floor"):
                     n = self.bin_span(inner)
-                    if n is not None and not (isinstance(inner, A.Call) and inner.name == "if"):
+                    if n is not None and k.value == n:
                         return n
             return None
         if isinstance(e, A.Call) and e.name == "floor" and len(e.args) == 1:
@@ -368,10 +370,10 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
 class _Seg:
     """What one segment's rows contribute: per crossing eventstats, its groups."""
 
-    __slots__ = ("ids", "parts")
+    __slots__ = ("fields", "parts")
 
-    def __init__(self, ids: list, parts: list):
-        self.ids = ids  # the provenance tuples of its rows: the same objects in every run
+    def __init__(self, fields: list, parts: list):
+        self.fields = fields  # its rows' field dicts: the same objects in every run (never written)
         self.parts = parts  # one _Groups per crossing eventstats
 
 
@@ -435,10 +437,12 @@ class HistoryTail:
         k_end = math.floor(top / span)
         if k_end * span > top:  # the division rounded up to a whole number
             k_end -= 1
-        for r in rows:
+        prev = -math.inf
+        for r in rows:  # each row's _time is its event time, in ascending order
             t = r.t
-            if t is None or r.f.get("_time") != t:
+            if t is None or r.f.get("_time") != t or t < prev:
                 return None
+            prev = t
         times = [r.t for r in rows]
         keys = [math.floor(t / span) for t in times]  # type: ignore[operator]
         # the first segment whose rows are all at least W after the window's start (their
@@ -459,8 +463,8 @@ class HistoryTail:
         for k in range(k_lo, k_end):
             j = bisect.bisect_left(keys, k + 1, i, i_hi)
             got = self.segs.get(k)
-            if got is None or len(got.ids) != j - i or not all(
-                    a is r.ids for a, r in zip(got.ids, rows[i:j], strict=True)):
+            if got is None or len(got.fields) != j - i or not all(
+                    a is r.f for a, r in zip(got.fields, rows[i:j], strict=True)):
                 if need and need[-1][1] == i:
                     need[-1] = (need[-1][0], j)
                 elif j > i:
@@ -556,7 +560,7 @@ class HistoryTail:
                 parts.append(_Groups(groups, self.built))
                 continue
             work = op.apply(work)
-        seg = _Seg([r.ids for r in rows], parts)
+        seg = _Seg([r.f for r in rows], parts)
         self.segs[k] = seg
         return seg
 
