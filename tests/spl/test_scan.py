@@ -314,12 +314,14 @@ def test_records_the_prefilter_cannot_judge_get_the_full_base_search(tmp_path):
     assert [r["eventID"] for r in res.alerts[0].results] == ["id-1"]
 
 
-def test_whole_runs_reuse_one_compiled_search_and_answer_each_run(tmp_path, monkeypatch):
-    """A detection calling now() per event runs whole per run; the runs re-run one compiled
-    search (its prefix memo serves them all) with each run's range, time and events, and
-    feeding is not narrowed by a run's range (batches of 4 records: runs are replayed
-    between batches). Every run's rows equal the plain executor's over that run's window."""
+def test_a_stream_cut_at_now_answers_each_run(tmp_path, monkeypatch):
+    """A detection calling now() in its streaming commands: the per-event work stops
+    before that command (the planner's cut_at_now), the rows are held, and each run runs
+    the rest with its own now() (batches of 4 records: runs are replayed between
+    batches, so a run's range must not narrow what is fed). Every run's rows equal the
+    plain executor's over that run's window."""
     from smguard.scan import prepare
+    from smguard.spl.planner import plan_search
     from smguard.spl.timeutil import relative_time
 
     monkeypatch.setattr(prepare, "BATCH_RECORDS", 4)
@@ -329,6 +331,8 @@ def test_whole_runs_reuse_one_compiled_search_and_answer_each_run(tmp_path, monk
     spl = ("`ct` eventName=StopLogging | eval principal=upper(user_arn) "
            "| eval recent=if(_time >= relative_time(now(), \"-40m\"), 1, 0) | stats sum(recent) as recent count by principal")
     spec = DetectionSpec("d", "n", "x", spl, earliest="-2h@h", latest="@h")
+    plan = plan_search(spl, CTX, list, 0.0, all_time=False)
+    assert not plan.whole and len(plan.compiled.stream_ops) == 1  # the upper() eval; the now() one is per run
     res = scan([spec], [path], CTX, index="aws", sourcetype="aws:cloudtrail")
     got = sorted((r["_run_time"], r["principal"], r["recent"], r["count"]) for r in res.alerts[0].results)
     events = [to_event(r) for r in records]

@@ -153,16 +153,6 @@ class _Plan:
             self.segmented = tail if tail.useful else None
         # the tail may reuse work between runs (smguard.spl.executor.CompiledSearch.finish)
         self.reuse_between_runs = optimize and not all_time
-        # a whole run (now() per event) re-runs the one compiled search with the run's
-        # range, time and events, so what it remembers (its prefix memo, regex outcomes)
-        # serves every run: when nothing in it was fixed at compile time from the events
-        # or the time (no subsearch, no generating command, no earliest=/latest= terms,
-        # which are resolved against now() when compiled; the commands keep no state
-        # between runs)
-        cs = self.cs
-        self._rerun: CompiledSearch | None = None
-        self.rerun_whole = (self.whole and not self.rescan and cs is not None and cs.generator is None
-                            and cs.base_expr is cs.pipeline.commands[0].expr)  # type: ignore[attr-defined]
         self._raw_verdicts: dict[tuple, bool] = {}
         self._raw_off = False  # the raw filters raised once: the full stream decides from then on
         self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
@@ -260,13 +250,6 @@ class _Plan:
     def run_window(self, now: float, lo: float, hi: float) -> list[Row]:
         if self.whole:
             evs = [e for e in self.events if lo <= e.get("_time", float("-inf")) < hi]  # sorted by prepare_windows
-            if self.rerun_whole:
-                if self._rerun is None:  # its own: the plan's compiled search keeps the scan's range
-                    self._rerun = CompiledSearch(self.pipeline, Runtime(self.ctx, lambda: [], now, lo, hi, self.text))
-                rt = self._rerun.rt
-                rt.source, rt.now, rt.earliest, rt.latest = (lambda: evs), now, lo, hi
-                rt.env.now = now
-                return self._rerun.execute()
             rt = Runtime(self.ctx, lambda: evs, now, lo, hi, self.text)
             return CompiledSearch(self.pipeline, rt).execute()
         self.cs.rt.env.now = now  # the tail's now() is this run's

@@ -125,7 +125,10 @@ def search_order(rows: list[Row]) -> list[Row]:
 class CompiledSearch:
     """A pipeline bound to a Runtime, split into base predicate, stream and tail."""
 
-    def __init__(self, pipeline: A.Pipeline, rt: Runtime):
+    def __init__(self, pipeline: A.Pipeline, rt: Runtime, stream_upto: int | None = None):
+        """``stream_upto``: at most that many leading streaming commands form the streaming
+        prefix (the planner ends it before a command calling ``now()``); the others join
+        the tail, which runs streaming commands row by row as well."""
         self.pipeline = pipeline
         self.rt = rt
         cmds = pipeline.commands
@@ -144,7 +147,7 @@ class CompiledSearch:
             raise SplError(f"a search must start with search or a generating command, not '{first.name}'", first.pos, rt.text)
         ops = [self._op(c) for c in cmds[1:]]
         i = 0
-        while i < len(ops) and ops[i].streaming:
+        while i < len(ops) and ops[i].streaming and (stream_upto is None or i < stream_upto):
             i += 1
         self.stream_ops = ops[:i]
         self.tail_ops = ops[i:]

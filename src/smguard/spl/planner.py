@@ -87,8 +87,14 @@ def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict
     cs = None if rescan and defer_subsearches else CompiledSearch(pipeline, Runtime(ctx, events, now, earliest, latest,
                                                                                     text))
     # now() after the per-event work (in the tail) is set per run on the compiled search's
-    # env; only a search calling it per event must run whole for each run
-    per_event = 2 + len(cs.stream_ops) if cs is not None and not rescan else None
+    # env. A streaming command calling it ends the per-event work: it and what follows run
+    # per scheduled run over the rows held (cut_at_now); only a search whose base search or
+    # leading stats (fed per event) calls it must run whole for each run
+    if cs is not None and not rescan and not generating and not all_time:
+        at = cut_at_now(pipeline.commands[1:1 + len(cs.stream_ops)])
+        if at is not None:
+            cs = CompiledSearch(pipeline, Runtime(ctx, events, now, earliest, latest, text), stream_upto=at)
+    per_event = 1 + len(cs.stream_ops) + (cs.stats_first() is not None) if cs is not None and not rescan else None
     whole = rescan or generating or (uses_now(pipeline, per_event) and not all_time)
     if rescan:
         terms = union_terms(pipeline)
@@ -105,6 +111,21 @@ def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict
                                                                        raw_readable)
     return SearchPlan(text, pipeline, cs, rescan, whole, terms, frozenset(found) if found is not None else None,
                       base_decided, raw_ops, raw_fields)
+
+
+def cut_at_now(stream: Sequence[A.Command]) -> int | None:
+    """The position of the first streaming command that calls ``now()``/``time()``, where
+    a scan ends the per-event work; None when none does.
+
+    Sound because the commands from there on are streaming: each row's output depends on
+    that row alone, so running them per run over the rows the earlier commands gave (held
+    between runs, in search order) gives the rows running them per event would, in the
+    same order (search order sorts by the event time, which no command changes).
+    """
+    for i, c in enumerate(stream):
+        if uses_now(A.Pipeline([c])):
+            return i
+    return None
 
 
 def union_terms(p: A.Pipeline) -> dict[str, tuple[str, ...]]:
@@ -196,4 +217,4 @@ def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Call
     return list(ops[:keep]), tuple(sorted(kept_raw))
 
 
-__all__ = ["SearchPlan", "decided_by_terms", "plan_search", "raw_prefix", "union_terms"]
+__all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_prefix", "union_terms"]
