@@ -278,3 +278,44 @@ def test_a_nan_in_the_window_is_kept_as_a_fresh_min_keeps_it():
     op = op_of("* | streamstats window=2 min(n) as m")
     got = [r.f["m"] for r in op.apply([Row(f, ()) for f in rows])]
     assert [canon(x) for x in got] == [canon(x) for x in [math.nan, math.nan, 1, 1]]
+
+
+WHERES = ["o0 >= 2", "isnotnull(o0) AND x != 1", "o1 > 0 OR isnull(y)", 'like(o0, "%a%")', "mvcount(o1) > 1",
+          "o0 > _time"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["count", "dc", "sum", "avg", "min", "max", "values"]), st.sampled_from(FIELDS)),
+                min_size=3, max_size=5),
+       st.sampled_from([1, 2, 5]), st.sampled_from(WHERES),
+       st.lists(st.tuples(st.integers(0, 20), st.sampled_from(["p", "q"]), VALUE), max_size=30),
+       st.lists(st.integers(0, 6), min_size=1, max_size=4))
+def test_a_where_fused_into_streamstats_keeps_the_rows_it_would(funcs, tw, cond, events, steps):
+    """``streamstats time_window=… | where …`` with the where fused (rows it drops are
+    dropped before the results it does not read are computed) equals the two commands
+    one after the other: in one pass and in runs reusing results (``apply_in_window``)."""
+    from smguard.spl import compile_search
+    from smguard.spl.context import SearchContext
+
+    aggs = " ".join(f"{fn}({arg}) as o{i}" for i, (fn, arg) in enumerate(funcs))
+    spl = f"search * | streamstats time_window={tw}s {aggs} by h | where {cond}"
+    cs = compile_search(spl, [], SearchContext(), now=0.0)
+    fused, where = cs.tail_ops[0], cs.tail_ops[1]
+    plain = op_of(spl)
+    assert fused.keep is not None and plain.keep is None
+    held = [{"_time": float(t), "h": h, "x": v, "y": v} for t, h, v in sorted(events, key=lambda e: e[0])]
+
+    def rows(fs):
+        return [Row(f, (str(i),), False, f["_time"]) for i, f in enumerate(fs)]
+
+    got = where.apply(fused.apply(rows(held)))
+    want = where.apply(plain.apply(rows(held)))
+    assert_rows_equal([r.f for r in got], [r.f for r in want], spl)
+    lo = 0
+    for step in steps:
+        lo += step
+        run = [f for f in held if lo <= f["_time"] < lo + 8]
+        got = where.apply(fused.apply_in_window(rows(run), float(lo)))
+        want = where.apply(plain.apply(rows(run)))
+        assert_rows_equal([r.f for r in got], [r.f for r in want], spl)
+        assert all("o0" not in f for f in held)  # the held rows are lent, never written

@@ -22,7 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from smguard.spl import ast as A
-from smguard.spl.analysis import needs_rescan, pipeline_fields, tail_fields, uses_now, walk_commands
+from smguard.spl.analysis import (
+    expr_reads,
+    needs_rescan,
+    pipeline_fields,
+    tail_fields,
+    uses_now,
+    walk_commands,
+)
 from smguard.spl.commands import (
     BinOp,
     ConvertOp,
@@ -161,6 +168,20 @@ class CompiledSearch:
             if plan is not None:
                 self.history = HistoryTail(plan, self.tail_ops, rt.env)
         self.sorts_by_time = bool(self.tail_ops) and isinstance(self.tail_ops[0], SortOp) and _by_time(self.tail_ops[0].cmd)
+        if self.history is None:  # (the history path reads every row the reused streamstats gives)
+            self._fuse_filters()
+
+    def _fuse_filters(self) -> None:
+        """A ``where`` right after a time-window ``streamstats`` drops rows inside it,
+        before the results the condition does not read are computed
+        (:meth:`StreamstatsOp.keep_only`, which says when that is sound)."""
+        t, cmds = self.tail_ops, self.tail_cmds
+        for k in range(len(t) - 1):
+            op, nxt = t[k], t[k + 1]
+            if isinstance(op, StreamstatsOp) and isinstance(nxt, WhereOp):
+                reads = expr_reads(cmds[k + 1].expr)  # type: ignore[attr-defined]
+                if reads is not None:
+                    op.keep_only(nxt.fn, reads)
 
     def _window_reuse(self) -> int | None:
         """The tail position of a ``streamstats`` that may reuse results across runs.

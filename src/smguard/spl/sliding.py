@@ -304,8 +304,9 @@ class SlidingWindow:
             for p in self.live:
                 p.remove(seq, vals[p.i])
 
-    def result(self) -> dict:
-        """Each function's result by its name; a function with no result is left out."""
+    def result(self, only: Sequence[int] | None = None) -> dict:
+        """Each function's result by its name (``only``: of those functions, by index); a
+        function with no result is left out."""
         out: dict = {}
         entries = self.entries
         if not self.synced:  # the entries added as they are, in order: the states' definition
@@ -314,6 +315,12 @@ class SlidingWindow:
                 for p in self.live:
                     p.add(seq, vals[p.i])
             self.synced = True
+        if only is not None:
+            for i in only:
+                v = self.parts[i].result(entries)
+                if v is not None:
+                    out[self.names[i]] = v
+            return out
         for name, p in zip(self.names, self.parts, strict=True):
             v = p.result(entries)
             if v is not None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from smguard.spl import ast as A
 from smguard.spl import timeutil
@@ -357,6 +358,9 @@ class KeepGroupsOp(Op):
         return [r for r, hk in zip(rows, row_keys, strict=True) if hk in active]
 
 
+_DROPPED: Any = object()  # a remembered result: the fused where drops the row
+
+
 def _write(f: dict, res: dict) -> None:
     """Write a row's running aggregates onto it: a null result removes the field, as
     ``streamstats`` leaves a function with no value unset."""
@@ -382,9 +386,47 @@ class StreamstatsOp(Op):
         self.global_ = o.get("global", "t").lower() in ("t", "true", "1")
         if any(s.wild for s in self.specs):
             raise UnsupportedError("wildcard functions in streamstats are not supported", cmd.pos)
+        self._out_names = frozenset(s.name for s in self.specs)
         # id(row fields) -> [fields, time, group, values, result]: see apply_in_window
         self._memo: dict[int, list] = {}
         self._memo_order: deque = deque()
+        self.keep: tuple[Callable[[dict], Any], tuple[str, ...], tuple[int, ...]] | None = None
+
+    def keep_only(self, fn: Callable[[dict], Any], reads: set[str]) -> bool:
+        """Fuse the ``where`` right after: rows it would drop are dropped here, before
+        the results it does not read are computed (``values`` sorts its window per row).
+
+        ``fn`` is the where's compiled condition and ``reads`` every field it reads. Sound
+        for a time window alone with ``current=t`` (the default): a row's results are then
+        its window's aggregates including itself, so the functions the condition reads
+        can be computed first, from the same window state, and the condition sees the
+        row's other fields as they were (this command writes only its outputs). A row it
+        keeps gets every result, as without the fusion; the ``where`` still runs after.
+        False (and nothing fused) otherwise.
+        """
+        if not self.window_local or not self.current:
+            return False
+        names = [s.name for s in self.specs]
+        idx = tuple(i for i, n in enumerate(names) if n in reads)
+        if not idx or len(idx) == len(names):
+            return False
+        self.keep = (fn, tuple(sorted(reads)), idx)
+        return True
+
+    def _kept(self, win: SlidingWindow, f: dict) -> dict | None:
+        """The row's results (its entry already pushed), or None when the fused ``where``
+        drops it."""
+        fn, reads, idx = self.keep  # type: ignore[misc]
+        part = win.result(idx)
+        outs = self._out_names
+        probe = {}
+        for k in reads:
+            v = part.get(k) if k in outs else f.get(k)
+            if v is not None:
+                probe[k] = v
+        if not truthy(fn(probe)):
+            return None
+        return win.result()
 
     @property
     def window_local(self) -> bool:
@@ -429,10 +471,11 @@ class StreamstatsOp(Op):
         """:meth:`apply` for a time window over per-group windows (see
         :meth:`apply_in_window`), with what each held row gives remembered: its group,
         time and values (they depend on its fields only, which a held row never changes)
-        and, once ``t >= reuse_from``, its result."""
+        and, once ``t >= reuse_from``, its result (or that the fused ``where`` drops it)."""
         memo, order = self._memo, self._memo_order
-        specs, by, tw = self.specs, self.by, self.time_window
+        specs, by, tw, keep = self.specs, self.by, self.time_window, self.keep
         per_group: dict[tuple, SlidingWindow] = {}
+        out: list[Row] = []
         for r in rows:
             f = r.f
             key = id(f)
@@ -448,6 +491,7 @@ class StreamstatsOp(Op):
                 order.append((key, t))
             _f, t, hk, snap, res = m
             if hk is None:
+                out.append(r)
                 continue
             win = per_group.get(hk)
             if win is None:
@@ -455,13 +499,22 @@ class StreamstatsOp(Op):
             while win and abs(t - win.front_time()) >= tw:  # type: ignore[operator]
                 win.pop()
             if res is None or t < reuse_from:  # remembered, but this run cuts its window
-                res = self._step(win, snap)
+                if keep is None:
+                    res = self._step(win, snap)
+                else:
+                    win.push(snap)
+                    res = self._kept(win, f)
+                    if res is None:
+                        res = _DROPPED
                 if t >= reuse_from:
                     m[4] = res
             else:
                 win.push_unread(snap)
+            if res is _DROPPED:
+                continue
             _write(r.w(), res)
-        return rows
+            out.append(r)
+        return out
 
     def _step(self, win: SlidingWindow, snap: tuple) -> dict:
         """Add a row's entry to its window; its result (with or without itself, ``current``)."""
@@ -491,9 +544,12 @@ class StreamstatsOp(Op):
         windows: dict[tuple, SlidingWindow] = {}  # per group
         global_win: deque[tuple[tuple, float | None]] = deque()  # (group, time) of each entry, when shared
         shared = n > 0 and self.global_ and bool(self.by)
+        keep = self.keep
+        out: list[Row] = []
         for r in rows:
             keys = group_keys(r.f, self.by)
             if keys is None:
+                out.append(r)
                 continue
             hk = tuple(to_str(k) for k in keys[0])
             t = _time_of(r.f)
@@ -535,9 +591,17 @@ class StreamstatsOp(Op):
                             win.pop()
                     if self.current and n and len(win) >= n:
                         win.pop()  # the row's own entry takes the oldest one's place
-                    res = self._step(win, snap)
+                    if keep is None:
+                        res = self._step(win, snap)
+                    else:  # n == 0, current: see keep_only
+                        win.push(snap)
+                        got = self._kept(win, r.f)
+                        if got is None:
+                            continue
+                        res = got
                     if n:
                         while len(win) > n:
                             win.pop()
             _write(r.w(), res)
-        return rows
+            out.append(r)
+        return out
