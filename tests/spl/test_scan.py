@@ -274,23 +274,33 @@ def test_progressive_replay_with_runs_before_any_matching_row(tmp_path, monkeypa
     assert not res.reordered
 
 
-@pytest.mark.parametrize(("spl", "decided"), [
-    ("index=aws sourcetype=aws:cloudtrail eventName=StopLogging errorCode=success", True),
-    ("index=aws eventName IN (StopLogging, \"Delete*\") eventSource=cloudtrail.amazonaws.com", True),
-    ("index=other eventName=StopLogging", False),
-    ("index=aws eventName=StopLogging userIdentity.type!=AWSService", False),
-    ("index=aws (eventName=StopLogging OR eventSource=s3.amazonaws.com)", False),
-    ("index=aws eventName=StopLogging StopLogging", False),
-    ("index=aws eventName=StopLogging eventName=DeleteTrail", False),
+@pytest.mark.parametrize(("spl", "decided", "rest", "before"), [
+    ("index=aws sourcetype=aws:cloudtrail eventName=StopLogging errorCode=success", True, "", None),
+    ("index=aws eventName IN (StopLogging, \"Delete*\") eventSource=cloudtrail.amazonaws.com", True, "", None),
+    ("index=other eventName=StopLogging", False, "index", False),
+    ("index=aws eventName=StopLogging userIdentity.type!=AWSService", False, "userIdentity.type", True),
+    ("index=aws (eventName=StopLogging OR eventSource=s3.amazonaws.com)", False, "eventName", True),
+    ("index=aws eventName=StopLogging StopLogging", False, "_raw", False),
+    ("index=aws eventName=StopLogging eventName=DeleteTrail", False, "eventName", False),
+    ("index=aws sourcetype=aws:cloudtrail eventSource IN (a, b) NOT vpcEndpointId=*", False, "vpcEndpointId", True),
 ])
-def test_base_search_decided_by_the_prefilter(spl, decided):
+def test_base_search_decided_by_the_prefilter(spl, decided, rest, before):
     """Only a base search that is exactly its prefilter terms may be skipped for records
-    the prefilter passed for sure."""
+    the prefilter passed for sure; otherwise what is left of it (``base_rest``) is what
+    such a record's event still has to pass: the items the prefilter did not check. On
+    events the prefilter would pass, it agrees with the whole base search."""
     from smguard.spl.planner import plan_search
 
     plan = plan_search(spl, CTX, list, 1.8e9, all_time=False, raw_readable=prefilterable,
                        constants={"index": "aws", "sourcetype": "aws:cloudtrail"})
     assert plan.base_decided is decided
+    assert (plan.base_rest is not None) is bool(rest)
+    if rest:
+        ev = {"index": "aws", "sourcetype": "aws:cloudtrail", "eventName": "StopLogging", "eventSource": "a",
+              "userIdentity.type": "IAMUser", "_raw": "x"}
+        assert plan.base_rest(ev) is plan.compiled.base_pred(ev) is before
+        ev[rest] = {"userIdentity.type": "AWSService", "_raw": "StopLogging", "eventName": "DeleteTrail"}.get(rest, "v")
+        assert plan.base_rest(ev) is plan.compiled.base_pred(ev)
 
 
 def test_records_the_prefilter_cannot_judge_get_the_full_base_search(tmp_path):

@@ -7,13 +7,15 @@ search and streaming commands. What survives is small (matched rows), so the
 schedule replay afterwards, one run per cron time with its own ``[earliest, latest)``
 window, ``now()`` and throttling, works from memory without re-reading the logs.
 
-Detections that call ``now()``/``time()`` per event (before their first transforming
-command) or contain subsearches cannot share the per-event work between runs; they
-keep the prefiltered *events* instead and run whole per scheduled time. A ``now()``
-after that point is read per run from the compiled search's env.
+Detections that call ``now()``/``time()`` in their base search or a leading ``stats``,
+or contain subsearches, cannot share the per-event work between runs; they keep the
+prefiltered *events* instead and run whole per scheduled time. A ``now()`` in a
+streaming command ends the per-event work there (:func:`smguard.spl.planner.cut_at_now`)
+and is read per run from the compiled search's env, as any later one.
 
 A base search that is exactly its indexed terms (:func:`smguard.spl.planner.decided_by_terms`) is not run again
-on records the prefilter passed for sure. Runs over overlapping windows share their
+on records the prefilter passed for sure; of another, such a record's event passes only
+the items the prefilter did not check (:func:`smguard.spl.planner.residual_base`). Runs over overlapping windows share their
 tail's work per segment of time (:mod:`smguard.spl.segments`). Results of all runs are
 throttled at the end, in run order, so a pass can also cover one part of the logs in
 its own process (:class:`_Pass`, :mod:`smguard.scan.partition`).
@@ -116,6 +118,7 @@ class _Plan:
         self.terms = plan.terms
         self.fields = plan.fields
         self.base_decided = plan.base_decided
+        self.base_rest = plan.base_rest
         self.pre_ops = plan.raw_ops
         self.pre_fields = plan.raw_fields
         self.rows: list[Row] = []
@@ -201,6 +204,13 @@ class _Plan:
             self.events.append(ev)
             return
         if self.cs.base_pred(ev):
+            self.feed_matched(ev)
+
+    def feed_rest(self, ev: dict) -> None:
+        """:meth:`feed` for an event the prefilter passed for sure: only the base search's
+        items it did not check are left (``base_rest``, see
+        :func:`smguard.spl.planner.residual_base`)."""
+        if self.base_rest(ev):  # type: ignore[misc]
             self.feed_matched(ev)
 
     def feed_matched(self, ev: dict) -> None:
@@ -660,7 +670,8 @@ class _Pass:
             p.zone_lo = zone[0]
         # indexed by candidate (i, or ~i when the prefilter was unsure: a negative index)
         plans = self.plans + self.plans[::-1]
-        plans_feed = [p.feed_matched if p.base_decided else p.feed for p in self.plans] + [
+        plans_feed = [p.feed_matched if p.base_decided else p.feed_rest if p.base_rest is not None else p.feed
+                      for p in self.plans] + [
             p.feed for p in self.plans[::-1]]
 
         def ignore(ev: dict) -> None:

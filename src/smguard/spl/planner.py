@@ -49,7 +49,7 @@ from smguard.spl.executor import CompiledSearch, Runtime
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimizer import optimize as optimize_pipeline
 from smguard.spl.parser import parse
-from smguard.spl.searchmatch import indexed_terms, value_matcher
+from smguard.spl.searchmatch import compile_search, indexed_terms, value_matcher
 
 
 @dataclass
@@ -66,6 +66,7 @@ class SearchPlan:
     base_decided: bool  # a record the prefilter passed for sure needs no base search
     raw_ops: list  # leading stream ops that may run on raw values
     raw_fields: tuple[str, ...]  # the raw fields they read
+    base_rest: Callable[[dict], bool] | None = None  # the base search left once the prefilter passed a record for sure
 
 
 def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict]], now: float, *,
@@ -107,10 +108,16 @@ def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict
     if cs is not None and not rescan and not generating and not whole:  # whole: the stream may call now()
         raw_ops, raw_fields = raw_prefix(pipeline.commands[1:1 + len(cs.stream_ops)], cs.stream_ops, raw_readable)
     found = pipeline_fields(pipeline)
-    base_decided = cs is not None and not rescan and decided_by_terms(cs.base_expr, terms, constants or {},
-                                                                       raw_readable)
+    base_decided = False
+    base_rest = None
+    if cs is not None and not rescan:
+        rest = residual_base(cs.base_expr, terms, constants or {}, raw_readable)
+        base_decided = not rest
+        items = cs.base_expr.items if isinstance(cs.base_expr, A.SAnd) else (cs.base_expr,)
+        if rest and len(rest) < len(items):  # what a record passed for sure still has to pass
+            base_rest = compile_search(rest[0] if len(rest) == 1 else A.SAnd(rest), None, text)
     return SearchPlan(text, pipeline, cs, rescan, whole, terms, frozenset(found) if found is not None else None,
-                      base_decided, raw_ops, raw_fields)
+                      base_decided, raw_ops, raw_fields, base_rest)
 
 
 def cut_at_now(stream: Sequence[A.Command]) -> int | None:
@@ -147,24 +154,42 @@ def decided_by_terms(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]
     """Is ``expr`` true exactly when the prefilter's ``terms`` hold? That is: an AND of
     ``field=value`` / ``field IN (...)`` over distinct fields, each a term the prefilter
     checks with the same values, or a field in ``constants`` whose value it matches."""
+    return not residual_base(expr, terms, constants, raw_readable)
+
+
+def residual_base(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], constants: dict[str, str],
+                  raw_readable: Callable[[str], bool]) -> tuple[A.SearchExpr, ...]:
+    """The items of the base search's top-level AND an event still has to pass once the
+    prefilter passed its record for sure (every term checked on a plain value).
+
+    Left out: a ``field=value`` / ``field IN (...)`` on a field no other item names that
+    is a term the prefilter checks with the same values (it holds), or that names a field
+    of ``constants`` (``index``, ``sourcetype``: what every event of the scan has) with a
+    single value the constant matches (it holds on every event). The base search is the
+    AND of its items, so on such an event it is true exactly when the others are.
+    """
     items = expr.items if isinstance(expr, A.SAnd) else (() if expr is None else (expr,))
-    seen: set[str] = set()
+    named: dict[str, int] = {}
+    for it in items:
+        if isinstance(it, A.SCompare | A.SIn):
+            named[it.field] = named.get(it.field, 0) + 1
+    left: list[A.SearchExpr] = []
     for it in items:
         if isinstance(it, A.SCompare) and it.op == "=" and not it.case_sensitive:
             values: tuple[str, ...] = (it.value,)
         elif isinstance(it, A.SIn):
             values = it.values
         else:
-            return False
-        if it.field in seen:
-            return False
-        seen.add(it.field)
-        if it.field in constants and it.field not in terms:
+            left.append(it)
+            continue
+        if named[it.field] > 1:
+            left.append(it)
+        elif it.field in constants and it.field not in terms:
             if len(values) != 1 or not value_matcher(values[0])(constants[it.field]):
-                return False
+                left.append(it)
         elif not raw_readable(it.field) or terms.get(it.field) != values:
-            return False
-    return True
+            left.append(it)
+    return tuple(left)
 
 
 def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
@@ -217,4 +242,4 @@ def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Call
     return list(ops[:keep]), tuple(sorted(kept_raw))
 
 
-__all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_prefix", "union_terms"]
+__all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_prefix", "residual_base", "union_terms"]
