@@ -366,3 +366,16 @@ def test_null_value_switch_reaches_the_event():
     event = to_event(ALL_VARIANTS["IAMUser"], null_value="null")
     assert event["responseElements"] == "null"
     assert "responseElements" not in to_event(ALL_VARIANTS["IAMUser"])
+
+
+def test_the_table_of_flattened_names_starts_over_when_full(monkeypatch):
+    """Records with ever-new keys (tag maps, ids as keys) cannot grow the remembered names
+    past the limit; the names given stay right across the restart."""
+    from smguard.cloudtrail import fields
+
+    monkeypatch.setattr(fields, "NAMES_LIMIT", 10)
+    for n in range(3):
+        rec = {"requestParameters": {"tags": {f"k{n}_{i}": str(i) for i in range(25)}}, "eventName": "X"}
+        got = flatten(rec)
+        assert got == {"eventName": "X", **{f"requestParameters.tags.k{n}_{i}": str(i) for i in range(25)}}
+        assert sum(len(v) for v in fields._NAMES.values()) <= 11

@@ -64,6 +64,13 @@ def _put(out: Event, key: str, value: str) -> None:
         out[key] = [old, value]
 
 
+NAMES_LIMIT = 200_000
+"""Flattened names remembered at most (then the table starts over)."""
+_NAMES: dict[str, dict[str, str]] = {}
+"""prefix -> JSON key -> the interned flattened name (cleared past :data:`NAMES_LIMIT`)."""
+_NAMES_HELD = [0]
+
+
 def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None,
                   fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
     """``KV_MODE = json`` extraction of an object into ``out``: every field, or with
@@ -72,11 +79,21 @@ def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str 
     The one flattening walk: :func:`to_event` and :class:`Extractor` both use it, so a
     partial event has exactly the full event's values for the fields it holds.
     """
+    names = _NAMES.get(prefix)
+    if names is None:
+        names = _NAMES[prefix] = {}
     for k, v in obj.items():
         # interned: each record's JSON gives its own copy of every name, and a nested name
         # ("userIdentity.arn") is built anew per event; one shared copy per name keeps a
-        # held day of events smaller
-        key = intern(prefix + k) if prefix else intern(k)
+        # held day of events smaller. Remembered per prefix: no concatenation per record
+        key = names.get(k)
+        if key is None:
+            key = names[k] = intern(prefix + k) if prefix else intern(k)
+            _NAMES_HELD[0] += 1
+            if _NAMES_HELD[0] > NAMES_LIMIT:  # records with ever-new keys: start over
+                _NAMES.clear()
+                _NAMES_HELD[0] = 0
+                names = _NAMES[prefix] = {}
         if prefixes is not None and key not in prefixes:  # leads to no wanted field: one set lookup
             continue
         t = type(v)
