@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from smguard.spl import ast as A
 from smguard.spl import pcre, timeutil
@@ -37,6 +37,21 @@ class Op:
         for r in rows:
             out.extend(self.process(r))
         return out
+
+
+def stream_through(ops: Sequence[Op], rows: list[Row]) -> list[Row]:
+    """``rows`` pushed through the streaming ``ops`` in turn (each op row by row)."""
+    for op in ops:
+        if len(rows) == 1:
+            rows = op.process(rows[0])
+        else:
+            nxt: list[Row] = []
+            for r in rows:
+                nxt.extend(op.process(r))
+            rows = nxt
+        if not rows:
+            break
+    return rows
 
 
 def _wild(pattern: str) -> Callable[[str], bool]:

@@ -50,6 +50,7 @@ from smguard.spl.commands import (
     TableOp,
     TailOp,
     WhereOp,
+    stream_through,
 )
 from smguard.spl.context import SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
@@ -303,18 +304,7 @@ class CompiledSearch:
         """Push one row (already past the base search) through the streaming prefix."""
         if self.memo.active:
             return self.memo.run(row)
-        rows = [row]
-        for op in self.stream_ops:
-            if len(rows) == 1:
-                rows = op.process(rows[0])
-            else:
-                nxt: list[Row] = []
-                for r in rows:
-                    nxt.extend(op.process(r))
-                rows = nxt
-            if not rows:
-                break
-        return rows
+        return stream_through(self.stream_ops, [row])
 
     def in_range(self, ev: dict) -> bool:
         lo, hi = self.rt.earliest, self.rt.latest

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 
 from smguard.spl import ast as A
 from smguard.spl.analysis import collect_expr_fields, collect_names, collect_search_fields, uses_now_expr
-from smguard.spl.commands import Op
+from smguard.spl.commands import Op, stream_through
 from smguard.spl.rows import Row
 
 LIMIT = 16_384
@@ -126,11 +126,11 @@ class PrefixMemo:
     def run(self, row: Row) -> list[Row]:
         """The prefix's output rows for ``row`` (as running each op would give them)."""
         rows = self._head(row)
-        return _through(self.rest, rows) if self.rest and rows else rows
+        return stream_through(self.rest, rows) if self.rest and rows else rows
 
     def plain(self, row: Row) -> list[Row]:
         """The prefix run command by command, without the memo."""
-        return _through(self.ops, [row])
+        return stream_through(self.ops, [row])
 
     def _head(self, row: Row) -> list[Row]:
         """The remembered commands' output rows for ``row``."""
@@ -139,16 +139,16 @@ class PrefixMemo:
         try:
             got = self.memo.get(key)
         except TypeError:  # a multivalue (list) key value: not remembered
-            return _through(self.head, [row])
+            return stream_through(self.head, [row])
         self.lookups += 1
         if self.lookups == PROBE and self.hits * 2 < PROBE:
             self.active, self.memo = False, {}  # keys hardly repeat: not worth it
-            return _through(self.head, [row])
+            return stream_through(self.head, [row])
         if got is None:
             return self._record(key, row)
         self.hits += 1
         if got is _RUN:
-            return _through(self.head, [row])
+            return stream_through(self.head, [row])
         if len(got) == 1 and not got[0][0] and not got[0][1]:  # type: ignore[arg-type]
             return [row]  # passed through untouched: still borrowing the event
         out = []
@@ -177,7 +177,7 @@ class PrefixMemo:
         snapshot = row.f
         probe = dict(snapshot)
         probe[_MARK] = ""
-        rows = _through(self.head, [Row(probe, row.ids, True, row.t)])
+        rows = stream_through(self.head, [Row(probe, row.ids, True, row.t)])
         deltas: list[tuple] | None = []
         keyset = self.keyset
         for r in rows:
@@ -200,21 +200,6 @@ class PrefixMemo:
         else:
             self.memo[key] = tuple(deltas)
         return rows
-
-
-def _through(ops: Sequence[Op], rows: list[Row]) -> list[Row]:
-    """``rows`` pushed through the streaming ``ops`` in turn."""
-    for op in ops:
-        if len(rows) == 1:
-            rows = op.process(rows[0])
-        else:
-            nxt: list[Row] = []
-            for r in rows:
-                nxt.extend(op.process(r))
-            rows = nxt
-        if not rows:
-            break
-    return rows
 
 
 __all__ = ["KEY_CHARS", "LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
