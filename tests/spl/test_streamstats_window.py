@@ -281,7 +281,7 @@ def test_a_nan_in_the_window_is_kept_as_a_fresh_min_keeps_it():
 
 
 WHERES = ["o0 >= 2", "isnotnull(o0) AND x != 1", "o1 > 0 OR isnull(y)", 'like(o0, "%a%")', "mvcount(o1) > 1",
-          "o0 > _time"]
+          "o0 > _time", "now() - _time > 3 AND o0 >= 1"]  # now(): each run's own, so no verdict is remembered
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -314,8 +314,28 @@ def test_a_where_fused_into_streamstats_keeps_the_rows_it_would(funcs, tw, cond,
     lo = 0
     for step in steps:
         lo += step
+        cs.rt.env.now = float(lo + 8)  # each run's now()
         run = [f for f in held if lo <= f["_time"] < lo + 8]
         got = where.apply(fused.apply_in_window(rows(run), float(lo)))
         want = where.apply(plain.apply(rows(run)))
         assert_rows_equal([r.f for r in got], [r.f for r in want], spl)
         assert all("o0" not in f for f in held)  # the held rows are lent, never written
+
+
+def test_a_fused_where_calling_now_is_asked_again_in_every_run():
+    """From the outside review: the fused where's verdict was remembered with the row's
+    result, so a row dropped at 10:00 (``now() - _time`` too small) stayed dropped at
+    11:00. Only the results are remembered; the condition is asked in every run."""
+    from smguard.spl import compile_search
+    from smguard.spl.context import SearchContext
+
+    spl = "search * | streamstats time_window=5s count as c max(x) as m values(x) as v by h | where c >= 1 AND now() - _time > 3"
+    cs = compile_search(spl, [], SearchContext(), now=0.0)
+    fused, where = cs.tail_ops[0], cs.tail_ops[1]
+    assert fused.keep is not None
+    held = [{"_time": float(t), "h": "p", "x": str(t)} for t in range(20)]
+    for lo in (0, 2, 4):
+        cs.rt.env.now = float(lo + 10)
+        run = [Row(f, (str(f["_time"]),), False, f["_time"]) for f in held if lo <= f["_time"] < lo + 10]
+        got = [r.f["_time"] for r in where.apply(fused.apply_in_window(run, float(lo)))]
+        assert got == [float(t) for t in range(lo, lo + 7)], lo  # now() - t > 3: t < lo + 7

@@ -358,9 +358,6 @@ class KeepGroupsOp(Op):
         return [r for r, hk in zip(rows, row_keys, strict=True) if hk in active]
 
 
-_DROPPED: Any = object()  # a remembered result: the fused where drops the row
-
-
 def _write(f: dict, res: dict) -> None:
     """Write a row's running aggregates onto it: a null result removes the field, as
     ``streamstats`` leaves a function with no value unset."""
@@ -416,17 +413,20 @@ class StreamstatsOp(Op):
     def _kept(self, win: SlidingWindow, f: dict) -> dict | None:
         """The row's results (its entry already pushed), or None when the fused ``where``
         drops it."""
-        fn, reads, idx = self.keep  # type: ignore[misc]
-        part = win.result(idx)
+        part = win.result(self.keep[2])  # type: ignore[index]
+        return win.result() if self._keeps(part, f) else None
+
+    def _keeps(self, res: dict, f: dict) -> bool:
+        """Does the fused ``where`` keep a row with fields ``f`` and results ``res`` (at
+        least those it reads)? Asked in every run: its condition may call ``now()``."""
+        fn, reads, _idx = self.keep  # type: ignore[misc]
         outs = self._out_names
         probe = {}
         for k in reads:
-            v = part.get(k) if k in outs else f.get(k)
+            v = res.get(k) if k in outs else f.get(k)
             if v is not None:
                 probe[k] = v
-        if not truthy(fn(probe)):
-            return None
-        return win.result()
+        return truthy(fn(probe))
 
     @property
     def window_local(self) -> bool:
@@ -505,13 +505,13 @@ class StreamstatsOp(Op):
                     win.push(snap)
                     res = self._kept(win, f)
                     if res is None:
-                        res = _DROPPED
+                        continue  # dropped this run (only the results are remembered, not the verdict)
                 if t >= reuse_from:
                     m[4] = res
             else:
                 win.push_unread(snap)
-            if res is _DROPPED:
-                continue
+                if keep is not None and not self._keeps(res, f):
+                    continue
             _write(r.w(), res)
             out.append(r)
         return out
