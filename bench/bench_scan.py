@@ -112,21 +112,26 @@ def phase_breakdown(path: str, all_time: bool) -> dict:
     specs = specs_from_pack(pack)
     spent: dict[str, float] = {}
     fed: dict[str, int] = {}
-    feed, advance = runner._Plan.feed, runner._Plan.advance
+    inside = [False]  # feed and feed_rest call feed_matched: time the outermost call only
 
-    def timed_feed(self, ev):  # noqa: ANN001, ANN202
-        t = time.perf_counter()
-        feed(self, ev)
-        spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
-        fed[self.spec.name] = fed.get(self.spec.name, 0) + 1
+    def timed(method, counts: bool):  # noqa: ANN001, ANN202
+        def wrapper(self, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if inside[0]:
+                return method(self, *args, **kw)
+            inside[0] = True
+            t = time.perf_counter()
+            try:
+                return method(self, *args, **kw)
+            finally:
+                inside[0] = False
+                spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
+                if counts:
+                    fed[self.spec.name] = fed.get(self.spec.name, 0) + 1
+        return wrapper
 
-    def timed_advance(self, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
-        t = time.perf_counter()
-        advance(self, *args, **kw)
-        spent[self.spec.name] = spent.get(self.spec.name, 0.0) + time.perf_counter() - t
-
-    runner._Plan.feed = timed_feed
-    runner._Plan.advance = timed_advance
+    for name in ("feed", "feed_rest", "feed_matched"):  # every way the pass feeds a plan an event
+        setattr(runner._Plan, name, timed(getattr(runner._Plan, name), True))
+    runner._Plan.advance = timed(runner._Plan.advance, False)
     t0 = time.perf_counter()
     res = runner.scan(specs, [path], pack.context(), index=pack.settings.index, sourcetype=pack.settings.sourcetype,
                       all_time=all_time, now=time.time())
