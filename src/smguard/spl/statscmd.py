@@ -471,7 +471,8 @@ class StreamstatsOp(Op):
         """:meth:`apply` for a time window over per-group windows (see
         :meth:`apply_in_window`), with what each held row gives remembered: its group,
         time and values (they depend on its fields only, which a held row never changes)
-        and, once ``t >= reuse_from``, its result (or that the fused ``where`` drops it)."""
+        and, once ``t >= reuse_from``, its result (never the fused ``where``'s verdict: it may
+        call ``now()``, so it is asked in every run)."""
         memo, order = self._memo, self._memo_order
         specs, by, tw, keep = self.specs, self.by, self.time_window, self.keep
         per_group: dict[tuple, SlidingWindow] = {}
