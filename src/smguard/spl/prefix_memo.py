@@ -174,6 +174,12 @@ class PrefixMemo:
         absent (new, or removed and set again) lands after it, which tells where the
         replay must put that field for every row with this key.
         """
+        if len(self.memo) >= LIMIT:
+            self.memo = {}
+        if any(type(v) is not str and v is not _GONE for v in key) or \
+                sum(len(v) for v in key if v is not _GONE) > KEY_CHARS:
+            self.memo[key] = _RUN  # not a key to replay: run the commands, nothing to record
+            return stream_through(self.head, [row])
         snapshot = row.f
         probe = dict(snapshot)
         probe[_MARK] = ""
@@ -192,13 +198,7 @@ class PrefixMemo:
                 deltas = None  # changed a field it was not known to touch: never replayed
             if deltas is not None:
                 deltas.append((tuple(d), tuple(moved)))
-        if len(self.memo) >= LIMIT:
-            self.memo = {}
-        if deltas is None or any(type(v) is not str and v is not _GONE for v in key) or \
-                sum(len(v) for v in key if v is not _GONE) > KEY_CHARS:
-            self.memo[key] = _RUN
-        else:
-            self.memo[key] = tuple(deltas)
+        self.memo[key] = _RUN if deltas is None else tuple(deltas)
         return rows
 
 
