@@ -80,7 +80,9 @@ tail: the answer is always the plain tail's.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -94,6 +96,10 @@ from smguard.spl.stats import Numeric, Sum
 from smguard.spl.statscmd import EventstatsOp, Group, group_keys
 
 STABLE, CONST, VARY = 0, 1, 2
+
+_ROW_T = operator.attrgetter("t")
+_ROW_F = operator.attrgetter("f")
+_GET_TIME = operator.methodcaller("get", "_time")
 
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 _EXACT_MERGE = frozenset({"count", "dc", "values", "min", "max", "sum", "avg", "stdev", "stdevp", "var", "varp"})
@@ -437,34 +443,40 @@ class HistoryTail:
         k_end = math.floor(top / span)
         if k_end * span > top:  # the division rounded up to a whole number
             k_end -= 1
-        prev = -math.inf
-        for r in rows:  # each row's _time is its event time, in ascending order
-            t = r.t
-            if t is None or r.f.get("_time") != t or t < prev:
+        # each row's _time is its event time (finite), in ascending order: checked in
+        # C-level passes (a Python loop over a day of rows per run cost more than the
+        # segments saved on the scan's busiest baseline)
+        times = list(map(_ROW_T, rows))
+        try:
+            if not all(map(math.isfinite, times)):
                 return None
-            prev = t
-        times = [r.t for r in rows]
-        keys = [math.floor(t / span) for t in times]  # type: ignore[operator]
+        except TypeError:  # a row without an event time
+            return None
+        fs = list(map(_ROW_F, rows))
+        if list(map(_GET_TIME, fs)) != times or not all(map(operator.le, times, itertools.islice(times, 1, None))):
+            return None
+
+        def seg_of(t: float) -> int:  # non-decreasing in t: bisect on it instead of a list of keys
+            return math.floor(t / span)
         # the first segment whose rows are all at least W after the window's start (their
         # streamstats windows are whole); checked on the rows, not trusted to float division
         k_lo = math.ceil((lo + p.lead) / span)
-        i_lo = bisect.bisect_left(keys, k_lo)
-        if i_lo < len(rows) and keys[i_lo] == k_lo and times[i_lo] < lo + p.lead:
+        i_lo = bisect.bisect_left(times, k_lo, key=seg_of)
+        if i_lo < len(rows) and seg_of(times[i_lo]) == k_lo and times[i_lo] < lo + p.lead:
             k_lo += 1
-            i_lo = bisect.bisect_left(keys, k_lo)
+            i_lo = bisect.bisect_left(times, k_lo, key=seg_of)
         if k_end - k_lo < 2:
             return None
-        i_hi = bisect.bisect_left(keys, k_end)
+        i_hi = bisect.bisect_left(times, k_end, key=seg_of)
         for k in [k for k in self.segs if k < k_lo]:
             del self.segs[k]
         bounds: list[tuple[int, int, int]] = []  # (segment, first row, end row)
         need: list[tuple[int, int]] = [(0, i_lo)] if i_lo else []
         i = i_lo
         for k in range(k_lo, k_end):
-            j = bisect.bisect_left(keys, k + 1, i, i_hi)
+            j = bisect.bisect_left(times, k + 1, i, i_hi, key=seg_of)
             got = self.segs.get(k)
-            if got is None or len(got.fields) != j - i or not all(
-                    a is r.f for a, r in zip(got.fields, rows[i:j], strict=True)):
+            if got is None or len(got.fields) != j - i or not all(map(operator.is_, got.fields, fs[i:j])):
                 if need and need[-1][1] == i:
                     need[-1] = (need[-1][0], j)
                 elif j > i:
