@@ -76,6 +76,10 @@ class WhereOp(Op):
     def process(self, row: Row) -> list[Row]:
         return [row] if truthy(self.fn(row.f)) else _EMPTY
 
+    def apply(self, rows: list[Row]) -> list[Row]:
+        fn = self.fn  # the rows that pass, in order: no list per row
+        return [r for r in rows if truthy(fn(r.f))]
+
 
 class EvalOp(Op):
     def __init__(self, cmd: A.EvalCmd, env: EvalEnv):
@@ -84,7 +88,10 @@ class EvalOp(Op):
         self.text = env.text
 
     def process(self, row: Row) -> list[Row]:
-        f = row.w()
+        self._eval(row.w())
+        return [row]
+
+    def _eval(self, f: dict) -> None:
         for name, fn in self.assigns:
             v = fn(f)
             if v is None:
@@ -93,7 +100,14 @@ class EvalOp(Op):
                 raise SplError(f"eval: the result of the expression for '{name}' is a boolean, which Splunk rejects", self.pos, self.text)
             else:
                 f[name] = v
-        return [row]
+
+    def apply(self, rows: list[Row]) -> list[Row]:
+        """Every row, evaluated in order; the list given is the list returned (``eval``
+        neither drops nor adds rows), without a list per row."""
+        ev = self._eval
+        for r in rows:
+            ev(r.w())
+        return rows
 
 
 class RenameOp(Op):

@@ -34,11 +34,20 @@ def _specs(cmd: A.StatsCmd, env: EvalEnv) -> list[AggSpec]:
     return [AggSpec(a, compile_expr(a.eval_expr, env) if a.eval_expr is not None else None) for a in cmd.aggs]
 
 
+def text_key(key: tuple) -> tuple:
+    """A group key as groups compare it, as text (``to_str`` of each value; a key from
+    :func:`group_keys` holds no null or list): the key itself when every value is a string."""
+    for k in key:
+        if type(k) is not str:
+            return tuple(map(to_str, key))
+    return key
+
+
 def group_keys(f: dict, by: list[str]) -> list[tuple] | None:
     """Every BY combination of a row (multivalue BY fields fan out); None if any is null."""
     if not by:
         return [()]
-    single = tuple([f.get(b) for b in by])
+    single = tuple(map(f.get, by))
     if None not in single and list not in map(type, single):
         return [single]  # the common case: one plain value per BY field
     parts: list[list] = []
@@ -222,7 +231,7 @@ class StatsAccumulator:
         t = _time_of(r.f)
         groups = self.groups
         for key in keys:
-            hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
+            hk = text_key(key)
             g = groups.get(hk)
             if g is None:
                 g = groups[hk] = Group(key, specs)
@@ -299,7 +308,7 @@ class EventstatsOp(Op):
             t = _time_of(f)
             first = None
             for key in keys:
-                hk = key if all(type(k) is str for k in key) else tuple(to_str(k) for k in key)
+                hk = text_key(key)
                 if first is None:
                     first = hk
                 g = groups.get(hk)
@@ -349,7 +358,7 @@ class KeepGroupsOp(Op):
                 continue
             if len(keys) > 1:
                 return rows
-            hk = tuple([to_str(k) for k in keys[0]])
+            hk = text_key(keys[0])
             row_keys.append(hk)
             if hk not in active and truthy(cond(r.f)):
                 active.add(hk)
@@ -487,7 +496,7 @@ class StreamstatsOp(Op):
                 if keys is None:
                     m = [f, t, None, None, None]
                 else:
-                    m = [f, t, tuple(to_str(k) for k in keys[0]), (tuple([s.values(f) for s in specs]), t), None]
+                    m = [f, t, text_key(keys[0]), (tuple([s.values(f) for s in specs]), t), None]
                 memo[key] = m
                 order.append((key, t))
             _f, t, hk, snap, res = m
@@ -552,7 +561,7 @@ class StreamstatsOp(Op):
             if keys is None:
                 out.append(r)
                 continue
-            hk = tuple(to_str(k) for k in keys[0])
+            hk = text_key(keys[0])
             t = _time_of(r.f)
             if not windowed:
                 aggs = running.get(hk)
