@@ -357,3 +357,32 @@ def test_a_keep_groups_key_rewritten_after_it_is_refused():
     k = next(i for i, c in enumerate(cmds) if type(c).__name__ == "KeepGroupsCmd")
     rewrite = parse("search * | eval principal=lower(principal)").commands[1]
     assert plan_history([*cmds[:k + 1], rewrite, *cmds[k + 1:]], bad_cs.window_reuse + 1, 600.0) is None
+
+
+def test_a_row_whose_time_is_not_its_event_time_is_declined():
+    """A run reads ``_time`` only on rows no processed segment holds; a row lent with
+    another event time, or a dict whose ``_time`` is not it, still makes the run decline
+    (the plain tail answers), wherever the row is: in a processed segment or live."""
+    import math
+
+    from smguard.spl.rows import Row
+    events = [{"_time": T0 + 37 * i, "eventID": f"e{i}", "key": f"k{i % 9}", "principal": "alice", "bytes": i}
+              for i in range(2600)]
+    cs = compile_search(f"{HEAD} | {BASE}| where _time >= scored_from - 600", events, CAPS, now=T0)
+    held = sorted(cs.scan(), key=lambda r: r.t)
+    now = T0 + 25 * 3600
+    lo, hi = now - 24 * 3600, now - 600
+    cs.rt.env.now = now
+    rows = [r for r in held if lo <= r.t < hi]
+    assert cs.history.run(rows, lo, hi) is not None and cs.history.built > 50
+    assert cs.history.run(list(rows), lo, hi) is not None  # answered from the processed segments
+    mid, last = len(rows) // 2, len(rows) - 1
+    for k in (mid, last):
+        r = rows[k]
+        moved = list(rows)  # lent with an event time its dict's _time is not (order kept)
+        moved[k] = Row(r.f, r.ids, False, math.nextafter(r.t, math.inf))
+        assert cs.history.run(moved, lo, hi) is None, k
+        rewritten = list(rows)  # a dict whose _time is not the row's event time
+        rewritten[k] = Row({**r.f, "_time": r.t - 1}, r.ids, False, r.t)
+        assert cs.history.run(rewritten, lo, hi) is None, k
+    assert cs.history.run(list(rows), lo, hi) is not None

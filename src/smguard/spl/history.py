@@ -376,10 +376,11 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
 class _Seg:
     """What one segment's rows contribute: per crossing eventstats, its groups."""
 
-    __slots__ = ("fields", "parts")
+    __slots__ = ("fields", "parts", "times")
 
-    def __init__(self, fields: list, parts: list):
+    def __init__(self, fields: list, times: list, parts: list):
         self.fields = fields  # its rows' field dicts: the same objects in every run (never written)
+        self.times = times  # its rows' event times (each its dict's _time, checked when processed)
         self.parts = parts  # one _Groups per crossing eventstats
 
 
@@ -445,16 +446,17 @@ class HistoryTail:
             k_end -= 1
         # each row's _time is its event time (finite), in ascending order: checked in
         # C-level passes (a Python loop over a day of rows per run cost more than the
-        # segments saved on the scan's busiest baseline)
+        # segments saved on the scan's busiest baseline); ``_time`` itself is read only on
+        # the rows no processed segment holds (below)
         times = list(map(_ROW_T, rows))
         try:
             if not all(map(math.isfinite, times)):
                 return None
         except TypeError:  # a row without an event time
             return None
-        fs = list(map(_ROW_F, rows))
-        if list(map(_GET_TIME, fs)) != times or not all(map(operator.le, times, itertools.islice(times, 1, None))):
+        if not all(map(operator.le, times, itertools.islice(times, 1, None))):
             return None
+        fs = list(map(_ROW_F, rows))
 
         def seg_of(t: float) -> int:  # non-decreasing in t: bisect on it instead of a list of keys
             return math.floor(t / span)
@@ -476,7 +478,10 @@ class HistoryTail:
         for k in range(k_lo, k_end):
             j = bisect.bisect_left(times, k + 1, i, i_hi, key=seg_of)
             got = self.segs.get(k)
-            if got is None or len(got.fields) != j - i or not all(map(operator.is_, got.fields, fs[i:j])):
+            # a processed segment holds the very same field dicts (never written: their
+            # ``_time`` was checked when it was processed) with the same event times
+            if got is None or len(got.fields) != j - i or not all(map(operator.is_, got.fields, fs[i:j])) \
+                    or got.times != times[i:j]:
                 if need and need[-1][1] == i:
                     need[-1] = (need[-1][0], j)
                 elif j > i:
@@ -489,6 +494,9 @@ class HistoryTail:
                 need[-1] = (need[-1][0], len(rows))
             else:
                 need.append((i_hi, len(rows)))
+        for a, b in need:  # every other row: its _time is its event time
+            if list(map(_GET_TIME, fs[a:b])) != times[a:b]:
+                return None
         done = self._streamstats(rows, times, need)
         segs: list[_Seg] = []
         for k, i, j in bounds:
@@ -572,7 +580,7 @@ class HistoryTail:
                 parts.append(_Groups(groups, self.built))
                 continue
             work = op.apply(work)
-        seg = _Seg([r.f for r in rows], parts)
+        seg = _Seg([r.f for r in rows], [r.t for r in rows], parts)
         self.segs[k] = seg
         return seg
 
