@@ -67,6 +67,21 @@ def test_commands_that_couple_groups_or_may_fail_stop_it():
                                      "| stats count by user")
 
 
+def test_the_condition_grows_with_what_later_wheres_imply():
+    """A verdict computed late still narrows the groups kept: the ``where`` at the end
+    implies, at the keep, a condition on fields known there (optimizer/implied.py)."""
+    spl = BASELINE.replace("| where _time >= cut AND recent > max_h",
+                           "| eval f=if(isnull(avg_h), 10, 1) | eval hot=if(recent >= 5*f AND recent > max_h, 1, 0) "
+                           "| where _time >= cut AND hot=1")
+    kept = next(c for c in keep_active_groups(parse(spl)).commands if isinstance(c, A.KeepGroupsCmd))
+    want = "_time >= cut AND (recent >= 50 OR recent >= 5)"  # (no function call: positions compare equal)
+    assert kept.expr == parse_eval_expr(want, 0, len(want))
+    for seed, events in EVENTS.items():
+        on = run(spl, events, SearchContext(), now=NOW)
+        off = run(spl, events, SearchContext(), now=NOW, optimize=False)
+        assert (on.rows, on.event_ids) == (off.rows, off.event_ids), seed
+
+
 def test_a_crossed_command_keeps_the_rule_when_it_is_group_local():
     spl = BASELINE.replace("| eval hist=", "| streamstats window=3 global=f count as c by user "
                            "| fillnull value=0 recent | sort 0 - _time | eval hist=")
@@ -149,6 +164,11 @@ FINAL = st.sampled_from((
     "where _time >= cut AND size > 10 | stats values(region) as regions first(size) as f by user",
     "where size > 20 | stats count by user region",
     "where _time >= cut | eval k=size | stats last(k) as k by user",
+    # verdicts computed late (implied.py reads them back through the evals to the keep)
+    "eval f=1 | eval f=if(isnotnull(hist), 10, f) | eval above=if(size >= 3*f AND size > coalesce(avg_s, 0), 1, 0) "
+    "| where _time >= cut AND above=1 | stats count sum(size) as total by user",
+    "fillnull value=0 size | eval big=case(size>40, 2, size>20, 1) | where big>=1 AND _time >= cut "
+    "| stats count by user",
 ))
 
 

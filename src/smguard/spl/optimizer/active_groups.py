@@ -52,11 +52,12 @@ from __future__ import annotations
 
 from smguard.spl import ast as A
 from smguard.spl.analysis import expr_reads, search_reads, subsearches
+from smguard.spl.optimizer.implied import TRUE, implied_before
 from smguard.spl.optimizer.pushdown import may_be_bool
 
 # eval functions that return a value (or null) for any arguments and never raise
-_TOTAL_FUNCS = frozenset({"abs", "case", "ceil", "ceiling", "coalesce", "floor", "if", "isnotnull", "isnull", "isnum",
-                          "isstr", "now", "null", "round", "time"})
+_TOTAL_FUNCS = frozenset({"abs", "case", "ceil", "ceiling", "coalesce", "false", "floor", "if", "isnotnull", "isnull",
+                          "isnum", "isstr", "now", "null", "round", "time", "true"})
 _TOTAL_OPS = frozenset({"+", "-", "*", "/", "%", "=", "!=", "<", ">", "<=", ">=", "AND", "OR", "XOR", "NOT", "."})
 _STREAMSTATS_OPTIONS = frozenset({"time_window", "window", "current", "global"})
 
@@ -155,10 +156,29 @@ def _place(cmds: list[A.Command], s: int) -> tuple[int, A.Expr] | None:
         return None  # would cut into the per-event prefix
     if not any(isinstance(c, A.StatsCmd) for c in cmds[p:w_at]):
         return None  # nothing per group to save before the where
+    q = _strengthened(cmds, p, s, q)
     before = cmds[p - 1]
     if isinstance(before, A.KeepGroupsCmd) and before.by == list(st.by) and before.expr == q:
         return None  # placed already
     return p, q
+
+
+def _strengthened(cmds: list[A.Command], p: int, s: int, q: A.Expr) -> A.Expr:
+    """``q`` and what every ``where`` between ``p`` and the ``stats`` at ``s`` implies at
+    ``p`` (:func:`~smguard.spl.optimizer.implied.implied_before`): a row the ``stats``
+    receives satisfied each of them at ``p``. ``q`` alone when the whole never raises
+    is not shown."""
+    conds: list[A.Expr] = [q]
+    for j in range(p, s):
+        c = cmds[j]
+        if isinstance(c, A.WhereCmd):
+            for part in _conjuncts(c.expr):
+                got = implied_before(part, cmds[p:j])
+                if got is not None and got != TRUE:
+                    conds.append(got)
+    conds = list(dict.fromkeys(conds))
+    whole = conds[0] if len(conds) == 1 else A.BoolOp("AND", tuple(conds))
+    return whole if _total(whole) else q
 
 
 def keep_active_groups(p: A.Pipeline) -> A.Pipeline:
