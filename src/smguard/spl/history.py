@@ -66,7 +66,10 @@ fields after the block depend on the history rows only through the crossing
 ``eventstats`` groups. The per-segment work is the block over the segment's rows
 (``keep_groups`` skipped, crossing ``eventstats`` only grouped); the reused
 ``streamstats`` runs only over the rows whose results are read (live rows and segments
-not processed yet, each stretch with the ``W`` seconds before it); a run merges, per
+not processed yet, each stretch with the ``W`` seconds before it), and not again for a
+row whose result the previous run computed (its live rows at the window's end, at least
+``W`` after both windows' starts, among the same held rows in the same order: the same
+result); a run merges, per
 crossing ``eventstats``, its live rows' groups before the segments (older live rows),
 the segments' groups (:class:`~smguard.spl.segments.SlidingMerge`, oldest first) and
 the live rows after them, in time order, so ``min``/``max`` keep the same one of equal
@@ -411,8 +414,12 @@ class HistoryTail:
         self.bounds = [compile_expr(e, env) for e in plan.bounds]
         self.segs: dict[int, _Seg] = {}
         self.merges = {i: SlidingMerge(self.ops[i].specs) for i in plan.crossing}  # type: ignore[attr-defined]
-        self._prev: tuple[list[Row], list, list] | None = None  # the last run's rows, times, dicts
+        # the last run's rows, their times and dicts, and the streamstats output each of its
+        # live rows at the window's end had (None elsewhere)
+        self._prev: tuple[list[Row], list, list, list | None] | None = None
+        self._old: tuple[list | None, int, int] | None = None  # see _times
         self.built = 0  # segments processed (for tests and benchmarks)
+        self.reused = 0  # streamstats results taken from the last run (for tests and benchmarks)
         self.runs = 0  # runs answered from segments
 
     def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
@@ -489,7 +496,7 @@ class HistoryTail:
         for a, b in need:  # every other row: its _time is its event time
             if list(map(_GET_TIME, fs[a:b])) != times[a:b]:
                 return None
-        done = self._streamstats(rows, times, need)
+        done = self._streamstats(rows, times, need, lo, i_hi)
         segs: list[_Seg] = []
         for k, i, j in bounds:
             seg = self.segs.get(k)
@@ -523,12 +530,12 @@ class HistoryTail:
         both runs hold, found by identity, keeps last run's times and dicts. Touching a
         day of rows per run cost more than the segments saved on the busiest baseline.
         """
-        m = 0
+        m = at = 0
         times: list = []
         fs: list = []
         prev = self._prev
         if prev is not None and rows:
-            p_rows, p_times, p_fs = prev
+            p_rows, p_times, p_fs, _res = prev
             first = rows[0]
             t0 = first.t
             if type(t0) is float:
@@ -553,20 +560,63 @@ class HistoryTail:
             return None
         times += new_t
         fs += map(_ROW_F, rows[m:])
-        self._prev = (rows, times, fs)
+        # the last run's remembered results stay aligned with its rows: where this run's
+        # rows start among them (at) and how many both hold (m); until this run's
+        # streamstats has run, no results are remembered for its rows
+        self._old = (prev[3], at, m) if m and prev is not None else None
+        self._prev = (rows, times, fs, None)
         return times, fs
 
-    def _streamstats(self, rows: list[Row], times: list, need: list[tuple[int, int]]) -> dict[int, Row]:
-        """The reused streamstats' output rows at the ``need`` index ranges, by index."""
+    def _streamstats(self, rows: list[Row], times: list, need: list[tuple[int, int]], lo: float,
+                     i_hi: int) -> dict[int, Row]:
+        """The reused streamstats' output rows at the ``need`` index ranges, by index.
+
+        A row at least ``W`` after the window's start has the same result in every run
+        (its ``(t - W, t]`` rows are all in the run). The last run's live rows at the
+        window's end are remembered with their results, and a range that starts with rows
+        both runs hold (the very same held rows in the same order, from before the row
+        ``W`` back: :meth:`_times`) takes theirs as copies; the rest of the range is
+        computed with the rows of the ``W`` seconds before it.
+        """
         ss = self.ops[self.plan.start - 1]
         tw = self.plan.lead
+        whole = lo + tw
         done: dict[int, Row] = {}
+        old, at, shared = self._old if self._old is not None else (None, 0, 0)
+        self._old = None
+        keep: list | None = None
+        def remembered(x: int) -> dict | None:
+            if old is None or x >= shared or times[x] < whole:
+                return None
+            return old[at + x]
+
         for a, b in need:
-            c = bisect.bisect_left(times, times[a] - tw) if a else 0
-            sub = [Row(r.f, r.ids, False, r.t) for r in rows[c:b]]
-            ss.apply(sub)
-            for x in range(a, b):
-                done[x] = sub[x - c]
+            x = a
+            while x < b:
+                snap = remembered(x)
+                if snap is not None:
+                    r = rows[x]
+                    done[x] = Row(dict(snap), r.ids, True, r.t)
+                    self.reused += 1
+                    x += 1
+                    continue
+                y = x + 1  # a stretch to compute: up to the next remembered row
+                while y < b and remembered(y) is None:
+                    y += 1
+                c = bisect.bisect_left(times, times[x] - tw) if x else 0
+                sub = [Row(r.f, r.ids, False, r.t) for r in rows[c:y]]
+                ss.apply(sub)
+                for z in range(x, y):
+                    done[z] = sub[z - c]
+                x = y
+        for y in range(i_hi, len(rows)):  # the live rows at the end: remembered for the next run
+            if times[y] >= whole:
+                if keep is None:
+                    keep = [None] * len(rows)
+                keep[y] = dict(done[y].f)
+        prev = self._prev
+        if prev is not None and prev[0] is rows:
+            self._prev = (rows, prev[1], prev[2], keep)
         return done
 
     def _crossing(self, op: EventstatsOp, live: list[Row], parts: list[_Groups], n: int, k_lo: int) -> bool:
