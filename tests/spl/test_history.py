@@ -22,6 +22,7 @@ from smguard.scan import specs_from_pack
 from smguard.spl import compile_search, rows_to_result, run
 from smguard.spl.context import LookupDef, SearchContext
 from smguard.spl.history import plan_history
+from smguard.spl.history_groups import GroupedHistory
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimizer import optimize
 from smguard.spl.parser import parse
@@ -174,7 +175,7 @@ def _case(draw):
     cross = draw(st.lists(st.sampled_from(["count(ho) as c", "min(_time) as fs", "avg(ho) as a", "stdev(ho) as s",
                                            "dc(key) as d", "values(via) as v", "sum(wb) as sw", "max(hb2) as m",
                                            "var(hb2) as vr"]), min_size=1, max_size=4, unique=True))
-    final = draw(st.sampled_from(["rows", "stats"]))
+    final = draw(st.sampled_from(["rows", "stats", "strict"]))
     late = draw(st.sampled_from([0.0, 0.0, 1e-7, 0.5]))  # runs a little after the hour, bounds not snapped
     shape = draw(st.sampled_from(["floor", "start", "lookup"]))  # the bin's form; a lookup in the block
     # a day-long window, or one so short that the live rows a run remembers at its end are
@@ -194,9 +195,10 @@ def _spl(span: int, off: int, cross: list[str], final: str, snap: bool = True, s
            "| eval ho=if(isnotnull(hb) AND br=1, bo, null()) "
            f"| eventstats {' '.join(cross)} by principal "
            f"| where _time >= scored_from - {off} ")
-    if final == "stats":
-        return spl + ("| where _time >= scored_from | stats max(objects) as o count as n values(a) as a "
-                      "values(s) as s values(c) as c values(sw) as sw by principal")
+    if final in ("stats", "strict"):  # a stats by the keep's groups: the history runs per group
+        late = "| where _time >= scored_from " + ("AND objects >= 3 AND NOT isnull(vpc) " if final == "strict" else "")
+        return spl + late + ("| stats max(objects) as o count as n values(a) as a "
+                             "values(s) as s values(c) as c values(sw) as sw by principal")
     return spl + "| fields - scored_from"
 
 
@@ -209,7 +211,10 @@ def _runs(events, hours: int = 24):
         t += 3600
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+GROUPED: list[bool] = []  # which examples ran per group (GroupedHistory)
+
+
+@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_case())
 def test_runs_from_segments_equal_the_plain_executor(case):
     events, span, off, cross, final, late, shape, hours = case
@@ -217,6 +222,9 @@ def test_runs_from_segments_equal_the_plain_executor(case):
     ctx = CAPS
     cs = compile_search(spl, events, ctx, now=T0)
     assert cs.history is not None, "the analysis should accept this pipeline"
+    if final == "rows":
+        assert not isinstance(cs.history, GroupedHistory)
+    GROUPED.append(isinstance(cs.history, GroupedHistory))
     held = list(cs.scan())  # the stream's rows, held by the scan between runs
     held.sort(key=lambda r: r.t)
     before = [(r, dict(r.f), r.ids, r.t) for r in held]
@@ -232,6 +240,13 @@ def test_runs_from_segments_equal_the_plain_executor(case):
     assert [(r, dict(r.f), r.ids, r.t) for r in held] == before  # no run wrote a held row
     if not any(type(e["bytes"]) is float for e in events):
         assert cs.history.runs > 0 or len(events) < 40 or cs.history.built == 0
+
+
+def test_the_property_ran_both_ways():
+    """Run after the property (same module): some examples ran per group, some whole."""
+    if not GROUPED:
+        pytest.skip("the property did not run in this process")
+    assert any(GROUPED) and not all(GROUPED)
 
 
 def test_the_history_path_answers_runs_on_the_shipped_detection():
@@ -260,8 +275,10 @@ def test_the_history_path_answers_runs_on_the_shipped_detection():
     assert optimize(parse(text)) is not None
     cs = compile_search(spec.spl, events, ctx, now=T0)
     assert _replay(cs, spec.spl, ctx, events, _runs(events)) >= 1
-    assert cs.history.runs >= 20 and cs.history.built > 100
-    assert cs.history.reused > 1000  # live rows' streamstats results taken from the run before
+    # per principal, and only the principals a run keeps (the burst's) are worked
+    assert isinstance(cs.history, GroupedHistory) and cs.history.runs >= 20
+    assert 1 <= cs.history.kept < cs.history.runs and cs.history.built > 10
+    assert cs.history.reused > 500  # live rows' streamstats results taken from the run before
 
 
 def _replay(cs, spl, ctx, events, runs) -> int:
@@ -320,17 +337,24 @@ def test_a_scan_of_generated_logs_uses_segments_and_alerts_as_without(tmp_path, 
     run plainly), and the history path did answer runs."""
     from smguard.generate import generate
     from smguard.scan import scan
-    from smguard.spl import history
+    from smguard.spl import history, history_groups
 
-    answered = []
-    real_run = history.HistoryTail.run
+    answered = []  # runs the detection's history answered (per principal: GroupedHistory)
+    worked = []  # runs of one principal's history the keep kept
+    real_run, real_grouped = history.HistoryTail.run, history_groups.GroupedHistory.run
 
-    def counting(self, *args):  # noqa: ANN001, ANN202
-        got = real_run(self, *args)
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        got = real_run(self, *args, **kwargs)
+        worked.append(got is not None)
+        return got
+
+    def counting_grouped(self, *args):  # noqa: ANN001, ANN002, ANN202
+        got = real_grouped(self, *args)
         answered.append(got is not None)
         return got
 
     monkeypatch.setattr(history.HistoryTail, "run", counting)
+    monkeypatch.setattr(history_groups.GroupedHistory, "run", counting_grouped)
     out = tmp_path / "logs.ndjson"
     generate(hours=8, seed=4, scenarios=["bulk_s3_read", "bulk_read_repeated_same_day", "cross_account_bulk_read"],
              out=out, pack_root=ROOT)
@@ -344,6 +368,7 @@ def test_a_scan_of_generated_logs_uses_segments_and_alerts_as_without(tmp_path, 
     assert results[True] == results[False]
     assert len(results[True]) >= 3, "the bulk-read scenarios should alert"
     assert sum(answered) >= 20, answered
+    assert 3 <= sum(worked) < sum(answered), worked
 
 
 def test_a_keep_groups_key_rewritten_after_it_is_refused():

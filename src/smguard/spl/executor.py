@@ -56,6 +56,7 @@ from smguard.spl.context import SearchContext
 from smguard.spl.errors import SplError, UnsupportedError
 from smguard.spl.evalfuncs import EvalEnv
 from smguard.spl.history import HistoryTail, plan_history
+from smguard.spl.history_groups import GroupedHistory, plan_groups
 from smguard.spl.lookup import LookupOp, find_lookup, table_rows
 from smguard.spl.prefix_memo import PrefixMemo
 from smguard.spl.rows import Row, merge_ids
@@ -163,11 +164,13 @@ class CompiledSearch:
         self.tail_cmds = cmds[1 + i :]
         self.keep_fields = tail_fields(self.tail_cmds)
         self.window_reuse = self._window_reuse()
-        self.history: HistoryTail | None = None
+        self.history: HistoryTail | GroupedHistory | None = None
         if self.window_reuse is not None:
             plan = plan_history(self.tail_cmds, self.window_reuse + 1, self.tail_ops[self.window_reuse].time_window)
             if plan is not None:
-                self.history = HistoryTail(plan, self.tail_ops, rt.env)
+                grouped = plan_groups(plan, self.tail_cmds)
+                self.history = HistoryTail(plan, self.tail_ops, rt.env) if grouped is None else \
+                    GroupedHistory(plan, self.tail_ops, rt.env, *grouped)
         self.sorts_by_time = bool(self.tail_ops) and isinstance(self.tail_ops[0], SortOp) and _by_time(self.tail_ops[0].cmd)
         if self.history is None:  # (the history path reads every row the reused streamstats gives)
             self._fuse_filters()

@@ -92,7 +92,7 @@ from dataclasses import dataclass, field
 from smguard.spl import ast as A
 from smguard.spl.analysis import expr_calls, expr_reads, search_reads, uses_now_expr
 from smguard.spl.commands import Op
-from smguard.spl.evalfuncs import EvalEnv, compile_expr
+from smguard.spl.evalfuncs import EvalEnv, compile_expr, truthy
 from smguard.spl.rows import Row
 from smguard.spl.segments import SlidingMerge
 from smguard.spl.stats import Numeric, Sum
@@ -422,17 +422,9 @@ class HistoryTail:
         self.reused = 0  # streamstats results taken from the last run (for tests and benchmarks)
         self.runs = 0  # runs answered from segments
 
-    def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
-        """The tail's rows from the reused ``streamstats`` on, for a run whose window is
-        ``[lo, hi)`` and whose rows (ascending time, ties in a fixed order, every row of
-        the window) are ``rows``; None: the caller runs the tail plainly (``rows`` untouched).
-
-        The ``streamstats time_window=W`` itself runs only where its results are read:
-        over the live rows and the rows of segments not processed yet, each stretch with
-        the rows of the ``W`` seconds before it (a row's result depends only on the rows
-        of its group in ``(t - W, t]``), over wrappers, so ``rows`` are not written.
-        """
-        p = self.plan
+    def _last_segment(self, hi: float) -> int | None:
+        """The segment holding this run's lowest run-constant bound (the cut's among
+        them): segments before it are all history (None: a bound is not a number)."""
         scratch: dict = {}
         for name, fn in self.consts:
             v = fn(scratch)
@@ -448,10 +440,62 @@ class HistoryTail:
             if type(v) not in (int, float) or not math.isfinite(v):
                 return None
             top = min(top, v)
-        span = p.span
+        span = self.plan.span
         k_end = math.floor(top / span)
         if k_end * span > top:  # the division rounded up to a whole number
             k_end -= 1
+        return k_end
+
+    def active(self, rows: list[Row], lo: float, hi: float, keep: int) -> bool | None:
+        """Does the block's ``keep_groups`` (at ``keep``; every command between the reused
+        ``streamstats`` and it an ``eval``) keep ``rows``, one group's rows, in this run?
+        None: the run must go plainly.
+
+        Its condition is decided false on every row below the last segment (the analysis
+        proved it false below every run-constant bound), so only the rows from that
+        segment on are asked, after the ``streamstats`` (remembered results reused, these
+        rows' remembered for the next run) and the ``eval``s before the keep.
+        """
+        p = self.plan
+        k_end = self._last_segment(hi)
+        got = None if k_end is None else self._times(rows)
+        if got is None or k_end is None:
+            return None
+        times, fs = got
+        span = p.span
+        i_hi = bisect.bisect_left(times, k_end, key=lambda t: math.floor(t / span))
+        n = len(rows)
+        if i_hi == n:
+            return False
+        if list(map(_GET_TIME, fs[i_hi:])) != times[i_hi:]:
+            return None
+        done = self._streamstats(rows, times, [(i_hi, n)], lo, i_hi)
+        tail = [done[x] for x in range(i_hi, n)]
+        for op in self.ops[p.start:keep]:
+            tail = op.apply(tail)
+        cond = self.ops[keep].cond  # type: ignore[attr-defined]
+        return any(truthy(cond(r.f)) for r in tail)
+
+    def run(self, rows: list[Row], lo: float, hi: float, upto: int | None = None,
+            order: list[int] | None = None) -> list[Row] | None:
+        """The tail's rows from the reused ``streamstats`` on, for a run whose window is
+        ``[lo, hi)`` and whose rows (ascending time, ties in a fixed order, every row of
+        the window) are ``rows``; None: the caller runs the tail plainly (``rows`` untouched).
+
+        ``upto``: only the commands before this one (the rest is the caller's); with
+        ``order``, each row returned has its index in ``rows`` appended there (the
+        commands up to ``upto`` must keep rows as they are, as filters and field writers do).
+
+        The ``streamstats time_window=W`` itself runs only where its results are read:
+        over the live rows and the rows of segments not processed yet, each stretch with
+        the rows of the ``W`` seconds before it (a row's result depends only on the rows
+        of its group in ``(t - W, t]``), over wrappers, so ``rows`` are not written.
+        """
+        p = self.plan
+        k_end = self._last_segment(hi)
+        if k_end is None:
+            return None
+        span = p.span
         got = self._times(rows)
         if got is None:
             return None
@@ -506,6 +550,7 @@ class HistoryTail:
                     return None
             segs.append(seg)
         live = [done[x] for x in range(i_lo)] + [done[x] for x in range(i_hi, len(rows))]
+        at = {id(done[x]): x for x in [*range(i_lo), *range(i_hi, len(rows))]} if order is not None else None
         ops = self.ops
         for n in range(p.start, p.cut):
             op = ops[n]
@@ -515,8 +560,14 @@ class HistoryTail:
             else:
                 live = op.apply(live)
         self.runs += 1
-        for op in ops[p.cut:]:
+        for op in ops[p.cut:upto]:
             live = op.apply(live)
+        if at is not None and order is not None:
+            for r in live:
+                x = at.get(id(r))
+                if x is None:  # a command made a new row: the caller cannot place it
+                    return None
+                order.append(x)
         return live
 
     def _times(self, rows: list[Row]) -> tuple[list, list] | None:

@@ -1,0 +1,176 @@
+"""A baseline's history per group, worked only for the groups a run keeps.
+
+A scored baseline (see :mod:`smguard.spl.history`) keeps, right after its ``streamstats``,
+only the groups that can reach the final ``stats``
+(:mod:`smguard.spl.optimizer.active_groups`): with the condition a later ``where``
+implies, that is the principals with a large window in the scored hour, a handful of a
+run's dozens. :class:`~smguard.spl.history.HistoryTail` still processes every group's
+history segments and merges every group's segments in each run, to throw most of them
+away at the keep. Here the rows are split by the keep's BY values and each group has its
+own :class:`~smguard.spl.history.HistoryTail`: a run asks each group whether the keep
+keeps it (:meth:`~smguard.spl.history.HistoryTail.active`: its rows from the last
+segment on, through the ``streamstats`` and the ``eval``s before the keep), runs the
+block and the commands up to the final ``stats`` only for the groups kept, and runs the
+final ``stats`` and what follows over their rows together, in the order one tail would
+have given them.
+
+**Why the rows are the same** (with :class:`~smguard.spl.history.HistoryTail`'s own
+argument for each group). :func:`plan_groups` accepts a history block with exactly one
+``keep_groups`` by ``K`` when
+
+- the reused ``streamstats`` groups by fields that include ``K``, and so does every
+  ``eventstats``/``streamstats`` from there to the final ``stats`` (the history analysis
+  and the keep's own rule require it after the keep): a row's values from the
+  ``streamstats`` to the final ``stats`` depend only on the rows of its ``K`` group;
+- only ``eval``s come between the ``streamstats`` and the keep, so whether a group is kept
+  depends only on its own rows (its condition is decided false below the last segment);
+- from the cut to the final ``stats`` (a ``stats`` by ``K``) come only row-by-row commands
+  and groupings by fields that include ``K``, none of which makes or reorders rows, so
+  each group's rows reach the final ``stats`` as one tail would give them, and one tail's
+  order is the rows' order in the run (time order), which the merge restores.
+
+A row with a null ``K`` value is in no group of any of these commands and is dropped by
+the keep; a row with a multivalue ``K`` value makes the keep keep everything, so the run
+goes plainly. A group's run that would go plainly (a float total, a bound that is not a
+number) makes the whole run go plainly. Groups not seen in a run are forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smguard.spl import ast as A
+from smguard.spl.analysis import subsearches
+from smguard.spl.commands import Op
+from smguard.spl.evalfuncs import EvalEnv
+from smguard.spl.history import HistoryPlan, HistoryTail
+from smguard.spl.rows import Row
+from smguard.spl.statscmd import group_keys, text_key
+
+_ROW_LOCAL = (A.EvalCmd, A.WhereCmd, A.FillnullCmd)
+
+
+def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list[str], int] | None:
+    """(the keep's index, its BY fields, the final ``stats``' index) when the tail can run
+    per group (see the module docstring), else None."""
+    if len(plan.keeps) != 1:
+        return None
+    keep = plan.keeps[0]
+    kc = cmds[keep]
+    ss = cmds[plan.start - 1]
+    if not isinstance(kc, A.KeepGroupsCmd) or not isinstance(ss, A.StatsCmd) or not kc.by:
+        return None
+    by = set(kc.by)
+    if not by <= set(ss.by) or any(not isinstance(c, A.EvalCmd) for c in cmds[plan.start:keep]):
+        return None
+    for i in range(plan.cut, len(cmds)):
+        c = cmds[i]
+        if isinstance(c, A.StatsCmd) and c.kind == "stats":
+            return (keep, list(kc.by), i) if set(c.by) == by else None
+        if isinstance(c, A.StatsCmd) and c.kind in ("eventstats", "streamstats"):
+            if not by <= set(c.by):
+                return None
+        elif isinstance(c, A.SearchCmd):
+            if c.expr is not None and any(True for _ in subsearches(c.expr)):
+                return None
+        elif not isinstance(c, _ROW_LOCAL):
+            return None
+    return None
+
+
+class GroupedHistory:
+    """Runs a history tail per group of the keep's BY fields (see the module docstring)."""
+
+    def __init__(self, plan: HistoryPlan, ops: Sequence[Op], env: EvalEnv, keep: int, by: list[str], final: int):
+        self.plan = plan
+        self.ops = list(ops)
+        self.env = env
+        self.keep = keep
+        self.by = by
+        self.final = final
+        self.tails: dict[tuple, HistoryTail] = {}
+        self.runs = 0  # runs answered (for tests and benchmarks)
+        self.built = 0  # segments processed, all groups together
+        self.reused = 0  # streamstats results taken from the run before, all groups together
+        self.kept = 0  # groups kept, over all runs
+        self._prev: tuple[list[Row], list] | None = None  # the last run's rows and their group keys
+
+
+    def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
+        """As :meth:`HistoryTail.run <smguard.spl.history.HistoryTail.run>`: the tail's
+        rows for the run, or None (the caller runs the tail plainly)."""
+        keys = self._keys(rows)
+        if keys is None:
+            return None
+        groups: dict[tuple, list[int]] = {}
+        for x, k in enumerate(keys):
+            if k is not None:
+                got = groups.get(k)
+                if got is None:
+                    groups[k] = [x]
+                else:
+                    got.append(x)
+        tails = {}
+        placed: list[tuple[int, Row]] = []
+        for k, idx in groups.items():
+            tail = self.tails.get(k)
+            if tail is None:
+                tail = HistoryTail(self.plan, self.ops, self.env)
+            tails[k] = tail
+            mine = [rows[x] for x in idx]
+            built, reused = tail.built, tail.reused
+            kept = tail.active(mine, lo, hi, self.keep)
+            out = None
+            if kept:
+                order: list[int] = []
+                out = tail.run(mine, lo, hi, upto=self.final, order=order)
+            self.built += tail.built - built
+            self.reused += tail.reused - reused
+            if kept is None or (kept and out is None):
+                self.tails = tails
+                return None
+            if out is not None:
+                self.kept += 1
+                placed += zip((idx[x] for x in order), out, strict=True)
+        self.tails = tails  # groups not in this run are forgotten
+        placed.sort(key=lambda p: p[0])
+        out_rows = [r for _x, r in placed]
+        for op in self.ops[self.final:]:
+            out_rows = op.apply(out_rows)
+        self.runs += 1
+        return out_rows
+
+    def _keys(self, rows: list[Row]) -> list | None:
+        """Each row's group (None: a null BY value); None when a row is in several
+        groups. Rows the last run also held (the same rows, found by identity) keep the
+        key they had (a held row is never written)."""
+        m = 0
+        keys: list = []
+        prev = self._prev
+        if prev is not None and rows:
+            p_rows, p_keys = prev
+            try:
+                at = p_rows.index(rows[0])
+            except ValueError:
+                at = -1
+            if at >= 0:
+                m = min(len(p_rows) - at, len(rows))
+                if p_rows[at:at + m] == rows[:m]:
+                    keys = p_keys[at:at + m]
+                else:
+                    m = 0
+        by = self.by
+        for r in rows[m:]:
+            ks = group_keys(r.f, by)
+            if ks is None:
+                keys.append(None)
+            elif len(ks) > 1:
+                self._prev = None
+                return None
+            else:
+                keys.append(text_key(ks[0]))
+        self._prev = (rows, keys)
+        return keys
+
+
+__all__ = ["GroupedHistory", "plan_groups"]
