@@ -94,35 +94,27 @@ class GroupedHistory:
         self.reused = 0  # streamstats results taken from the run before, all groups together
         self.kept = 0  # groups kept, over all runs
         self._prev: tuple[list[Row], list] | None = None  # the last run's rows and their group keys
+        self._groups: dict[tuple, list[Row]] = {}  # the last run's rows by group
 
 
     def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
         """As :meth:`HistoryTail.run <smguard.spl.history.HistoryTail.run>`: the tail's
         rows for the run, or None (the caller runs the tail plainly)."""
-        keys = self._keys(rows)
-        if keys is None:
+        groups = self._split(rows)
+        if groups is None:
             return None
-        groups: dict[tuple, list[int]] = {}
-        for x, k in enumerate(keys):
-            if k is not None:
-                got = groups.get(k)
-                if got is None:
-                    groups[k] = [x]
-                else:
-                    got.append(x)
         tails = {}
-        placed: list[tuple[int, Row]] = []
-        for k, idx in groups.items():
+        placed: list[tuple[Row, Row]] = []  # (the row given, the row it became)
+        for k, mine in groups.items():
             tail = self.tails.get(k)
             if tail is None:
                 tail = HistoryTail(self.plan, self.ops, self.env)
             tails[k] = tail
-            mine = [rows[x] for x in idx]
             built, reused = tail.built, tail.reused
             kept = tail.active(mine, lo, hi, self.keep)
             out = None
+            order: list[int] = []
             if kept:
-                order: list[int] = []
                 out = tail.run(mine, lo, hi, upto=self.final, order=order)
             self.built += tail.built - built
             self.reused += tail.reused - reused
@@ -131,46 +123,72 @@ class GroupedHistory:
                 return None
             if out is not None:
                 self.kept += 1
-                placed += zip((idx[x] for x in order), out, strict=True)
+                placed += zip((mine[x] for x in order), out, strict=True)
         self.tails = tails  # groups not in this run are forgotten
-        placed.sort(key=lambda p: p[0])
-        out_rows = [r for _x, r in placed]
+        if placed:  # in the run's order: each row given's place among all rows
+            pos = {id(r): i for i, r in enumerate(rows)}
+            placed.sort(key=lambda p: pos[id(p[0])])
+        out_rows = [r for _given, r in placed]
         for op in self.ops[self.final:]:
             out_rows = op.apply(out_rows)
         self.runs += 1
         return out_rows
 
-    def _keys(self, rows: list[Row]) -> list | None:
-        """Each row's group (None: a null BY value); None when a row is in several
-        groups. Rows the last run also held (the same rows, found by identity) keep the
-        key they had (a held row is never written)."""
-        m = 0
-        keys: list = []
+    def _split(self, rows: list[Row]) -> dict[tuple, list[Row]] | None:
+        """The rows by group, each group's in the run's order (a null BY value: in no
+        group); None when a row is in several groups.
+
+        Consecutive runs lend mostly the same held rows (the window moved on), and a held
+        row is never written: when this run's rows are the last run's from some row on,
+        plus new ones (found by identity), each group's rows are the last run's minus
+        those before this window, plus the new ones of the group; only the new rows'
+        groups are read. Lists are never changed once made (the groups' tails keep them).
+        """
+        by = self.by
         prev = self._prev
+        m = at = 0
         if prev is not None and rows:
             p_rows, p_keys = prev
             try:
-                at = p_rows.index(rows[0])
+                at = p_rows.index(rows[0])  # Row has no __eq__: identity
             except ValueError:
                 at = -1
             if at >= 0:
-                m = min(len(p_rows) - at, len(rows))
-                if p_rows[at:at + m] == rows[:m]:
-                    keys = p_keys[at:at + m]
-                else:
+                m = len(p_rows) - at
+                if m > len(rows) or p_rows[at:] != rows[:m]:
                     m = 0
-        by = self.by
+        new_keys: list = []
         for r in rows[m:]:
             ks = group_keys(r.f, by)
             if ks is None:
-                keys.append(None)
+                new_keys.append(None)
             elif len(ks) > 1:
-                self._prev = None
+                self._prev, self._groups = None, {}
                 return None
             else:
-                keys.append(text_key(ks[0]))
-        self._prev = (rows, keys)
-        return keys
+                new_keys.append(text_key(ks[0]))
+        groups: dict[tuple, list[Row]] = {}
+        if m:
+            gone: dict[tuple, int] = {}
+            for k in p_keys[:at]:
+                if k is not None:
+                    gone[k] = gone.get(k, 0) + 1
+            for k, mine in self._groups.items():
+                left = mine[gone.get(k, 0):]
+                if left:
+                    groups[k] = left
+            keys = p_keys[at:] + new_keys
+        else:
+            keys = new_keys
+        for r, k in zip(rows[m:], new_keys, strict=True):
+            if k is not None:
+                got = groups.get(k)
+                if got is None:
+                    groups[k] = [r]
+                else:
+                    got.append(r)
+        self._prev, self._groups = (rows, keys), groups
+        return groups
 
 
 __all__ = ["GroupedHistory", "plan_groups"]
