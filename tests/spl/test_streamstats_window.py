@@ -281,7 +281,9 @@ def test_a_nan_in_the_window_is_kept_as_a_fresh_min_keeps_it():
 
 
 WHERES = ["o0 >= 2", "isnotnull(o0) AND x != 1", "o1 > 0 OR isnull(y)", 'like(o0, "%a%")', "mvcount(o1) > 1",
-          "o0 > _time", "now() - _time > 3 AND o0 >= 1"]  # now(): each run's own, so no verdict is remembered
+          "o0 > _time", "now() - _time > 3 AND o0 >= 1",  # now(): each run's own, so no verdict is remembered
+          # on the plain count: a group with fewer rows in the run is skipped (min_rows)
+          "n >= 3", "n > 2 AND isnotnull(o0)", "3 <= n AND o1 >= 1", "n >= 2.5", "n >= 3 OR o0 >= 2"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -297,12 +299,13 @@ def test_a_where_fused_into_streamstats_keeps_the_rows_it_would(funcs, tw, cond,
     from smguard.spl import compile_search
     from smguard.spl.context import SearchContext
 
-    aggs = " ".join(f"{fn}({arg}) as o{i}" for i, (fn, arg) in enumerate(funcs))
+    aggs = "count as n " + " ".join(f"{fn}({arg}) as o{i}" for i, (fn, arg) in enumerate(funcs))
     spl = f"search * | streamstats time_window={tw}s {aggs} by h | where {cond}"
     cs = compile_search(spl, [], SearchContext(), now=0.0)
     fused, where = cs.tail_ops[0], cs.tail_ops[1]
     plain = op_of(spl)
     assert fused.keep is not None and plain.keep is None
+    assert fused.min_rows == {"n >= 3": 3, "n > 2 AND isnotnull(o0)": 3, "3 <= n AND o1 >= 1": 3, "n >= 2.5": 3}.get(cond, 0)
     held = [{"_time": float(t), "h": h, "x": v, "y": v} for t, h, v in sorted(events, key=lambda e: e[0])]
 
     def rows(fs):

@@ -185,7 +185,7 @@ class CompiledSearch:
             if isinstance(op, StreamstatsOp) and isinstance(nxt, WhereOp):
                 reads = expr_reads(cmds[k + 1].expr)  # type: ignore[attr-defined]
                 if reads is not None:
-                    op.keep_only(nxt.fn, reads)
+                    op.keep_only(nxt.fn, reads, cmds[k + 1].expr)  # type: ignore[attr-defined]
 
     def _window_reuse(self) -> int | None:
         """The tail position of a ``streamstats`` that may reuse results across runs.

@@ -7,6 +7,7 @@ order, so ``stats count by x`` over a big log holds only its groups in memory.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,6 +21,32 @@ from smguard.spl.rows import Row, merge_ids
 from smguard.spl.sliding import SlidingWindow
 from smguard.spl.stats import ORDER_DEPENDENT, Agg, AggSpec, make_agg, wildcard_rename
 from smguard.spl.values import mv, num, to_str
+
+
+def _min_rows(expr: A.Expr, specs: list[AggSpec]) -> int:
+    """Rows a group needs for ``expr`` (a fused ``where``) to hold on one of its rows, from
+    its conjuncts ``c >= N``/``c > N`` on a plain ``count`` output ``c`` (0: no bound)."""
+    # a plain count counts rows (count(x) and dc(x) may count several values of one row)
+    counts = {s.name for s in specs if s.func == "count" and s.agg.arg is None and s.agg.eval_expr is None}
+    if sum(1 for s in specs if s.name in counts) != len(counts):
+        return 0  # another function writes the same name
+    need = 0
+    for q in (expr.items if isinstance(expr, A.BoolOp) and expr.op == "AND" else (expr,)):
+        if not isinstance(q, A.BinOp):
+            continue
+        left, op, right = q.left, q.op, q.right
+        if isinstance(left, A.Literal) and isinstance(right, A.FieldRef):
+            left, right, op = right, left, {"<=": ">=", "<": ">"}.get(op, "")
+        if not (isinstance(left, A.FieldRef) and left.name in counts and isinstance(right, A.Literal)):
+            continue
+        v = right.value
+        if type(v) not in (int, float) or not math.isfinite(v):
+            continue
+        if op == ">=":
+            need = max(need, math.ceil(v))
+        elif op == ">":
+            need = max(need, math.floor(v) + 1)
+    return need
 
 
 def _time_of(f: dict) -> float | None:
@@ -397,8 +424,9 @@ class StreamstatsOp(Op):
         self._memo: dict[int, list] = {}
         self._memo_order: deque = deque()
         self.keep: tuple[Callable[[dict], Any], tuple[str, ...], tuple[int, ...]] | None = None
+        self.min_rows = 0  # rows a group needs in a run for the fused where to keep any (see keep_only)
 
-    def keep_only(self, fn: Callable[[dict], Any], reads: set[str]) -> bool:
+    def keep_only(self, fn: Callable[[dict], Any], reads: set[str], expr: A.Expr | None = None) -> bool:
         """Fuse the ``where`` right after: rows it would drop are dropped here, before
         the results it does not read are computed (``values`` sorts its window per row).
 
@@ -409,6 +437,11 @@ class StreamstatsOp(Op):
         row's other fields as they were (this command writes only its outputs). A row it
         keeps gets every result, as without the fusion; the ``where`` still runs after.
         False (and nothing fused) otherwise.
+
+        With the condition itself (``expr``): a conjunct ``c >= N`` (or ``> N``) on this
+        command's plain ``count`` (the rows in the row's window, so at most its group's
+        rows in the run) needs a group of at least ``N`` rows (:attr:`min_rows`); a run
+        skips smaller groups' rows, which it would drop.
         """
         if not self.window_local or not self.current:
             return False
@@ -417,6 +450,8 @@ class StreamstatsOp(Op):
         if not idx or len(idx) == len(names):
             return False
         self.keep = (fn, tuple(sorted(reads)), idx)
+        if expr is not None:
+            self.min_rows = _min_rows(expr, self.specs)
         return True
 
     def _kept(self, win: SlidingWindow, f: dict) -> dict | None:
@@ -486,6 +521,7 @@ class StreamstatsOp(Op):
         specs, by, tw, keep = self.specs, self.by, self.time_window, self.keep
         per_group: dict[tuple, SlidingWindow] = {}
         out: list[Row] = []
+        held: list[list] = []
         for r in rows:
             f = r.f
             key = id(f)
@@ -499,9 +535,19 @@ class StreamstatsOp(Op):
                     m = [f, t, text_key(keys[0]), (tuple([s.values(f) for s in specs]), t), None]
                 memo[key] = m
                 order.append((key, t))
-            _f, t, hk, snap, res = m
+            held.append(m)
+        small: set = set()
+        if keep is not None and self.min_rows > 1:  # groups the fused where keeps no row of
+            sizes: dict = {}
+            for m in held:
+                sizes[m[2]] = sizes.get(m[2], 0) + 1
+            small = {hk for hk, n in sizes.items() if n < self.min_rows}
+        for r, m in zip(rows, held, strict=True):
+            f, t, hk, snap, res = m  # f is r.f (the memo's entry is for that very dict)
             if hk is None:
                 out.append(r)
+                continue
+            if hk in small:
                 continue
             win = per_group.get(hk)
             if win is None:
