@@ -244,3 +244,37 @@ def test_the_eval_forms_the_aws_addon_writes():
     )
     assert [r[k] for k in "abcef"] == ["1", "0", "list", "1", "1"]
     assert r["d"] == "status=Active, n=2"
+
+
+def test_arithmetic_whose_math_fails_is_null_like_the_numeric_functions():
+    """Splunk's numbers are doubles; a value past their range cannot meet a float or be
+    divided (Python raised OverflowError), ``%`` of an infinity has no value (ValueError),
+    and an exact integer result past double range is not a double: each is null, as
+    ``floor``/``round``/``sqrt`` already give null when their math fails. Arithmetic
+    never raises, which the optimizer's keep_groups relies on (outside review)."""
+    big = "1" + "0" * 400
+    mid = "1" + "0" * 30
+    row = one("* | eval h=big/2, m=big*1.5, s=big+0.5, i=inf % 3, p=mid*big, ok=mid+1, f=floor(inf)",
+              big=big, inf="1e400", mid=mid)
+    assert {k: row.get(k) for k in ("h", "m", "s", "i", "p", "f")} == dict.fromkeys("hmsipf")
+    assert row["ok"] == mid[:-1] + "1"  # an exact integer within double range stays exact
+    assert {k: v for k, v in one("* | eval x=n*1.5, y=n/4", n="10").items() if k in "xy"} == {"x": "15", "y": "2.5"}
+
+
+def test_the_keep_reads_arithmetic_a_plain_run_would_not_have_read():
+    """Outside review: the keep's condition, read back through ``eval r=size/2``, was
+    evaluated on a row an earlier ``where`` drops and raised; a group the keep dropped
+    skipped an ``eval`` that raised in the plain run. Optimizer on and off agree now."""
+    from smguard.spl import SearchContext, run
+
+    big = "1" + "0" * 400
+    events = [{"_time": NOW - 100, "eventID": "e1", "user": "alice", "size": "3", "b": "1"},
+              {"_time": NOW - 50, "eventID": "e2", "user": "alice", "size": big, "b": "1"},
+              {"_time": NOW - 40, "eventID": "e3", "user": "bob", "size": "30", "b": "9"}]
+    for spl in ["* | sort 0 _time | eval cut=now()-3600+0*_time | streamstats count as c by user | where c<2 "
+                "| eval r=size/2 | where _time>=cut AND r>10 | stats count by user",
+                "* | sort 0 _time | eval cut=now()-3600+0*_time | eventstats count as n by user | eval r=size*1.5 "
+                "| eval hot=if(b>5,1,0) | where _time>=cut AND hot=1 | stats count by user"]:
+        on = run(spl, events, SearchContext(), now=NOW)
+        off = run(spl, events, SearchContext(), now=NOW, optimize=False)
+        assert (on.rows, on.event_ids) == (off.rows, off.event_ids) and on.rows == [{"user": "bob", "count": "1"}]

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import math
 import re
+import sys
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -126,6 +127,10 @@ def like(v: Value, pat: Value) -> bool | None:
 
 
 def _arith(op: str, a: Value, b: Value) -> Value:
+    """``a op b``; null when either is null, or (as the numeric functions do, see
+    ``_numeric``) when the math fails: a number past double range meeting a float or a
+    division (``OverflowError``), ``%`` of an infinity (``ValueError``). Never raises, so
+    the optimizer may evaluate arithmetic on rows the original pipeline would not have."""
     if a is None or b is None:
         return None
     na, nb = num(a), num(b)
@@ -134,12 +139,30 @@ def _arith(op: str, a: Value, b: Value) -> Value:
             sa, sb = to_str(a), to_str(b)
             return None if sa is None or sb is None else sa + sb
         return None
+    try:
+        return _numbers(op, na, nb)
+    except (OverflowError, ValueError):
+        return None
+
+
+_DOUBLE_MAX = sys.float_info.max
+
+
+def _in_range(r: int | float) -> int | float | None:
+    """An exact integer result past double range is null: Splunk's numbers are doubles
+    (and Python would refuse to print one past 4,300 digits)."""
+    if type(r) is int and (r > _DOUBLE_MAX or r < -_DOUBLE_MAX):
+        return None
+    return r
+
+
+def _numbers(op: str, na: int | float, nb: int | float) -> Value:
     if op == "+":
-        return na + nb
+        return _in_range(na + nb)
     if op == "-":
-        return na - nb
+        return _in_range(na - nb)
     if op == "*":
-        return na * nb
+        return _in_range(na * nb)
     if op == "/":
         if nb == 0:
             return None
@@ -241,7 +264,11 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
                     return None
                 ta, tb = type(a), type(b)
                 if (ta is int or ta is float) and (tb is int or tb is float):
-                    return fast(a, b)
+                    try:
+                        r = fast(a, b)
+                    except OverflowError:  # an int past double range meets a float: as _arith
+                        return None
+                    return _in_range(r) if type(r) is int else r
                 return _arith(op, a, b)
             return arith
         return lambda f: _arith(op, left(f), right(f))
