@@ -435,3 +435,45 @@ def test_a_short_window_does_not_reuse_results_its_start_cuts():
                    optimize=False)
         assert got.rows == want.rows and got.event_ids == want.event_ids, now
     assert cs.history.runs >= 4 and cs.history.reused > 0
+
+
+def _review_spl(prefix: str = "", pre_keep: str = "", cond: str = "objects >= 3") -> str:
+    return ("search * " + prefix + "| sort 0 _time | streamstats time_window=10m dc(key) as objects count as requests "
+            "sum(bytes) as wb by principal " + pre_keep + '| eval scored_from=relative_time(now(), "-70m@m") '
+            "| eval hb=if(_time < scored_from - 600, floor(_time/600), null()) "
+            "| eventstats max(objects) as bo by principal hb | streamstats count as br by principal hb "
+            "| eval ho=if(isnotnull(hb) AND br=1, bo, null()) | eventstats count(ho) as c avg(ho) as a by principal "
+            "| where _time >= scored_from - 600 | where _time >= scored_from AND " + cond +
+            " | stats max(objects) as o count as n values(a) as a values(c) as c by principal")
+
+
+def _review_events(who: tuple) -> list[dict]:
+    rng = __import__("random").Random(1)
+    out = []
+    for i in range(400):
+        ev = {"_time": float(T0 + rng.randrange(0, 30 * 3600)), "eventID": f"e{i}", "key": f"k{rng.randrange(60)}",
+              "bytes": rng.randrange(1000)}
+        if (w := rng.choice(who)) is not None:
+            ev["principal"] = w
+        out.append(ev)
+    return sorted(out, key=lambda e: e["_time"])
+
+
+@pytest.mark.parametrize(("who", "prefix", "pre_keep", "cond", "grouped"), [
+    # an eval before the keep that changes the group: the held rows' groups are not the keep's
+    (("alice", "Alice", "bob", None), "", "| eval principal=lower(principal) ", "objects >= 3", False),
+    (("alice", "Alice", "bob", None), "", '| eval principal=coalesce(principal, "none") ', "bytes >= 0", False),
+    # a _time moved in the streaming prefix: a row below the last segment meets the keep
+    (("alice", "bob", "dave"), '| eval _time=if(principal="dave", _time+7200, _time) ', "", "bytes >= 0", True),
+])
+def test_the_per_group_path_found_by_review_answers_as_the_plain_executor(who, prefix, pre_keep, cond, grouped):
+    """Outside review of history_groups.py: a BY field rewritten between the streamstats
+    and the keep split rows into the wrong groups (now refused: one tail answers), and a
+    row whose ``_time`` is not its event time below the last segment was never looked at
+    by a group the keep did not keep (now every row's ``_time`` is checked when first lent,
+    and such runs go plainly)."""
+    events = _review_events(who)
+    spl = _review_spl(prefix, pre_keep, cond)
+    cs = compile_search(spl, events, CAPS, now=T0)
+    assert isinstance(cs.history, GroupedHistory) is grouped
+    assert _replay(cs, spl, CAPS, events, _runs(events)) >= 1

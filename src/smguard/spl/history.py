@@ -467,8 +467,6 @@ class HistoryTail:
         n = len(rows)
         if i_hi == n:
             return False
-        if list(map(_GET_TIME, fs[i_hi:])) != times[i_hi:]:
-            return None
         done = self._streamstats(rows, times, [(i_hi, n)], lo, i_hi)
         tail = [done[x] for x in range(i_hi, n)]
         for op in self.ops[p.start:keep]:
@@ -537,9 +535,6 @@ class HistoryTail:
                 need[-1] = (need[-1][0], len(rows))
             else:
                 need.append((i_hi, len(rows)))
-        for a, b in need:  # every other row: its _time is its event time
-            if list(map(_GET_TIME, fs[a:b])) != times[a:b]:
-                return None
         done = self._streamstats(rows, times, need, lo, i_hi)
         segs: list[_Seg] = []
         for k, i, j in bounds:
@@ -572,8 +567,7 @@ class HistoryTail:
 
     def _times(self, rows: list[Row]) -> tuple[list, list] | None:
         """The rows' event times and field dicts, or None when the times are not finite
-        and ascending (``_time`` itself is read only on the rows no processed segment
-        holds, in :meth:`run`).
+        and ascending or a row's ``_time`` is not its event time.
 
         Checked in C-level passes, and only over the rows the previous run did not hold:
         consecutive runs lend mostly the same held rows (the window moved by an hour), and
@@ -609,8 +603,11 @@ class HistoryTail:
             return None
         if not all(map(operator.le, new_t, itertools.islice(new_t, 1, None))):
             return None
+        new_f = list(map(_ROW_F, rows[m:]))
+        if list(map(_GET_TIME, new_f)) != new_t:  # each row's _time is its event time
+            return None
         times += new_t
-        fs += map(_ROW_F, rows[m:])
+        fs += new_f
         # the last run's remembered results stay aligned with its rows: where this run's
         # rows start among them (at) and how many both hold (m); until this run's
         # streamstats has run, no results are remembered for its rows

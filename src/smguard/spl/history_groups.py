@@ -22,10 +22,15 @@ argument for each group). :func:`plan_groups` accepts a history block with exact
   ``eventstats``/``streamstats`` from there to the final ``stats`` (the history analysis
   and the keep's own rule require it after the keep): a row's values from the
   ``streamstats`` to the final ``stats`` depend only on the rows of its ``K`` group;
-- only ``eval``s come between the ``streamstats`` and the keep, so whether a group is kept
-  depends only on its own rows (its condition is decided false below the last segment);
+- only ``eval``s come between the ``streamstats`` and the keep, none writing a ``K`` field
+  (nor does the ``streamstats``), so a row's group at the keep is its group as held, and
+  whether a group is kept depends only on its own rows (its condition is decided false
+  below the last segment: every row's ``_time`` is checked to be its event time, which
+  the segments are cut by);
 - from the cut to the final ``stats`` (a ``stats`` by ``K``) come only row-by-row commands
-  and groupings by fields that include ``K``, none of which makes or reorders rows, so
+  (``eval``, ``where``, ``search`` without subsearches, ``fillnull`` with a field list; none
+  writing a ``K`` field) and groupings by fields that include ``K``, none of which makes or
+  reorders rows, so
   each group's rows reach the final ``stats`` as one tail would give them, and one tail's
   order is the rows' order in the run (time order), which the merge restores.
 
@@ -47,7 +52,7 @@ from smguard.spl.history import HistoryPlan, HistoryTail
 from smguard.spl.rows import Row
 from smguard.spl.statscmd import group_keys, text_key
 
-_ROW_LOCAL = (A.EvalCmd, A.WhereCmd, A.FillnullCmd)
+_ROW_LOCAL = (A.WhereCmd,)
 
 
 def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list[str], int] | None:
@@ -61,8 +66,11 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
     if not isinstance(kc, A.KeepGroupsCmd) or not isinstance(ss, A.StatsCmd) or not kc.by:
         return None
     by = set(kc.by)
-    if not by <= set(ss.by) or any(not isinstance(c, A.EvalCmd) for c in cmds[plan.start:keep]):
+    if not by <= set(ss.by) or any(a.out_name in by for a in ss.aggs):
         return None
+    for c in cmds[plan.start:keep]:  # only evals, and none may change a group (outside review)
+        if not isinstance(c, A.EvalCmd) or any(name in by or "*" in name for name, _e in c.assignments):
+            return None
     for i in range(plan.cut, len(cmds)):
         c = cmds[i]
         if isinstance(c, A.StatsCmd) and c.kind == "stats":
@@ -72,6 +80,12 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
                 return None
         elif isinstance(c, A.SearchCmd):
             if c.expr is not None and any(True for _ in subsearches(c.expr)):
+                return None
+        elif isinstance(c, A.FillnullCmd):
+            if not c.fields or by & set(c.fields):  # without a list it fills per run, not per row
+                return None
+        elif isinstance(c, A.EvalCmd):
+            if any(name in by or "*" in name for name, _e in c.assignments):
                 return None
         elif not isinstance(c, _ROW_LOCAL):
             return None
