@@ -461,7 +461,7 @@ class HistoryTail:
         got = None if k_end is None else self._times(rows)
         if got is None or k_end is None:
             return None
-        times, fs = got
+        times = got[0]
         span = p.span
         i_hi = bisect.bisect_left(times, k_end, key=lambda t: math.floor(t / span))
         n = len(rows)

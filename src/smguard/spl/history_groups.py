@@ -52,7 +52,18 @@ from smguard.spl.history import HistoryPlan, HistoryTail
 from smguard.spl.rows import Row
 from smguard.spl.statscmd import group_keys, text_key
 
-_ROW_LOCAL = (A.WhereCmd,)
+
+def _writes_group(c: A.Command, by: set[str]) -> bool:
+    """Does an ``eval``, ``fillnull`` or grouping write a BY field (or a wildcard)?"""
+    if isinstance(c, A.EvalCmd):
+        names = [name for name, _e in c.assignments]
+    elif isinstance(c, A.FillnullCmd):
+        names = list(c.fields)
+    elif isinstance(c, A.StatsCmd):
+        names = [a.out_name for a in c.aggs]
+    else:
+        return False
+    return any(n in by or "*" in n for n in names)
 
 
 def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list[str], int] | None:
@@ -66,15 +77,17 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
     if not isinstance(kc, A.KeepGroupsCmd) or not isinstance(ss, A.StatsCmd) or not kc.by:
         return None
     by = set(kc.by)
-    if not by <= set(ss.by) or any(a.out_name in by for a in ss.aggs):
+    if not by <= set(ss.by) or _writes_group(ss, by):
         return None
     for c in cmds[plan.start:keep]:  # only evals, and none may change a group (outside review)
-        if not isinstance(c, A.EvalCmd) or any(name in by or "*" in name for name, _e in c.assignments):
+        if not isinstance(c, A.EvalCmd) or _writes_group(c, by):
             return None
     for i in range(plan.cut, len(cmds)):
         c = cmds[i]
         if isinstance(c, A.StatsCmd) and c.kind == "stats":
             return (keep, list(kc.by), i) if set(c.by) == by else None
+        if _writes_group(c, by):
+            return None
         if isinstance(c, A.StatsCmd) and c.kind in ("eventstats", "streamstats"):
             if not by <= set(c.by):
                 return None
@@ -82,12 +95,9 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
             if c.expr is not None and any(True for _ in subsearches(c.expr)):
                 return None
         elif isinstance(c, A.FillnullCmd):
-            if not c.fields or by & set(c.fields):  # without a list it fills per run, not per row
+            if not c.fields:  # without a list it fills what any row of the run has: not row by row
                 return None
-        elif isinstance(c, A.EvalCmd):
-            if any(name in by or "*" in name for name, _e in c.assignments):
-                return None
-        elif not isinstance(c, _ROW_LOCAL):
+        elif not isinstance(c, A.EvalCmd | A.WhereCmd):
             return None
     return None
 
