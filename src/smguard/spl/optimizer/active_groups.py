@@ -30,7 +30,10 @@ Why the results (rows, order, fields and values, provenance, errors) are the sam
   shared by all groups, resets), so a row's result depends only on the rows that share
   its ``K`` values and their order. None of them writes a ``K`` field, none creates rows;
 - no command between ``p`` and the ``where`` writes a field ``Q`` reads, so ``Q`` has the
-  same value on a row at ``p`` and at the ``where``;
+  same value on a row at ``p`` and at the ``where``; the keep also ANDs in what each later
+  ``where`` implies at ``p`` (:mod:`smguard.spl.optimizer.implied`: a row that passes the
+  ``where`` satisfied it at ``p``), which only makes the argument below hold for more
+  groups;
 - a group without a row where ``Q`` holds at ``p`` has no row passing the ``where``, so it
   sends no row to the ``stats`` and has no result row; dropping its rows at ``p`` changes
   no other group's rows (group-local commands), so every other group reaches the
@@ -40,8 +43,8 @@ Why the results (rows, order, fields and values, provenance, errors) are the sam
   be in several groups; :class:`~smguard.spl.statscmd.KeepGroupsOp` then keeps every row;
 - errors: the expressions evaluated between ``p`` and the ``stats`` (``eval``, ``where``,
   ``Q``) use only operators and functions that never raise on any value (``eval``s that
-  may give a boolean, which Splunk rejects, are not allowed), so a dropped row would have
-  raised nothing.
+  may give a boolean, which Splunk rejects, are not allowed; arithmetic whose math fails
+  is null), so a dropped row would have raised nothing, and the keep raises nothing.
 
 The insertion point must lie after the first non-streaming command (the per-event
 prefix a scan runs once stays as it is) and before an ``eventstats``/``streamstats``
@@ -166,8 +169,8 @@ def _place(cmds: list[A.Command], s: int) -> tuple[int, A.Expr] | None:
 def _strengthened(cmds: list[A.Command], p: int, s: int, q: A.Expr) -> A.Expr:
     """``q`` and what every ``where`` between ``p`` and the ``stats`` at ``s`` implies at
     ``p`` (:func:`~smguard.spl.optimizer.implied.implied_before`): a row the ``stats``
-    receives satisfied each of them at ``p``. ``q`` alone when the whole never raises
-    is not shown."""
+    receives satisfied each of them at ``p``. ``q`` alone when the whole is not known
+    never to raise (it runs on rows the original evaluates none of it on)."""
     conds: list[A.Expr] = [q]
     for j in range(p, s):
         c = cmds[j]
