@@ -379,11 +379,10 @@ def plan_history(cmds: Sequence[A.Command], start: int, lead: float) -> HistoryP
 class _Seg:
     """What one segment's rows contribute: per crossing eventstats, its groups."""
 
-    __slots__ = ("fields", "parts", "times")
+    __slots__ = ("fields", "parts")
 
-    def __init__(self, fields: list, times: list, parts: list):
+    def __init__(self, fields: list, parts: list):
         self.fields = fields  # its rows' field dicts: the same objects in every run (never written)
-        self.times = times  # its rows' event times (each its dict's _time, checked when processed)
         self.parts = parts  # one _Groups per crossing eventstats
 
 
@@ -402,6 +401,21 @@ def _exact(g: Group) -> bool:
         if isinstance(a, Sum | Numeric) and (type(a.total) is float or (isinstance(a, Numeric) and type(a.sq) is float)):
             return False
     return True
+
+
+def lent_again(before: list[Row], rows: list[Row]) -> tuple[int, int]:
+    """Where ``rows`` (this run's) start among ``before`` (the last run's) and how many
+    rows from there are the very same rows in the same order (0: none). Found by identity
+    (``Row`` has no ``__eq__``): consecutive runs lend mostly the same held rows, and a held
+    row is never written, so what was read off those rows last run holds this run."""
+    if not rows:
+        return 0, 0
+    try:
+        at = before.index(rows[0])
+    except ValueError:
+        return 0, 0
+    m = min(len(before) - at, len(rows))
+    return (at, m) if before[at:at + m] == rows[:m] else (0, 0)
 
 
 class HistoryTail:
@@ -519,10 +533,9 @@ class HistoryTail:
         for k in range(k_lo, k_end):
             j = bisect.bisect_left(times, k + 1, i, i_hi, key=seg_of)
             got = self.segs.get(k)
-            # a processed segment holds the very same field dicts (never written: their
-            # ``_time`` was checked when it was processed) with the same event times
-            if got is None or len(got.fields) != j - i or not all(map(operator.is_, got.fields, fs[i:j])) \
-                    or got.times != times[i:j]:
+            # a processed segment holds the very same field dicts (never written; every
+            # lent row's _time is its event time, checked in _times)
+            if got is None or len(got.fields) != j - i or not all(map(operator.is_, got.fields, fs[i:j])):
                 if need and need[-1][1] == i:
                     need[-1] = (need[-1][0], j)
                 elif j > i:
@@ -575,24 +588,12 @@ class HistoryTail:
         both runs hold, found by identity, keeps last run's times and dicts. Touching a
         day of rows per run cost more than the segments saved on the busiest baseline.
         """
-        m = at = 0
         times: list = []
         fs: list = []
         prev = self._prev
-        if prev is not None and rows:
-            p_rows, p_times, p_fs, _res = prev
-            first = rows[0]
-            t0 = first.t
-            if type(t0) is float:
-                at = bisect.bisect_left(p_times, t0)
-                while at < len(p_rows) and p_rows[at] is not first and p_times[at] == t0:
-                    at += 1
-                if at < len(p_rows) and p_rows[at] is first:
-                    m = min(len(p_rows) - at, len(rows))
-                    if p_rows[at:at + m] == rows[:m]:  # element by element: identity (Row has no __eq__)
-                        times, fs = p_times[at:at + m], p_fs[at:at + m]
-                    else:
-                        m = 0
+        at, m = lent_again(prev[0], rows) if prev is not None else (0, 0)
+        if m:
+            times, fs = prev[1][at:at + m], prev[2][at:at + m]  # type: ignore[index]
         new_t = list(map(_ROW_T, rows[m:]))
         try:
             if not all(map(math.isfinite, new_t)):
@@ -621,10 +622,10 @@ class HistoryTail:
 
         A row at least ``W`` after the window's start has the same result in every run
         (its ``(t - W, t]`` rows are all in the run). The last run's live rows at the
-        window's end are remembered with their results, and a range that starts with rows
-        both runs hold (the very same held rows in the same order, from before the row
-        ``W`` back: :meth:`_times`) takes theirs as copies; the rest of the range is
-        computed with the rows of the ``W`` seconds before it.
+        window's end are remembered with their results, and a row both runs hold (the very
+        same held rows in the same order: :func:`lent_again`) at least ``W`` after this
+        window's start takes its result as a copy; every stretch of other rows is computed
+        with the rows of the ``W`` seconds before it.
         """
         ss = self.ops[self.plan.start - 1]
         tw = self.plan.lead
@@ -633,6 +634,7 @@ class HistoryTail:
         old, at, shared = self._old if self._old is not None else (None, 0, 0)
         self._old = None
         keep: list | None = None
+
         def remembered(x: int) -> dict | None:
             if old is None or x >= shared or times[x] < whole:
                 return None
@@ -714,9 +716,9 @@ class HistoryTail:
                 parts.append(_Groups(groups, self.built))
                 continue
             work = op.apply(work)
-        seg = _Seg([r.f for r in rows], [r.t for r in rows], parts)
+        seg = _Seg([r.f for r in rows], parts)
         self.segs[k] = seg
         return seg
 
 
-__all__ = ["HistoryPlan", "HistoryTail", "plan_history"]
+__all__ = ["HistoryPlan", "HistoryTail", "lent_again", "plan_history"]

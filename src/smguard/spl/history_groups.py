@@ -48,7 +48,7 @@ from smguard.spl import ast as A
 from smguard.spl.analysis import subsearches
 from smguard.spl.commands import Op
 from smguard.spl.evalfuncs import EvalEnv
-from smguard.spl.history import HistoryPlan, HistoryTail
+from smguard.spl.history import HistoryPlan, HistoryTail, lent_again
 from smguard.spl.rows import Row
 from smguard.spl.statscmd import group_keys, text_key
 
@@ -120,7 +120,6 @@ class GroupedHistory:
         self._prev: tuple[list[Row], list] | None = None  # the last run's rows and their group keys
         self._groups: dict[tuple, list[Row]] = {}  # the last run's rows by group
 
-
     def run(self, rows: list[Row], lo: float, hi: float) -> list[Row] | None:
         """As :meth:`HistoryTail.run <smguard.spl.history.HistoryTail.run>`: the tail's
         rows for the run, or None (the caller runs the tail plainly)."""
@@ -170,17 +169,9 @@ class GroupedHistory:
         """
         by = self.by
         prev = self._prev
-        m = at = 0
-        if prev is not None and rows:
-            p_rows, p_keys = prev
-            try:
-                at = p_rows.index(rows[0])  # Row has no __eq__: identity
-            except ValueError:
-                at = -1
-            if at >= 0:
-                m = len(p_rows) - at
-                if m > len(rows) or p_rows[at:] != rows[:m]:
-                    m = 0
+        at, m = lent_again(prev[0], rows) if prev is not None else (0, 0)
+        if prev is not None and at + m != len(prev[0]):
+            m = 0  # this run does not hold all of the last run's later rows: split afresh
         new_keys: list = []
         for r in rows[m:]:
             ks = group_keys(r.f, by)
@@ -194,6 +185,7 @@ class GroupedHistory:
         groups: dict[tuple, list[Row]] = {}
         if m:
             gone: dict[tuple, int] = {}
+            p_keys = prev[1]  # type: ignore[index]
             for k in p_keys[:at]:
                 if k is not None:
                     gone[k] = gone.get(k, 0) + 1
