@@ -145,21 +145,27 @@ PRINCIPALS = ["alice", "bob", "carol"]
 
 
 @st.composite
-def _case(draw):
-    n = draw(st.integers(10, 220))
+def _case(draw, spreads: tuple[str, ...] = ("even", "dense", "scored"),
+          finals: tuple[str, ...] = ("rows", "stats", "strict"), least: int = 10,
+          multi: bool = True):
+    n = draw(st.integers(least, 220))
     # spread over 30 hours, or dense at both ends of a day: a run then holds dense history
     # at its window's start (whose streamstats windows it cuts) and rows it scores
-    dense = draw(st.booleans())
+    # or only in the minutes around each run's scored hour start (xx:40-xx:59), where the
+    # keep is asked: groups there are kept or answered from the bound (spl.bounds)
+    spread = draw(st.sampled_from(spreads))
     floats = draw(st.booleans())
     events = []
     for i in range(n):
-        if dense:
+        if spread == "dense":
             minute = draw(st.integers(0, 150)) + draw(st.sampled_from([0, 22 * 60]))
+        elif spread == "scored":
+            minute = 60 * draw(st.integers(0, 3)) + draw(st.integers(40, 59))
         else:
             minute = draw(st.integers(0, 30 * 60))
         t = T0 + minute * 60 + draw(st.sampled_from([0, 0, 0, 17, 59]))
         ev = {"_time": float(t), "eventID": f"e{i}", "key": f"k{draw(st.integers(0, 60))}"}
-        who = draw(st.sampled_from(PRINCIPALS + ["multi", "none"]))
+        who = draw(st.sampled_from(PRINCIPALS + (["multi", "none"] if multi else ["none"])))
         if who == "multi":
             ev["principal"] = ["alice", "bob"]
         elif who != "none":
@@ -175,13 +181,17 @@ def _case(draw):
     cross = draw(st.lists(st.sampled_from(["count(ho) as c", "min(_time) as fs", "avg(ho) as a", "stdev(ho) as s",
                                            "dc(key) as d", "values(via) as v", "sum(wb) as sw", "max(hb2) as m",
                                            "var(hb2) as vr"]), min_size=1, max_size=4, unique=True))
-    final = draw(st.sampled_from(["rows", "stats", "strict"]))
+    final = draw(st.sampled_from(finals))
+    # the keep's condition on the streamstats' results (spl.bounds decides groups by it):
+    # near the groups' sizes, so some are kept and some answered from the bound alone
+    strict = draw(st.sampled_from(["objects >= 3", "objects >= 8", "requests > 9", "(objects >= 12 OR wb >= 3e9)",
+                                   "wb > 2000000000", "(requests >= 6 AND objects > 4)", "(objects >= 40 OR requests < 2)"]))
     late = draw(st.sampled_from([0.0, 0.0, 1e-7, 0.5]))  # runs a little after the hour, bounds not snapped
     shape = draw(st.sampled_from(["floor", "start", "lookup"]))  # the bin's form; a lookup in the block
     # a day-long window, or one so short that the live rows a run remembers at its end are
     # within the streamstats window of the next run's start (their results are not reused)
     hours = draw(st.sampled_from([24, 24, 2, 3]))
-    return events, span, off, cross, final, late, shape, hours
+    return events, span, off, cross, final if final != "strict" else strict, late, shape, hours
 
 
 def _spl(span: int, off: int, cross: list[str], final: str, snap: bool = True, shape: str = "floor") -> str:
@@ -195,8 +205,8 @@ def _spl(span: int, off: int, cross: list[str], final: str, snap: bool = True, s
            "| eval ho=if(isnotnull(hb) AND br=1, bo, null()) "
            f"| eventstats {' '.join(cross)} by principal "
            f"| where _time >= scored_from - {off} ")
-    if final in ("stats", "strict"):  # a stats by the keep's groups: the history runs per group
-        late = "| where _time >= scored_from " + ("AND objects >= 3 AND NOT isnull(vpc) " if final == "strict" else "")
+    if final != "rows":  # a stats by the keep's groups: the history runs per group
+        late = "| where _time >= scored_from " + (f"AND {final} AND NOT isnull(vpc) " if final != "stats" else "")
         return spl + late + ("| stats max(objects) as o count as n values(a) as a "
                              "values(s) as s values(c) as c values(sw) as sw by principal")
     return spl + "| fields - scored_from"
@@ -212,11 +222,11 @@ def _runs(events, hours: int = 24):
 
 
 GROUPED: list[bool] = []  # which examples ran per group (GroupedHistory)
+BOUNDED: list[tuple[int, int]] = []  # groups answered from the bound alone, and kept, per grouped example
 
 
-@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(_case())
-def test_runs_from_segments_equal_the_plain_executor(case):
+def _check_case(case) -> None:
+    """Every run through the history path equals the plain executor's (the property)."""
     events, span, off, cross, final, late, shape, hours = case
     spl = _spl(span, off, cross, final, snap=not late, shape=shape)
     ctx = CAPS
@@ -238,8 +248,25 @@ def test_runs_from_segments_equal_the_plain_executor(case):
         assert got.rows == want.rows, (now, spl)
         assert got.event_ids == want.event_ids
     assert [(r, dict(r.f), r.ids, r.t) for r in held] == before  # no run wrote a held row
+    if isinstance(cs.history, GroupedHistory):
+        BOUNDED.append((cs.history.bounded, cs.history.kept))
     if not any(type(e["bytes"]) is float for e in events):
         assert cs.history.runs > 0 or len(events) < 40 or cs.history.built == 0
+
+
+@settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_case())
+def test_runs_from_segments_equal_the_plain_executor(case):
+    _check_case(case)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(_case(spreads=("scored",), finals=("strict",), least=80, multi=False))
+def test_groups_answered_from_the_bound_equal_the_plain_executor(case):
+    """Rows around each run's scored hour and a keep on the streamstats' results: groups
+    kept, and groups answered from the bound alone (spl.bounds), in the same runs (no
+    multivalue principal, which makes a run go plainly)."""
+    _check_case(case)
 
 
 def test_the_property_ran_both_ways():
@@ -247,6 +274,14 @@ def test_the_property_ran_both_ways():
     if not GROUPED:
         pytest.skip("the property did not run in this process")
     assert any(GROUPED) and not all(GROUPED)
+
+
+def test_the_bound_property_answered_groups_both_ways():
+    """Run after the properties (same module): groups were answered from the bound alone
+    in the examples run per group (groups kept: the shipped detection's test)."""
+    if not BOUNDED:
+        pytest.skip("the properties did not run in this process")
+    assert sum(b for b, _k in BOUNDED) > 0
 
 
 def test_the_history_path_answers_runs_on_the_shipped_detection():
@@ -278,7 +313,9 @@ def test_the_history_path_answers_runs_on_the_shipped_detection():
     # per principal, and only the principals a run keeps (the burst's) are worked
     assert isinstance(cs.history, GroupedHistory) and cs.history.runs >= 20
     assert 1 <= cs.history.kept < cs.history.runs and cs.history.built > 10
-    assert cs.history.reused > 500  # live rows' streamstats results taken from the run before
+    assert cs.history.reused > 200  # live rows' streamstats results taken from the run before
+    # groups whose rows cannot reach 50 objects or 5 GB in any window: no streamstats run
+    assert cs.history.bounded > 10
 
 
 def _replay(cs, spl, ctx, events, runs) -> int:
@@ -477,3 +514,24 @@ def test_the_per_group_path_found_by_review_answers_as_the_plain_executor(who, p
     cs = compile_search(spl, events, CAPS, now=T0)
     assert isinstance(cs.history, GroupedHistory) is grouped
     assert _replay(cs, spl, CAPS, events, _runs(events)) >= 1
+
+
+def test_the_bound_counts_the_rows_a_scored_window_reaches_back_to():
+    """The keep is asked from the segment holding its lowest bound on, but a scored row's
+    ``streamstats`` window reaches ``W`` further back: eight distinct objects in the five
+    minutes before the scored hour and one inside it make ``objects >= 8`` true there,
+    which a bound over the scored rows alone (one object) would miss (spl.bounds)."""
+    run_at = T0 + 12 * 3600
+    scored_from = run_at - 70 * 60
+    events = [{"_time": float(T0 + 600 * i + 7), "eventID": f"bg{i}", "principal": p, "key": "k0", "bytes": 1,
+               "vpc": "vpce-1"} for i in range(70) for p in ("alice", "bob")]
+    events += [{"_time": float(scored_from - 300 + 30 * i), "eventID": f"burst{i}", "principal": "alice",
+                "key": f"b{i}", "bytes": 1, "vpc": "vpce-1"} for i in range(8)]
+    events.append({"_time": float(scored_from + 5), "eventID": "scored", "principal": "alice", "key": "b9",
+                   "bytes": 1, "vpc": "vpce-1"})
+    events.sort(key=lambda e: e["_time"])
+    spl = _spl(600, 0, ["count(ho) as c"], "objects >= 8")
+    cs = compile_search(spl, events, CAPS, now=T0)
+    assert isinstance(cs.history, GroupedHistory)
+    assert _replay(cs, spl, CAPS, events, [(run_at, run_at - 86400, run_at - 600)]) == 1
+    assert cs.history.bounded == 1 and cs.history.kept == 1  # bob answered by the bound, alice kept

@@ -91,6 +91,7 @@ from dataclasses import dataclass, field
 
 from smguard.spl import ast as A
 from smguard.spl.analysis import expr_calls, expr_reads, search_reads, uses_now_expr
+from smguard.spl.bounds import Bound
 from smguard.spl.commands import Op
 from smguard.spl.evalfuncs import EvalEnv, compile_expr, truthy
 from smguard.spl.rows import Row
@@ -435,6 +436,7 @@ class HistoryTail:
         self.built = 0  # segments processed (for tests and benchmarks)
         self.reused = 0  # streamstats results taken from the last run (for tests and benchmarks)
         self.runs = 0  # runs answered from segments
+        self.bounded = 0  # runs whose keep the bound answered (no streamstats run)
 
     def _last_segment(self, hi: float) -> int | None:
         """The segment holding this run's lowest run-constant bound (the cut's among
@@ -460,7 +462,7 @@ class HistoryTail:
             k_end -= 1
         return k_end
 
-    def active(self, rows: list[Row], lo: float, hi: float, keep: int) -> bool | None:
+    def active(self, rows: list[Row], lo: float, hi: float, keep: int, bound: Bound | None = None) -> bool | None:
         """Does the block's ``keep_groups`` (at ``keep``; every command between the reused
         ``streamstats`` and it an ``eval``) keep ``rows``, one group's rows, in this run?
         None: the run must go plainly.
@@ -468,7 +470,10 @@ class HistoryTail:
         Its condition is decided false on every row below the last segment (the analysis
         proved it false below every run-constant bound), so only the rows from that
         segment on are asked, after the ``streamstats`` (remembered results reused, these
-        rows' remembered for the next run) and the ``eval``s before the keep.
+        rows' remembered for the next run) and the ``eval``s before the keep. With
+        ``bound`` (what the condition requires of the ``streamstats``' results,
+        :mod:`smguard.spl.bounds`), a group whose rows from ``W`` before that segment on
+        (every window of its rows) cannot meet it is answered without the ``streamstats``.
         """
         p = self.plan
         k_end = self._last_segment(hi)
@@ -481,6 +486,11 @@ class HistoryTail:
         n = len(rows)
         if i_hi == n:
             return False
+        if bound is not None:
+            c = bisect.bisect_left(times, times[i_hi] - p.lead)
+            if not bound.may_pass(got[1][c:]):
+                self.bounded += 1
+                return False
         done = self._streamstats(rows, times, [(i_hi, n)], lo, i_hi)
         tail = [done[x] for x in range(i_hi, n)]
         for op in self.ops[p.start:keep]:

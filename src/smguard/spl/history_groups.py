@@ -34,6 +34,15 @@ argument for each group). :func:`plan_groups` accepts a history block with exact
   each group's rows reach the final ``stats`` as one tail would give them, and one tail's
   order is the rows' order in the run (time order), which the merge restores.
 
+**Groups answered without the ``streamstats``.** When the ``streamstats`` groups by
+exactly ``K``, every row of a group gets its results, each over a window of the group's
+rows in ``(t - W, t]``; the keep's condition holds only on rows from its lowest bound on,
+whose windows lie in the group's rows from ``W`` before the last segment on. What the
+condition requires of the bounded results (:mod:`smguard.spl.bounds`: ``count``, ``dc``,
+``sum`` reaching a number) is then checked on those rows first; a group that cannot meet
+it is not kept, and its ``streamstats`` is not run (most groups of the bulk-read baseline:
+a training job re-reading a few shards is far from 50 distinct objects).
+
 A row with a null ``K`` value is in no group of any of these commands and is dropped by
 the keep; a row with a multivalue ``K`` value makes the keep keep everything, so the run
 goes plainly. A group's run that would go plainly (a float total, a bound that is not a
@@ -46,6 +55,7 @@ from collections.abc import Sequence
 
 from smguard.spl import ast as A
 from smguard.spl.analysis import subsearches
+from smguard.spl.bounds import Bound, Need, bounded_outputs, need
 from smguard.spl.commands import Op
 from smguard.spl.evalfuncs import EvalEnv
 from smguard.spl.history import HistoryPlan, HistoryTail, lent_again
@@ -66,9 +76,10 @@ def _writes_group(c: A.Command, by: set[str]) -> bool:
     return any(n in by or "*" in n for n in names)
 
 
-def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list[str], int] | None:
-    """(the keep's index, its BY fields, the final ``stats``' index) when the tail can run
-    per group (see the module docstring), else None."""
+def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list[str], int, Need | None] | None:
+    """(the keep's index, its BY fields, the final ``stats``' index, what the keep requires
+    of the ``streamstats``' results) when the tail can run per group (see the module
+    docstring), else None."""
     if len(plan.keeps) != 1:
         return None
     keep = plan.keeps[0]
@@ -85,7 +96,7 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
     for i in range(plan.cut, len(cmds)):
         c = cmds[i]
         if isinstance(c, A.StatsCmd) and c.kind == "stats":
-            return (keep, list(kc.by), i) if set(c.by) == by else None
+            return (keep, list(kc.by), i, _requirement(kc, ss, cmds[plan.start:keep])) if set(c.by) == by else None
         if _writes_group(c, by):
             return None
         if isinstance(c, A.StatsCmd) and c.kind in ("eventstats", "streamstats"):
@@ -102,11 +113,26 @@ def plan_groups(plan: HistoryPlan, cmds: Sequence[A.Command]) -> tuple[int, list
     return None
 
 
+def _requirement(kc: A.KeepGroupsCmd, ss: A.StatsCmd, evals: Sequence[A.Command]) -> Need | None:
+    """What the keep's condition requires of the ``streamstats``' bounded results
+    (:mod:`smguard.spl.bounds`), or None. Only when the ``streamstats`` groups by exactly
+    the keep's fields: every row of a kept group then has a full BY combination, so its
+    outputs are the ``streamstats``' results (a row missing another BY field would keep
+    a value of that name from before)."""
+    if set(ss.by) != set(kc.by):
+        return None
+    written = {name for c in evals if isinstance(c, A.EvalCmd) for name, _e in c.assignments}
+    return need(kc.expr, bounded_outputs(ss.aggs, written))
+
+
 class GroupedHistory:
     """Runs a history tail per group of the keep's BY fields (see the module docstring)."""
 
-    def __init__(self, plan: HistoryPlan, ops: Sequence[Op], env: EvalEnv, keep: int, by: list[str], final: int):
+    def __init__(self, plan: HistoryPlan, ops: Sequence[Op], env: EvalEnv, keep: int, by: list[str], final: int,
+                 req: Need | None = None):
         self.plan = plan
+        # decides most groups unkept from their rows alone, without the streamstats
+        self.bound = Bound(req, ops[plan.start - 1].specs) if req is not None else None  # type: ignore[attr-defined]
         self.ops = list(ops)
         self.env = env
         self.keep = keep
@@ -117,6 +143,7 @@ class GroupedHistory:
         self.built = 0  # segments processed, all groups together
         self.reused = 0  # streamstats results taken from the run before, all groups together
         self.kept = 0  # groups kept, over all runs
+        self.bounded = 0  # groups answered unkept from the bound alone, over all runs
         self._prev: tuple[list[Row], list] | None = None  # the last run's rows and their group keys
         self._groups: dict[tuple, list[Row]] = {}  # the last run's rows by group
 
@@ -133,14 +160,15 @@ class GroupedHistory:
             if tail is None:
                 tail = HistoryTail(self.plan, self.ops, self.env)
             tails[k] = tail
-            built, reused = tail.built, tail.reused
-            kept = tail.active(mine, lo, hi, self.keep)
+            built, reused, bounded = tail.built, tail.reused, tail.bounded
+            kept = tail.active(mine, lo, hi, self.keep, self.bound)
             out = None
             order: list[int] = []
             if kept:
                 out = tail.run(mine, lo, hi, upto=self.final, order=order)
             self.built += tail.built - built
             self.reused += tail.reused - reused
+            self.bounded += tail.bounded - bounded
             if kept is None or (kept and out is None):
                 self.tails = tails
                 return None
