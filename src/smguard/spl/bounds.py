@@ -36,8 +36,9 @@ Tests: ``tests/spl/test_bounds.py`` (each rule; a hypothesis property against th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from smguard.spl import ast as A
 from smguard.spl.stats import AggSpec
@@ -117,38 +118,43 @@ class Bound:
     def __init__(self, req: Need, specs: Sequence[AggSpec]):
         self.req = req
         self.specs = {s.name: s for s in specs}
+        self.index = {s.name: i for i, s in enumerate(specs)}
 
     def may_pass(self, fields: Sequence[dict]) -> bool:
         """False only when no row whose ``streamstats`` window lies within the rows
         with these field dicts can satisfy the condition."""
-        cache: dict[str, float] = {}
-        return self._may(self.req, fields, cache)
+        return self._may(self.req, lambda name: map(self.specs[name].values, fields), {})
 
-    def _may(self, req: Need, fields: Sequence[dict], cache: dict[str, float]) -> bool:
+    def may_pass_entries(self, entries: Sequence[Sequence]) -> bool:
+        """:meth:`may_pass` for rows given as each aggregate's values already read
+        (``entries[row][i]`` is ``specs[i].values`` of the row, as windows keep them)."""
+        return self._may(self.req, lambda name: map(itemgetter(self.index[name]), entries), {})
+
+    def _may(self, req: Need, values: Callable[[str], Iterable], cache: dict[str, float]) -> bool:
         if isinstance(req, Both):
-            return all(self._may(r, fields, cache) for r in req.items)
+            return all(self._may(r, values, cache) for r in req.items)
         if isinstance(req, Either):
-            return any(self._may(r, fields, cache) for r in req.items)
+            return any(self._may(r, values, cache) for r in req.items)
         b = cache.get(req.name)
         if b is None:
-            b = cache[req.name] = self.upper(req.name, fields)
+            b = cache[req.name] = self.upper(req.name, values(req.name))
         return b > req.value if req.strict else b >= req.value
 
-    def upper(self, name: str, fields: Sequence[dict]) -> float:
-        """The output's upper bound over the rows (``inf``: none)."""
-        spec = self.specs[name]
-        values = spec.values
-        if spec.func == "count":
-            return float(sum(map(len, map(values, fields))))
-        if spec.func == "dc":
+    def upper(self, name: str, values: Iterable) -> float:
+        """The output's upper bound over the rows whose values (each row's list of the
+        aggregate's values) are given (``inf``: none)."""
+        func = self.specs[name].func
+        if func == "count":
+            return float(sum(map(len, values)))
+        if func == "dc":
             seen: set[str] = set()
-            for vals in map(values, fields):
+            for vals in values:
                 for x in vals:
                     seen.add(x if type(x) is str else (to_str(x) or ""))
             return float(len(seen))
         total = 0.0  # sum
         try:
-            for vals in map(values, fields):
+            for vals in values:
                 for x in vals:
                     v = x if type(x) is int or type(x) is float else num(x)
                     if v is None or v <= 0:

@@ -7,13 +7,13 @@ order, so ``stats count by x`` over a big log holds only its groups in memory.
 from __future__ import annotations
 
 import itertools
-import math
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from smguard.spl import ast as A
 from smguard.spl import timeutil
+from smguard.spl.bounds import Bound, bounded_outputs, need
 from smguard.spl.commands import Op
 from smguard.spl.errors import UnsupportedError
 from smguard.spl.evalfuncs import EvalEnv, compile_expr, truthy
@@ -21,32 +21,6 @@ from smguard.spl.rows import Row, merge_ids
 from smguard.spl.sliding import SlidingWindow
 from smguard.spl.stats import ORDER_DEPENDENT, Agg, AggSpec, make_agg, wildcard_rename
 from smguard.spl.values import mv, num, to_str
-
-
-def _min_rows(expr: A.Expr, specs: list[AggSpec]) -> int:
-    """Rows a group needs for ``expr`` (a fused ``where``) to hold on one of its rows, from
-    its conjuncts ``c >= N``/``c > N`` on a plain ``count`` output ``c`` (0: no bound)."""
-    # a plain count counts rows (count(x) and dc(x) may count several values of one row)
-    counts = {s.name for s in specs if s.func == "count" and s.agg.arg is None and s.agg.eval_expr is None}
-    if sum(1 for s in specs if s.name in counts) != len(counts):
-        return 0  # another function writes the same name
-    need = 0
-    for q in (expr.items if isinstance(expr, A.BoolOp) and expr.op == "AND" else (expr,)):
-        if not isinstance(q, A.BinOp):
-            continue
-        left, op, right = q.left, q.op, q.right
-        if isinstance(left, A.Literal) and isinstance(right, A.FieldRef):
-            left, right, op = right, left, {"<=": ">=", "<": ">"}.get(op, "")
-        if not (isinstance(left, A.FieldRef) and left.name in counts and isinstance(right, A.Literal)):
-            continue
-        v = right.value
-        if type(v) not in (int, float) or not math.isfinite(v):
-            continue
-        if op == ">=":
-            need = max(need, math.ceil(v))
-        elif op == ">":
-            need = max(need, math.floor(v) + 1)
-    return need
 
 
 def _time_of(f: dict) -> float | None:
@@ -424,7 +398,7 @@ class StreamstatsOp(Op):
         self._memo: dict[int, list] = {}
         self._memo_order: deque = deque()
         self.keep: tuple[Callable[[dict], Any], tuple[str, ...], tuple[int, ...]] | None = None
-        self.min_rows = 0  # rows a group needs in a run for the fused where to keep any (see keep_only)
+        self.bound: Bound | None = None  # decides groups the fused where keeps no row of (see keep_only)
 
     def keep_only(self, fn: Callable[[dict], Any], reads: set[str], expr: A.Expr | None = None) -> bool:
         """Fuse the ``where`` right after: rows it would drop are dropped here, before
@@ -438,10 +412,11 @@ class StreamstatsOp(Op):
         keeps gets every result, as without the fusion; the ``where`` still runs after.
         False (and nothing fused) otherwise.
 
-        With the condition itself (``expr``): a conjunct ``c >= N`` (or ``> N``) on this
-        command's plain ``count`` (the rows in the row's window, so at most its group's
-        rows in the run) needs a group of at least ``N`` rows (:attr:`min_rows`); a run
-        skips smaller groups' rows, which it would drop.
+        With the condition itself (``expr``): what it requires of this command's
+        ``count``/``dc``/``sum`` results (``count >= 40 AND dc >= 8``) bounds them over
+        all of a group's rows in the run, which hold each of its rows' windows
+        (:mod:`smguard.spl.bounds`, :attr:`bound`); a run skips the rows of groups that
+        cannot meet it, which the ``where`` would drop.
         """
         if not self.window_local or not self.current:
             return False
@@ -451,7 +426,8 @@ class StreamstatsOp(Op):
             return False
         self.keep = (fn, tuple(sorted(reads)), idx)
         if expr is not None:
-            self.min_rows = _min_rows(expr, self.specs)
+            req = need(expr, bounded_outputs([sp.agg for sp in self.specs], set()))
+            self.bound = Bound(req, self.specs) if req is not None else None
         return True
 
     def _kept(self, win: SlidingWindow, f: dict) -> dict | None:
@@ -537,11 +513,17 @@ class StreamstatsOp(Op):
                 order.append((key, t))
             held.append(m)
         small: set = set()
-        if keep is not None and self.min_rows > 1:  # groups the fused where keeps no row of
-            sizes: dict = {}
+        if keep is not None and self.bound is not None:  # groups the fused where keeps no row of
+            entries: dict = {}
             for m in held:
-                sizes[m[2]] = sizes.get(m[2], 0) + 1
-            small = {hk for hk, n in sizes.items() if n < self.min_rows}
+                if m[2] is not None:
+                    got = entries.get(m[2])
+                    if got is None:
+                        entries[m[2]] = [m[3][0]]
+                    else:
+                        got.append(m[3][0])
+            may = self.bound.may_pass_entries
+            small = {hk for hk, group in entries.items() if not may(group)}
         for r, m in zip(rows, held, strict=True):
             f, t, hk, snap, res = m  # f is r.f (the memo's entry is for that very dict)
             if hk is None:
