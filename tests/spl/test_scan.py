@@ -111,6 +111,21 @@ def test_schedule_replay_windows_and_throttling(tmp_path):
     assert [r["count"] for r in res.alerts[0].results] == ["2", "1", "1"]
 
 
+def test_a_record_is_rejected_raw_only_when_every_row_an_mvexpand_makes_is(tmp_path):
+    """The raw-record filters run the allow-list's ``mvexpand`` too (smguard.spl.planner
+    raw_prefix): a record is dropped before extraction only when every row it becomes is
+    dropped, so a list with one value that passes still alerts, as the plain search says."""
+    records = [rec(1, "2026-11-23T10:05:00Z", sourceIPAddress="10.0.0.1"),
+               rec(2, "2026-11-23T10:06:00Z", sourceIPAddress="10.0.0.2"),
+               rec(3, "2026-11-23T10:07:00Z", sourceIPAddress="192.0.2.9")]
+    path = write(tmp_path / "a.ndjson", records)
+    spl = ("`ct` eventName=StopLogging | eval p=coalesce(user_arn, src) | eval v=split(src, \".\") | mvexpand v "
+           "| where v=\"1\" | table eventID p")
+    res = scan([DetectionSpec("d", "n", "x", spl)], [path], CTX, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    want = run(spl, [to_event(r) for r in records], CTX, now=ts("2026-11-23T11:00:00Z"))
+    assert sorted(r["eventID"] for r in res.alerts[0].results) == sorted(r["eventID"] for r in want.rows) == ["id-1"]
+
+
 def test_all_time_and_now_dependent_search(tmp_path):
     records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T12:40:00Z")]
     path = write(tmp_path / "a.ndjson", records)

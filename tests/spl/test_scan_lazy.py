@@ -186,6 +186,18 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
     ("| where date_hour>3 | stats count", 0, ()),
     ("| lookup t k AS src OUTPUTNEW v | where isnull(v) | stats count", 0, ()),
     ("| search NOT \"term\" | stats count", 0, ()),
+    # an enrichment no later filter reads is passed over (the principal's case() before an
+    # allow-list); the allow-list's mvexpand judges every value of the list
+    ("| eval p=coalesce(user_arn, src) | eval v=src | mvexpand v | lookup t k AS v OUTPUT v AS hit "
+     "| where isnull(hit) | stats count by p", 4, ("src",)),
+    # ... but not when a filter reads what it set, it rewrites a raw field read after it,
+    # it can fail on a value (a regex, relative_time), or it is a filter itself
+    ("| eval p=coalesce(user_arn, src) | where p=\"x\" | stats count", 0, ()),
+    ("| eval src=user_arn | where src=\"1.2.3.4\" | stats count", 0, ()),
+    ("| eval p=replace(user_arn, \"a\", \"b\") | mvexpand src | where src=\"1.2.3.4\" | stats count by p", 0, ()),
+    ("| eval p=coalesce(user_arn, \"b\") | mvexpand src | where src=\"1.2.3.4\" | stats count by p", 2, ("src",)),
+    ("| where user_arn=\"x\" | where src=\"1.2.3.4\" | stats count", 0, ()),
+    ("| lookup t k AS user_arn OUTPUT v | where src=\"1.2.3.4\" | where isnull(v) | stats count", 1, ("src",)),
 ])
 def test_raw_prefix(tail, n_ops, fields):
     from smguard.scan.logs import prefilterable

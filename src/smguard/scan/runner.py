@@ -181,15 +181,14 @@ class _Plan:
             return got
         if UNKNOWN in key or self._raw_off:
             return False  # not a plain value: let the full event decide
-        row = Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)
+        rows = [Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)]
         got = False
         try:
-            for op in self.pre_ops:
-                out = op.process(row)
-                if not out:
+            for op in self.pre_ops:  # an mvexpand may make several rows: rejected when none is left
+                rows = [out for r in rows for out in op.process(r)]
+                if not rows:
                     got = True
                     break
-                row = out[0]
         except Exception:  # noqa: BLE001 - the real stream will report it, if the base search matches
             # and is not asked again: a regex over its match limit costs its time bound per value
             self._raw_off = True

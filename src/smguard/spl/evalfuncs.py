@@ -287,12 +287,12 @@ def compile_expr(e: A.Expr, env: EvalEnv) -> Fn:
                 except SplError as exc:
                     raise SplError(exc.message, e.pos, env.text) from None
         fn = make(e, env)
-        return _located(fn, e, env) if e.name in _FAILS_ON_DATA else fn
+        return _located(fn, e, env) if e.name in FAILS_ON_DATA else fn
     raise SplError(f"cannot evaluate {e!r}")
 
 
 _REGEX_FUNCS = frozenset({"match", "replace", "mvfind"})  # the pattern is their second argument
-_FAILS_ON_DATA = _REGEX_FUNCS | {"relative_time"}
+FAILS_ON_DATA = _REGEX_FUNCS | {"relative_time"}
 """Functions that can fail on a value read from the data (a regex over its match limit, a
 time spec that is not one): their errors are raised at the call's place in the search."""
 

@@ -37,6 +37,7 @@ from typing import Any
 from smguard.spl import ast as A
 from smguard.spl.analysis import (
     eval_reads_writes,
+    expr_calls,
     expr_reads,
     needs_rescan,
     pipeline_fields,
@@ -45,6 +46,7 @@ from smguard.spl.analysis import (
     uses_now,
 )
 from smguard.spl.context import SearchContext
+from smguard.spl.evalfuncs import FAILS_ON_DATA
 from smguard.spl.executor import CompiledSearch, Runtime
 from smguard.spl.macros import expand_macros
 from smguard.spl.optimizer import optimize as optimize_pipeline
@@ -194,13 +196,16 @@ def residual_base(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], 
 
 def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
     """What a leading filter-or-enrich command reads from before it and the fields it sets
-    (reads None: any field), or None when it is not ``search``/``where``/``eval``/``lookup``."""
+    (reads None: any field), or None when it is not ``search``/``where``/``eval``/``lookup``/
+    ``mvexpand``."""
     if isinstance(c, A.SearchCmd):
         return search_reads(c.expr), set()
     if isinstance(c, A.WhereCmd):
         return expr_reads(c.expr), set()
     if isinstance(c, A.EvalCmd):
         return eval_reads_writes(c)
+    if isinstance(c, A.MvexpandCmd):
+        return {c.field}, {c.field}  # a row per value: the field rewritten in each
     if isinstance(c, A.LookupCmd) and c.outputs is not None:
         reads = {f for _, f in c.inputs}
         if c.outputnew:
@@ -210,16 +215,28 @@ def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
 
 
 def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Callable[[str], bool]) -> tuple[list, tuple[str, ...]]:
-    """The longest run of leading ``search``/``where``/``eval``/``lookup`` commands, up to
-    the last filter, whose every read is of a field the prefilter reads off the raw record
-    with the extracted value (``raw_readable``) or one an earlier
-    command of the run always sets; with the raw fields they read.
+    """The leading ``search``/``where``/``eval``/``lookup``/``mvexpand`` commands, up to the last filter
+    taken, that decide whether a row is dropped from fields the prefilter reads off the raw
+    record with the extracted value (``raw_readable``); with the raw fields they read.
 
-    Given exactly those field values, the commands keep or drop a row as they do the full
-    event (they read nothing else), so a record they drop needs no extraction.
+    A command is taken when every field it reads is such a raw field or one an earlier
+    taken command sets. An ``eval`` or ``lookup`` that reads anything else is passed over
+    when it cannot fail on a value (no function of :data:`FAILS_ON_DATA`): the fields it
+    sets are then unknown, and the run stops at a command reading one of them (an enrichment
+    such as the principal's ``case()``, which the allow-list filter after it never reads).
+    A filter or ``mvexpand`` is never passed over (the allow-list's ``mvexpand`` judges
+    every value of a list: a row becomes a row per value, and the record is dropped when
+    every one of them is).
+
+    Given exactly those field values, the taken commands keep or drop a row as they do
+    the full event: they read nothing else, a command passed over neither drops rows nor
+    writes a field they read, and one that could raise on the row is never passed over.
+    So a record they drop needs no extraction.
     """
     defined: set[str] = set()
+    unknown: set[str] = set()
     raw: set[str] = set()
+    taken: list[int] = []
     keep = 0
     kept_raw: set[str] = set()
     for i, c in enumerate(cmds):
@@ -227,19 +244,30 @@ def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Call
         if got is None:
             break
         reads, sets = got
-        if reads is None or any("*" in f for f in reads):
+        if reads is None or any("*" in f for f in reads) or any("*" in f for f in sets):
             break
         new = reads - defined
-        if not all(raw_readable(f) for f in new):
+        if not (reads & unknown) and all(raw_readable(f) for f in new):
+            taken.append(i)
+            raw |= new
+            defined |= sets
+            unknown -= sets
+            if isinstance(c, A.SearchCmd | A.WhereCmd):
+                keep = len(taken)
+                kept_raw = set(raw)
+        elif isinstance(c, A.LookupCmd) or (isinstance(c, A.EvalCmd) and not _fails_on_data(c)):
+            unknown |= sets
+            defined -= sets
+        else:
             break
-        raw |= new
-        defined |= sets
-        if isinstance(c, A.SearchCmd | A.WhereCmd):
-            keep = i + 1
-            kept_raw = set(raw)
     if not keep:
         return [], ()
-    return list(ops[:keep]), tuple(sorted(kept_raw))
+    return [ops[i] for i in taken[:keep]], tuple(sorted(kept_raw))
+
+
+def _fails_on_data(c: A.EvalCmd) -> bool:
+    """Can the ``eval`` raise on a value read from the data?"""
+    return any(name in FAILS_ON_DATA for _n, e in c.assignments for name in expr_calls(e))
 
 
 __all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_prefix", "residual_base", "union_terms"]
