@@ -126,6 +126,36 @@ def test_a_record_is_rejected_raw_only_when_every_row_an_mvexpand_makes_is(tmp_p
     assert sorted(r["eventID"] for r in res.alerts[0].results) == sorted(r["eventID"] for r in want.rows) == ["id-1"]
 
 
+def test_a_record_extracted_anyway_is_filtered_on_its_event(tmp_path, monkeypatch):
+    """When another detection takes a record without raw filters (so it is extracted
+    anyway), a detection's raw-decidable leading filters are asked of the extracted event
+    (smguard.scan.runner._Plan.event_reject) and a dropped event skips its stream: the
+    results are the plain search's."""
+    from smguard.scan import runner
+
+    asked: list[bool] = []
+    real = runner._Plan.event_reject
+
+    def counting(self, ev):  # noqa: ANN001, ANN202
+        got = real(self, ev)
+        asked.append(got)
+        return got
+    monkeypatch.setattr(runner._Plan, "event_reject", counting)
+    records = [rec(i, f"2026-11-23T10:0{i}:00Z", sourceIPAddress=ip)
+               for i, ip in enumerate(["198.51.100.7", "10.0.0.1", "198.51.100.7", "192.0.2.9"])]
+    path = write(tmp_path / "a.ndjson", records)
+    filtered = "`ct` eventName=StopLogging | eval p=coalesce(user_arn, src) | where src!=\"198.51.100.7\" | table eventID p"
+    every = "`ct` eventName=StopLogging | table eventID"
+    res = scan([DetectionSpec("f", "f", "x", filtered), DetectionSpec("e", "e", "x", every)], [path], CTX,
+               index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    events = [to_event(r) for r in records]
+    for alert, spl in zip(res.alerts, (filtered, every), strict=True):
+        want = run(spl, events, CTX, now=ts("2026-11-23T11:00:00Z"))
+        assert sorted(r["eventID"] for r in alert.results) == sorted(r["eventID"] for r in want.rows)
+    assert sorted(r["eventID"] for r in res.alerts[0].results) == ["id-1", "id-3"]
+    assert asked.count(True) == 2 and asked.count(False) == 2  # every record asked on its event
+
+
 def test_all_time_and_now_dependent_search(tmp_path):
     records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T12:40:00Z")]
     path = write(tmp_path / "a.ndjson", records)

@@ -27,19 +27,22 @@ BATCH_RECORDS = 2048
 class Preparer:
     """Per record: which detections may match it, and its event with the fields they read.
 
-    ``terms``, ``raw_rejects`` and ``fields`` are per detection: its prefilter terms, a
-    test of its leading stream filters on the raw record (or None) and the event fields
-    it reads (None: all).
+    ``terms``, ``raw_rejects``, ``event_rejects`` and ``fields`` are per detection: its
+    prefilter terms, a test of its leading stream filters on the raw record and the same
+    test on the extracted event (or None) and the event fields it reads (None: all).
     """
 
     def __init__(self, terms: Sequence[dict[str, tuple[str, ...]]],
                  raw_rejects: Sequence[Callable[[dict], bool] | None],
+                 event_rejects: Sequence[Callable[[dict], bool] | None],
                  fields: Sequence[frozenset[str] | None], *, index: str, sourcetype: str, lazy: bool = True):
         self.pre = Prefilter(terms)
         # indexed by candidate: i, or ~i (a negative index) when the prefilter was unsure
         rejects = list(raw_rejects) if lazy else [None] * len(terms)
         self.raw_rejects = rejects + rejects[::-1]
         self.any_raw = any(r is not None for r in self.raw_rejects)
+        ev_rejects = list(event_rejects) if lazy else [None] * len(terms)
+        self.event_rejects = ev_rejects + ev_rejects[::-1]
         self.fields = list(fields) + list(fields)[::-1]
         self.lazy = lazy
         self.index = index
@@ -50,7 +53,7 @@ class Preparer:
     def batches(self, records: Iterable[Any], size: int | None = None) -> Iterator[Batch]:
         """Batches of ``size`` records (default :data:`BATCH_RECORDS`)."""
         size = size or BATCH_RECORDS
-        pre, rejects, any_raw = self.pre, self.raw_rejects, self.any_raw
+        pre, rejects, any_raw, ev_rejects = self.pre, self.raw_rejects, self.any_raw, self.event_rejects
         extract_for = self._extract_for
         index, sourcetype = self.index, self.sourcetype
         n = 0
@@ -65,19 +68,27 @@ class Preparer:
             if hi is None or t_raw > hi:
                 hi = t_raw
             cands = pre.candidates(rec)
-            # the raw filters pay when they can spare the extraction: a record some candidate
-            # takes without them is extracted anyway, and each detection's streaming prefix
-            # drops it as cheaply as its raw filter would (measured: asking them for every
-            # record cost 10% more)
+            # the raw filters pay when they can spare the extraction; a record some candidate
+            # takes without them is extracted anyway, and the same filters are then asked of
+            # the event, whose fields are read in one C-level pass (measured: asking the raw
+            # record for every record cost 10% more)
+            asked = False
             if cands and any_raw and all(rejects[i] is not None for i in cands):
                 record = rec.record
                 cands = [i for i in cands if not rejects[i](record)]
+                asked = True
             if cands:
                 key = tuple(cands)
                 extract = extract_for.get(key)
                 if extract is None:
                     extract = extract_for[key] = self._extractor(key)
-                items.append((key, extract(rec, index=index, sourcetype=sourcetype)))
+                event = extract(rec, index=index, sourcetype=sourcetype)
+                if any_raw and not asked:  # extracted anyway: the same filters on the event
+                    kept = [i for i in key if (r := ev_rejects[i]) is None or not r(event)]
+                    if len(kept) != len(key):
+                        key = tuple(kept)
+                if key:
+                    items.append((key, event))
             if n == size:
                 yield n, lo, hi, items
                 n, lo, hi, items = 0, None, None, []

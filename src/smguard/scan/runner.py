@@ -181,6 +181,28 @@ class _Plan:
             return got
         if UNKNOWN in key or self._raw_off:
             return False  # not a plain value: let the full event decide
+        return self._verdict(key)
+
+    def event_reject(self, ev: dict) -> bool:
+        """:meth:`raw_reject` asked of the extracted event: for a record some other
+        detection makes extracted anyway, its fields are read in one C-level pass, and
+        a dropped event skips this detection's whole streaming prefix. The values are
+        the event's own (a raw value is the extracted one, or not a plain value, which
+        the event shows as absent or a list), so the verdicts are shared."""
+        key = tuple(map(ev.get, self.pre_fields))
+        try:
+            got = self._raw_verdicts.get(key)
+        except TypeError:  # a multivalue field: let the stream decide
+            return False
+        if got is not None:
+            return got
+        if self._raw_off:
+            return False
+        return self._verdict(key)
+
+    def _verdict(self, key: tuple) -> bool:
+        """Run the leading filters on a row of just ``pre_fields`` with the values ``key``
+        (None: absent), and remember the verdict."""
         rows = [Row({n: v for n, v in zip(self.pre_fields, key, strict=True) if v is not None}, (), True, None)]
         got = False
         try:
@@ -655,6 +677,7 @@ class _Pass:
             p.window_of = _WindowIndex(p.spec)
         self.preparer = Preparer([p.terms for p in self.plans],
                                  [p.raw_reject if p.pre_ops else None for p in self.plans],
+                                 [p.event_reject if p.pre_ops else None for p in self.plans],
                                  [p.fields for p in self.plans], index=opts.index, sourcetype=opts.sourcetype,
                                  lazy=opts.lazy)
         self.n = 0
