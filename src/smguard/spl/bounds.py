@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
 from smguard.spl import ast as A
 from smguard.spl.stats import AggSpec
@@ -118,17 +117,11 @@ class Bound:
     def __init__(self, req: Need, specs: Sequence[AggSpec]):
         self.req = req
         self.specs = {s.name: s for s in specs}
-        self.index = {s.name: i for i, s in enumerate(specs)}
 
     def may_pass(self, fields: Sequence[dict]) -> bool:
         """False only when no row whose ``streamstats`` window lies within the rows
         with these field dicts can satisfy the condition."""
         return self._may(self.req, lambda name: map(self.specs[name].values, fields), {})
-
-    def may_pass_entries(self, entries: Sequence[Sequence]) -> bool:
-        """:meth:`may_pass` for rows given as each aggregate's values already read
-        (``entries[row][i]`` is ``specs[i].values`` of the row, as windows keep them)."""
-        return self._may(self.req, lambda name: map(itemgetter(self.index[name]), entries), {})
 
     def _may(self, req: Need, values: Callable[[str], Iterable], cache: dict[str, float]) -> bool:
         if isinstance(req, Both):

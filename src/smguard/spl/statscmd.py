@@ -508,22 +508,22 @@ class StreamstatsOp(Op):
                 if keys is None:
                     m = [f, t, None, None, None]
                 else:
-                    m = [f, t, text_key(keys[0]), (tuple([s.values(f) for s in specs]), t), None]
+                    m = [f, t, text_key(keys[0]), None, None]  # its values: read when first needed
                 memo[key] = m
                 order.append((key, t))
             held.append(m)
         small: set = set()
         if keep is not None and self.bound is not None:  # groups the fused where keeps no row of
-            entries: dict = {}
+            fields: dict = {}
             for m in held:
                 if m[2] is not None:
-                    got = entries.get(m[2])
+                    got = fields.get(m[2])
                     if got is None:
-                        entries[m[2]] = [m[3][0]]
+                        fields[m[2]] = [m[0]]
                     else:
-                        got.append(m[3][0])
-            may = self.bound.may_pass_entries
-            small = {hk for hk, group in entries.items() if not may(group)}
+                        got.append(m[0])
+            may = self.bound.may_pass  # reads only the values the condition bounds
+            small = {hk for hk, group in fields.items() if not may(group)}
         for r, m in zip(rows, held, strict=True):
             f, t, hk, snap, res = m  # f is r.f (the memo's entry is for that very dict)
             if hk is None:
@@ -531,6 +531,8 @@ class StreamstatsOp(Op):
                 continue
             if hk in small:
                 continue
+            if snap is None:
+                snap = m[3] = (tuple([s.values(f) for s in specs]), t)
             win = per_group.get(hk)
             if win is None:
                 win = per_group[hk] = SlidingWindow(specs)
