@@ -378,4 +378,4 @@ def test_the_table_of_flattened_names_starts_over_when_full(monkeypatch):
         rec = {"requestParameters": {"tags": {f"k{n}_{i}": str(i) for i in range(25)}}, "eventName": "X"}
         got = flatten(rec)
         assert got == {"eventName": "X", **{f"requestParameters.tags.k{n}_{i}": str(i) for i in range(25)}}
-        assert sum(len(v) for v in fields._NAMES.values()) <= 11
+        assert sum(len(v) for v in fields._ALL.table.values()) <= 11

@@ -64,70 +64,121 @@ def _put(out: Event, key: str, value: str) -> None:
         out[key] = [old, value]
 
 
-NAMES_LIMIT = 200_000
-"""Flattened names remembered at most (then the table starts over)."""
-_NAMES: dict[str, dict[str, str]] = {}
-"""prefix -> JSON key -> the interned flattened name (cleared past :data:`NAMES_LIMIT`)."""
-_NAMES_HELD = [0]
+NAMES_LIMIT = 50_000
+"""JSON keys a :class:`Walk` remembers at most (then its table starts over)."""
 
 
-def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None,
-                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
-    """``KV_MODE = json`` extraction of an object into ``out``: every field, or with
-    ``fields`` only those (walking only into ``prefixes``, the prefixes of ``fields``).
+class Walk:
+    """What the flattening walk does with each JSON key under each prefix: every field,
+    or with ``fields`` only those (walking only into ``prefixes``, the prefixes of
+    ``fields``).
+
+    Per (prefix, key) it remembers, once: the flattened name (interned: each record's JSON
+    gives its own copy of every name, and a nested name such as ``userIdentity.arn``
+    would be built anew per event; one shared copy keeps a held day of events smaller),
+    whether that name is wanted as a value, and the prefixes to walk into when the value
+    is an object or an array (None: nothing wanted there). A key that leads to no wanted
+    field is remembered as such, so the walk passes it with one lookup. Records with
+    ever-new keys (tag maps, ids as keys) make the table start over past
+    :data:`NAMES_LIMIT` entries.
+    """
+
+    def __init__(self, fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None):
+        self.fields = fields
+        self.prefixes = prefixes
+        self.table: dict[str, dict[str, tuple | None]] = {}  # prefix -> JSON key -> entry
+        self.lists: dict[str, tuple] = {}  # an array's name -> (wanted, object prefix, array name)
+        self.held = 0
+
+    def under(self, prefix: str) -> dict[str, tuple | None]:
+        """The entries of one prefix (made empty when first asked)."""
+        got = self.table.get(prefix)
+        if got is None:
+            got = self.table[prefix] = {}
+        return got
+
+    def entry(self, prefix: str, k: str) -> tuple | None:
+        """``(name, wanted, object prefix, array name)`` for key ``k`` under ``prefix``,
+        or None when it leads to no wanted field."""
+        name = intern(prefix + k) if prefix else intern(k)
+        prefixes = self.prefixes
+        if prefixes is not None and name not in prefixes:
+            got = None
+        else:
+            got = (name, self.fields is None or name in self.fields, self._sub(name + "."),
+                   self._sub(name + "{}"))
+        self.held += 1
+        if self.held > NAMES_LIMIT:  # records with ever-new keys: start over
+            self.table.clear()
+            self.lists.clear()
+            self.held = 0
+        self.under(prefix)[k] = got
+        return got
+
+    def list_entry(self, name: str) -> tuple:
+        """``(wanted, object prefix, array name)`` for the values of the array ``name``."""
+        got = self.lists.get(name)
+        if got is None:
+            got = self.lists[name] = (self.fields is None or name in self.fields, self._sub(name + "."),
+                                      self._sub(name + "{}"))
+        return got
+
+    def _sub(self, prefix: str) -> str | None:
+        if self.prefixes is not None and prefix not in self.prefixes:
+            return None
+        return intern(prefix) if prefix.endswith("{}") else prefix
+
+
+_ALL = Walk()
+"""The walk of every field (:func:`flatten`, :func:`to_event`)."""
+_MISSING: Any = object()  # an entry not made yet (None: the key leads to no wanted field)
+
+
+def _flatten_dict(obj: dict[str, Any], prefix: str, out: Event, null_value: str | None, walk: Walk = _ALL) -> None:
+    """``KV_MODE = json`` extraction of an object into ``out``, as ``walk`` says.
 
     The one flattening walk: :func:`to_event` and :class:`Extractor` both use it, so a
     partial event has exactly the full event's values for the fields it holds.
     """
-    names = _NAMES.get(prefix)
-    if names is None:
-        names = _NAMES[prefix] = {}
+    table = walk.under(prefix)
     for k, v in obj.items():
-        # interned: each record's JSON gives its own copy of every name, and a nested name
-        # ("userIdentity.arn") is built anew per event; one shared copy per name keeps a
-        # held day of events smaller. Remembered per prefix: no concatenation per record
-        key = names.get(k)
-        if key is None:
-            key = names[k] = intern(prefix + k) if prefix else intern(k)
-            _NAMES_HELD[0] += 1
-            if _NAMES_HELD[0] > NAMES_LIMIT:  # records with ever-new keys: start over
-                _NAMES.clear()
-                _NAMES_HELD[0] = 0
-                names = _NAMES[prefix] = {}
-        if prefixes is not None and key not in prefixes:  # leads to no wanted field: one set lookup
+        e = table.get(k, _MISSING)
+        if e is _MISSING:
+            e = walk.entry(prefix, k)
+            table = walk.under(prefix)  # (the table may have started over)
+        if e is None:  # leads to no wanted field: one lookup
             continue
+        key, want, sub, lst = e
         t = type(v)
         if t is str:
-            if fields is not None and key not in fields:
-                continue
-            if key in out:
-                _put(out, key, v)
-            else:
-                out[key] = v
+            if want:
+                if key in out:
+                    _put(out, key, v)
+                else:
+                    out[key] = v
         elif t is dict:
-            if v and (prefixes is None or key + "." in prefixes):
-                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
+            if v and sub is not None:
+                _flatten_dict(v, sub, out, null_value, walk)
         elif t is list:
-            if v and (prefixes is None or key + "{}" in prefixes):
-                _flatten_list(v, intern(key + "{}"), out, null_value, fields, prefixes)
-        elif fields is None or key in fields:
+            if v and lst is not None:
+                _flatten_list(v, lst, out, null_value, walk)
+        elif want:
             _put_scalar(out, key, v, null_value)
 
 
-def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None,
-                  fields: frozenset[str] | None = None, prefixes: frozenset[str] | None = None) -> None:
-    want = fields is None or key in fields
+def _flatten_list(items: list[Any], key: str, out: Event, null_value: str | None, walk: Walk = _ALL) -> None:
+    want, sub, lst = walk.list_entry(key)
     for v in items:
         t = type(v)
         if t is str:
             if want:
                 _put(out, key, v)
         elif t is dict:
-            if v and (prefixes is None or key + "." in prefixes):
-                _flatten_dict(v, key + ".", out, null_value, fields, prefixes)
+            if v and sub is not None:
+                _flatten_dict(v, sub, out, null_value, walk)
         elif t is list:
-            if v and (prefixes is None or key + "{}" in prefixes):
-                _flatten_list(v, intern(key + "{}"), out, null_value, fields, prefixes)
+            if v and lst is not None:
+                _flatten_list(v, lst, out, null_value, walk)
         elif want:
             _put_scalar(out, key, v, null_value)
 
@@ -333,6 +384,7 @@ class Extractor:
         self.dates = any(f.startswith("date_") for f in need)
         self.defaults = tuple(f for f in ("_raw", "sourcetype", "source", "host", "index") if f in need)
         self.prefixes = frozenset(f[:i] for f in need for i in range(1, len(f) + 1))
+        self.walk = Walk(self.fields, self.prefixes)
         self.aliases = tuple((src, tuple(x for x in names if x in need)) for src, names in _compiled(a)[0]
                              if any(x in need for x in names))
         self.calculated = a.calculated_set(frozenset(need))
@@ -346,7 +398,7 @@ class Extractor:
         if self.addon is not addon.load():
             self._build()  # the add-on was recompiled (a test)
         event: Event = {}
-        _flatten_dict(record, "", event, null_value, self.fields, self.prefixes)
+        _flatten_dict(record, "", event, null_value, self.walk)
         when = record.get("eventTime")
         if isinstance(when, str):
             if self.dates:
