@@ -153,7 +153,29 @@ def test_a_record_extracted_anyway_is_filtered_on_its_event(tmp_path, monkeypatc
         want = run(spl, events, CTX, now=ts("2026-11-23T11:00:00Z"))
         assert sorted(r["eventID"] for r in alert.results) == sorted(r["eventID"] for r in want.rows)
     assert sorted(r["eventID"] for r in res.alerts[0].results) == ["id-1", "id-3"]
-    assert asked.count(True) == 2 and asked.count(False) == 2  # every record asked on its event
+    # asked on the events (the second record from 198.51.100.7 takes the remembered answer)
+    assert asked.count(True) == 1 and asked.count(False) == 2
+
+
+def test_the_event_filters_of_several_detections_keep_each_its_own_verdict(tmp_path):
+    """The kept candidates are remembered per combination of all their filter fields'
+    values (smguard.scan.prepare.Preparer._filtered): each detection still drops exactly
+    the events its own filter drops, whatever the others read."""
+    ips = ["198.51.100.7", "10.0.0.1", "192.0.2.9"]
+    regions = ["eu-west-1", "us-east-1"]
+    records = [rec(i, f"2026-11-23T10:{i:02d}:00Z", sourceIPAddress=ips[i % 3], awsRegion=regions[i % 2])
+               for i in range(12)]
+    path = write(tmp_path / "a.ndjson", records)
+    spls = ["`ct` eventName=StopLogging | eval p=coalesce(user_arn, src) | where src!=\"198.51.100.7\" | table eventID",
+            "`ct` eventName=StopLogging | eval p=coalesce(user_arn, src) | where region=\"us-east-1\" | table eventID",
+            "`ct` eventName=StopLogging | table eventID"]  # no raw filter: every record is extracted
+    res = scan([DetectionSpec(f"d{k}", f"d{k}", "x", spl) for k, spl in enumerate(spls)], [path], CTX,
+               index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    events = [to_event(r) for r in records]
+    for alert, spl in zip(res.alerts, spls, strict=True):
+        want = run(spl, events, CTX, now=ts("2026-11-23T12:00:00Z"))
+        assert sorted(r["eventID"] for r in alert.results) == sorted(r["eventID"] for r in want.rows)
+    assert [len(a.results) for a in res.alerts] == [8, 6, 12]
 
 
 def test_all_time_and_now_dependent_search(tmp_path):

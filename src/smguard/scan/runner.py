@@ -678,6 +678,7 @@ class _Pass:
         self.preparer = Preparer([p.terms for p in self.plans],
                                  [p.raw_reject if p.pre_ops else None for p in self.plans],
                                  [p.event_reject if p.pre_ops else None for p in self.plans],
+                                 [p.pre_fields for p in self.plans],
                                  [p.fields for p in self.plans], index=opts.index, sourcetype=opts.sourcetype,
                                  lazy=opts.lazy)
         self.n = 0
