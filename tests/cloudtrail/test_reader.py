@@ -285,3 +285,17 @@ def test_parse_line_reports_what_json_loads_reports(text):
     with pytest.raises(ValueError) as want:
         json.loads(text)
     assert str(got.value) == str(want.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789Z.:٣ \n-", max_size=6),
+                 st.builds(lambda a, b, z: a + b + z, st.sampled_from("0123456789٣ a"), st.sampled_from("0123456789٣ a"),
+                           st.sampled_from(["Z", "z", "", "ZZ", ".5Z", "\n"]))))
+def test_a_time_in_an_already_accepted_minute_is_checked_like_any_other(tmp_path_factory, tail):
+    """The reader remembers minutes whose times it accepted and checks a later time of the
+    same minute by its last characters: it accepts exactly what the eventTime pattern does."""
+    path = tmp_path_factory.mktemp("t") / "a.ndjson"
+    when = "2026-08-22T09:15:" + tail
+    path.write_text(_ndjson([{**RECS[1], "eventTime": "2026-08-22T09:15:07Z"}, {**RECS[1], "eventTime": when}]))
+    got, report = _read(path)
+    assert len(got) == (2 if reader._TIME_RE.match(when) else 1), when

@@ -141,18 +141,29 @@ class CalculatedSet:
         if not self.calculated:
             return
         get = event.get
-        key = tuple([get(f) for f in self.reads])
+        key = tuple(map(get, self.reads))
         try:
             got = self._memo.get(key)
         except TypeError:  # a multivalue read (a list): remembered under its tuple
             key = tuple([_hashable(v) for v in key])
             got = self._memo.get(key)
         if got is None:
-            got = tuple([c(get) for c in self.calculated])
+            values = tuple([c(get) for c in self.calculated])
+            if any(type(v) is list for v in values):
+                got = (None, values)  # each event gets its own copy of a list: assigned one by one
+            else:  # assigned in one update: the same values in the same order
+                got = ({n: v for n, v in zip(self.names, values, strict=True) if v is not None},
+                       tuple(n for n, v in zip(self.names, values, strict=True) if v is None))
             if len(self._memo) > 100_000:
                 self._memo.clear()
             self._memo[key] = got
-        for name, value in zip(self.names, got, strict=True):
+        sets, rest = got
+        if sets is not None:
+            event.update(sets)
+            for name in rest:
+                event.pop(name, None)
+            return
+        for name, value in zip(self.names, rest, strict=True):
             if value is None:
                 event.pop(name, None)
             else:
@@ -179,7 +190,7 @@ class LookupChain:
         if not self.lookups:
             return
         get = event.get
-        key = tuple([get(f) for f in self.fields])
+        key = tuple(map(get, self.fields))
         try:
             got = self._memo.get(key)
         except TypeError:  # a multivalue field: remembered under its tuple
