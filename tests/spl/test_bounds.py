@@ -136,4 +136,17 @@ def test_a_group_with_a_passing_row_may_pass(case):
     passed = {r["g"] for r in run(spl, events, SearchContext(), now=5000.0, optimize=False).rows}
     bound = Bound(req, StreamstatsOp(_cmd(), EvalEnv(0.0)).specs)
     for g in passed:
-        assert bound.may_pass([e for e in events if e["g"] == g]), (g, cond)
+        mine = sorted((e for e in events if e["g"] == g), key=lambda e: e["_time"])
+        assert bound.may_pass(mine), (g, cond)
+        # with the times: a count bounded by the busiest five minutes
+        assert bound.may_pass(mine, [e["_time"] for e in mine], 300.0), (g, cond)
+
+
+def test_a_count_is_bounded_by_the_busiest_window_of_the_rows():
+    b = _bound("n >= 3 AND cx >= 1")
+    rows = [{"x": "a"}, {"x": ["a", "b"]}, {"x": "c"}, {}, {"x": "d"}]
+    times = [0.0, 100.0, 299.0, 300.0, 300.0]  # a row at 300 drops the one at 0 from (0, 300]
+    assert b.upper("n", map(b.specs["n"].values, rows), times, 300.0) == 4  # 100, 299 and both at 300
+    assert b.upper("cx", map(b.specs["cx"].values, rows), times, 300.0) == 4  # ["a", "b"], "c", {} none, "d"
+    assert b.upper("n", map(b.specs["n"].values, rows), times, 200.0) == 3  # (100, 300]: 299 and both at 300
+    assert not _bound("n >= 5").may_pass(rows, times, 300.0) and _bound("n >= 5").may_pass(rows)

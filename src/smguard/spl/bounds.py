@@ -9,7 +9,9 @@ the same few shards) is nowhere near. Each result of a row's window is bounded b
 same function over any stretch of rows holding that window:
 
 - ``count`` (plain or of a field, or of ``eval(...)``) counts values: at most the
-  values the stretch holds;
+  values the stretch holds, or, given the rows' times, the most values any row's
+  ``(t - W, t]`` of the stretch holds (a window evicts the entries ``W`` or more before
+  it, and rows come in time order);
 - ``dc(x)`` counts distinct values (as text): at most the distinct texts the stretch holds;
 - ``sum(x)`` adds the numbers: at most the sum of the stretch's positive numbers
   (no bound when one of them is not finite); the window adds its values in another
@@ -118,27 +120,38 @@ class Bound:
         self.req = req
         self.specs = {s.name: s for s in specs}
 
-    def may_pass(self, fields: Sequence[dict]) -> bool:
+    def may_pass(self, fields: Sequence[dict], times: Sequence[float] | None = None,
+                 window: float | None = None) -> bool:
         """False only when no row whose ``streamstats`` window lies within the rows
-        with these field dicts can satisfy the condition."""
-        return self._may(self.req, lambda name: map(self.specs[name].values, fields), {})
+        with these field dicts can satisfy the condition.
 
-    def _may(self, req: Need, values: Callable[[str], Iterable], cache: dict[str, float]) -> bool:
+        With the rows' ``times`` (ascending) and the window's length, a ``count`` is
+        bounded by the most values any ``(t - window, t]`` of the rows holds instead of
+        all of them: a group busy in one ten-minute stretch of an hour is judged on that
+        stretch. (``dc`` and ``sum`` stay bounded by the whole stretch.)"""
+        return self._may(self.req, lambda name: map(self.specs[name].values, fields), {}, times, window)
+
+    def _may(self, req: Need, values: Callable[[str], Iterable], cache: dict[str, float],
+             times: Sequence[float] | None, window: float | None) -> bool:
         if isinstance(req, Both):
-            return all(self._may(r, values, cache) for r in req.items)
+            return all(self._may(r, values, cache, times, window) for r in req.items)
         if isinstance(req, Either):
-            return any(self._may(r, values, cache) for r in req.items)
+            return any(self._may(r, values, cache, times, window) for r in req.items)
         b = cache.get(req.name)
         if b is None:
-            b = cache[req.name] = self.upper(req.name, values(req.name))
+            b = cache[req.name] = self.upper(req.name, values(req.name), times, window)
         return b > req.value if req.strict else b >= req.value
 
-    def upper(self, name: str, values: Iterable) -> float:
+    def upper(self, name: str, values: Iterable, times: Sequence[float] | None = None,
+              window: float | None = None) -> float:
         """The output's upper bound over the rows whose values (each row's list of the
-        aggregate's values) are given (``inf``: none)."""
+        aggregate's values) are given (``inf``: none); see :meth:`may_pass`."""
         func = self.specs[name].func
         if func == "count":
-            return float(sum(map(len, values)))
+            counts = list(map(len, values))
+            if times is None or window is None:
+                return float(sum(counts))
+            return float(_most_in_window(counts, times, window))
         if func == "dc":
             seen: set[str] = set()
             for vals in values:
@@ -158,6 +171,22 @@ class Bound:
         except OverflowError:  # an integer past double range
             return math.inf
         return total * (1 + MARGIN) if math.isfinite(total) else math.inf
+
+
+def _most_in_window(counts: Sequence[int], times: Sequence[float], window: float) -> int:
+    """The most ``counts`` any row's ``(t - window, t]`` holds (``times`` ascending): at
+    each row, the rows up to it whose time is in its window; the last of rows tied at
+    ``t`` counts them all, so a row's window is never undercounted."""
+    most = total = 0
+    lo = 0
+    for i, t in enumerate(times):
+        total += counts[i]
+        while lo < i and times[lo] <= t - window:  # rows at or before t - window leave
+            total -= counts[lo]
+            lo += 1
+        if total > most:
+            most = total
+    return most
 
 
 __all__ = ["BOUNDED", "MARGIN", "Both", "Bound", "Either", "Least", "Need", "bounded_outputs", "need"]

@@ -488,7 +488,7 @@ class HistoryTail:
             return False
         if bound is not None:
             c = bisect.bisect_left(times, times[i_hi] - p.lead)
-            if not bound.may_pass(got[1][c:]):
+            if not bound.may_pass(got[1][c:], times[c:], p.lead):
                 self.bounded += 1
                 return False
         done = self._streamstats(rows, times, [(i_hi, n)], lo, i_hi)

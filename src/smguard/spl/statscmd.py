@@ -515,15 +515,18 @@ class StreamstatsOp(Op):
         small: set = set()
         if keep is not None and self.bound is not None:  # groups the fused where keeps no row of
             fields: dict = {}
+            times: dict = {}
             for m in held:
                 if m[2] is not None:
                     got = fields.get(m[2])
                     if got is None:
                         fields[m[2]] = [m[0]]
+                        times[m[2]] = [m[1]]
                     else:
                         got.append(m[0])
+                        times[m[2]].append(m[1])
             may = self.bound.may_pass  # reads only the values the condition bounds
-            small = {hk for hk, group in fields.items() if not may(group)}
+            small = {hk for hk, group in fields.items() if not may(group, times[hk], tw)}
         for r, m in zip(rows, held, strict=True):
             f, t, hk, snap, res = m  # f is r.f (the memo's entry is for that very dict)
             if hk is None:
