@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smguard.cloudtrail.fields import to_event
 from smguard.errors import SmguardError
@@ -420,3 +422,53 @@ def test_a_stream_cut_at_now_answers_each_run(tmp_path, monkeypatch):
         out = run(spl, [e for e in events if lo <= e["_time"] < hi], CTX, now=now, earliest=lo, latest=hi)
         want += [(f"2026-11-23T{h:02d}:00:00Z", r["principal"], r["recent"], r["count"]) for r in out.rows]
     assert got == sorted(want) and len(got) == 14
+
+
+_FILTER_SPLS = [
+    # an enrichment passed over, then an allow-list through mvexpand and a lookup
+    "`ct` eventName=StopLogging | eval p=coalesce(user_arn, src) | eval v=mvappend(src, 'requestParameters.name') "
+    "| mvexpand v | lookup t k AS v OUTPUT v AS hit | where isnull(hit) | table eventID p v",
+    # a filter on a field the passed-over eval does not write, and one on a split list
+    "`ct` eventName=StopLogging | eval p=lower(user_arn) | eval parts=split(src, \".\") | mvexpand parts "
+    "| where parts=\"7\" OR parts=\"1\" | table eventID p parts",
+    # a lookup with OUTPUTNEW (reads its output) and a region filter
+    "`ct` eventName=StopLogging | lookup t k AS src OUTPUTNEW v AS tag | where isnull(tag) AND region!=\"us-east-1\" "
+    "| table eventID tag",
+    # a lookup passed over (it reads an enrichment) that fills a raw field when missing
+    "`ct` eventName=StopLogging | eval p=coalesce(src, user_arn) | lookup t k AS p OUTPUTNEW v AS requestParameters.name "
+    "| where 'requestParameters.name'=\"corp\" | table eventID p",
+    "`ct` eventName=StopLogging | table eventID",  # no raw filter: records are extracted anyway
+]
+_IPS = st.one_of(st.sampled_from(["198.51.100.7", "10.0.0.1", "192.0.2.9", "", "1.1"]),
+                 st.lists(st.sampled_from(["10.0.0.1", "198.51.100.7"]), min_size=1, max_size=2),
+                 st.just({"ip": "10.0.0.1"}), st.none(), st.integers(0, 9))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_IPS, st.sampled_from(["eu-west-1", "us-east-1"]),
+                          st.one_of(st.none(), st.sampled_from(["trail", "10.0.0.1"]), st.just(["a", "b"]))),
+                min_size=1, max_size=12),
+       st.sets(st.integers(0, len(_FILTER_SPLS) - 1), min_size=1))
+def test_filters_on_raw_records_and_events_give_the_full_extraction_results(tmp_path_factory, rows, which):
+    """Raw-record and event filters (passed-over enrichments, mvexpand, lookups; values
+    that are lists, objects, numbers, null) keep exactly the results of the reference path
+    (full extraction, no raw filters: ``lazy=False``)."""
+    from smguard.spl import LookupDef
+
+    ctx = SearchContext(macros=CTX.macros, lookups={"t": LookupDef("t", ("k", "v"), (
+        {"k": "10.0.0.1", "v": "corp"}, {"k": "trail", "v": "x"}))})
+    records = []
+    for i, (ip, region, name) in enumerate(rows):
+        r = rec(i, f"2026-11-23T10:{i:02d}:00Z", awsRegion=region, requestParameters={"name": name})
+        if ip is None:
+            del r["sourceIPAddress"]
+        else:
+            r["sourceIPAddress"] = ip
+        records.append(r)
+    path = write(tmp_path_factory.mktemp("f") / "a.ndjson", records)
+    specs = [DetectionSpec(f"d{k}", f"d{k}", "x", _FILTER_SPLS[k]) for k in sorted(which)]
+    lazy = scan(specs, [path], ctx, index="aws", sourcetype="aws:cloudtrail", all_time=True)
+    full = scan(specs, [path], ctx, index="aws", sourcetype="aws:cloudtrail", all_time=True, lazy=False)
+    assert lazy.to_json() == full.to_json()
+    assert [a.error for a in lazy.alerts] == [a.error for a in full.alerts]

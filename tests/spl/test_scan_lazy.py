@@ -198,6 +198,8 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
     ("| eval p=coalesce(user_arn, \"b\") | mvexpand src | where src=\"1.2.3.4\" | stats count by p", 2, ("src",)),
     ("| where user_arn=\"x\" | where src=\"1.2.3.4\" | stats count", 0, ()),
     ("| lookup t k AS user_arn OUTPUT v | where src=\"1.2.3.4\" | where isnull(v) | stats count", 1, ("src",)),
+    # a lookup passed over fills a raw field when missing (OUTPUTNEW): a filter on it stops the run
+    ("| lookup t k AS user_arn OUTPUTNEW v AS src | where src=\"1.2.3.4\" | stats count", 0, ()),
 ])
 def test_raw_prefix(tail, n_ops, fields):
     from smguard.scan.logs import prefilterable

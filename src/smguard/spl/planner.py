@@ -222,7 +222,8 @@ def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Call
     A command is taken when every field it reads is such a raw field or one an earlier
     taken command sets. An ``eval`` or ``lookup`` that reads anything else is passed over
     when it cannot fail on a value (no function of :data:`FAILS_ON_DATA`): the fields it
-    sets are then unknown, and the run stops at a command reading one of them (an enrichment
+    may write are then unknown (an ``OUTPUTNEW`` lookup's outputs too: it fills them when
+    missing, a raw field among them), and the run stops at a command reading one (an enrichment
     such as the principal's ``case()``, which the allow-list filter after it never reads).
     A filter or ``mvexpand`` is never passed over (the allow-list's ``mvexpand`` judges
     every value of a list: a row becomes a row per value, and the record is dropped when
@@ -256,8 +257,11 @@ def raw_prefix(cmds: Sequence[A.Command], ops: Sequence[Any], raw_readable: Call
                 keep = len(taken)
                 kept_raw = set(raw)
         elif isinstance(c, A.LookupCmd) or (isinstance(c, A.EvalCmd) and not _fails_on_data(c)):
-            unknown |= sets
-            defined -= sets
+            # everything it may write is unknown from here: an OUTPUTNEW lookup fills its
+            # outputs when missing (read, so not in ``sets``), a raw field among them too
+            writes = sets | ({f for _, f in c.outputs} if isinstance(c, A.LookupCmd) and c.outputs else set())
+            unknown |= writes
+            defined -= writes
         else:
             break
     if not keep:
