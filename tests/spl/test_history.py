@@ -535,3 +535,15 @@ def test_the_bound_counts_the_rows_a_scored_window_reaches_back_to():
     assert isinstance(cs.history, GroupedHistory)
     assert _replay(cs, spl, CAPS, events, [(run_at, run_at - 86400, run_at - 600)]) == 1
     assert cs.history.bounded == 1 and cs.history.kept == 1  # bob answered by the bound, alice kept
+
+
+def test_a_huge_integer_literal_in_the_keep_runs_as_the_plain_search():
+    """Outside review: an integer literal past double range in the keep's condition made
+    the bound's analysis raise (spl.bounds), where the plain search runs."""
+    events = _review_events(("alice", "bob"))
+    spl = _review_spl("", "", "objects >= 1" + "0" * 400)
+    now = T0 + 12 * 3600
+    window = [e for e in events if now - 86400 <= e["_time"] < now - 600]
+    kw = dict(now=now, earliest=now - 86400, latest=now - 600)
+    assert run(spl, window, CAPS, optimize=False, **kw).rows == []
+    assert run(spl, window, CAPS, **kw).rows == []

@@ -98,9 +98,13 @@ def need(expr: A.Expr, outputs: frozenset[str]) -> Need | None:
         if not (isinstance(left, A.FieldRef) and left.name in outputs and isinstance(right, A.Literal)):
             return None
         v = right.value
-        if type(v) not in (int, float) or not math.isfinite(v) or op not in (">=", ">"):  # type: ignore[arg-type]
+        if type(v) not in (int, float) or op not in (">=", ">"):
             return None
-        return Least(left.name, float(v), op == ">")  # type: ignore[arg-type]
+        try:
+            value = float(v)  # type: ignore[arg-type]
+        except OverflowError:  # an integer literal past double range: no bound (outside review)
+            return None
+        return Least(left.name, value, op == ">") if math.isfinite(value) else None
     return None
 
 
