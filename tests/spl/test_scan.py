@@ -438,6 +438,9 @@ _FILTER_SPLS = [
     "`ct` eventName=StopLogging | eval p=coalesce(src, user_arn) | lookup t k AS p OUTPUTNEW v AS requestParameters.name "
     "| where 'requestParameters.name'=\"corp\" | table eventID p",
     "`ct` eventName=StopLogging | table eventID",  # no raw filter: records are extracted anyway
+    # an alias and a dotted path filtered on the raw record
+    "`ct` eventName=StopLogging | where dvc=\"cloudtrail.amazonaws.com\" AND 'requestParameters.name'=\"trail\" "
+    "| table eventID",
 ]
 _IPS = st.one_of(st.sampled_from(["198.51.100.7", "10.0.0.1", "192.0.2.9", "", "1.1"]),
                  st.lists(st.sampled_from(["10.0.0.1", "198.51.100.7"]), min_size=1, max_size=2),
@@ -447,20 +450,28 @@ _IPS = st.one_of(st.sampled_from(["198.51.100.7", "10.0.0.1", "192.0.2.9", "", "
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(_IPS, st.sampled_from(["eu-west-1", "us-east-1"]),
-                          st.one_of(st.none(), st.sampled_from(["trail", "10.0.0.1"]), st.just(["a", "b"]))),
+                          st.one_of(st.none(), st.sampled_from(["trail", "10.0.0.1"]), st.just(["a", "b"])),
+                          st.sampled_from(["", "dotted", "both", "dvc"])),
                 min_size=1, max_size=12),
        st.sets(st.integers(0, len(_FILTER_SPLS) - 1), min_size=1))
 def test_filters_on_raw_records_and_events_give_the_full_extraction_results(tmp_path_factory, rows, which):
     """Raw-record and event filters (passed-over enrichments, mvexpand, lookups; values
-    that are lists, objects, numbers, null) keep exactly the results of the reference path
-    (full extraction, no raw filters: ``lazy=False``)."""
+    that are lists, objects, numbers, null; keys holding dots, a key of an alias's name
+    without its source) keep exactly the results of the reference path (full extraction,
+    no raw filters: ``lazy=False``)."""
     from smguard.spl import LookupDef
 
     ctx = SearchContext(macros=CTX.macros, lookups={"t": LookupDef("t", ("k", "v"), (
         {"k": "10.0.0.1", "v": "corp"}, {"k": "trail", "v": "x"}))})
     records = []
-    for i, (ip, region, name) in enumerate(rows):
+    for i, (ip, region, name, shape) in enumerate(rows):
         r = rec(i, f"2026-11-23T10:{i:02d}:00Z", awsRegion=region, requestParameters={"name": name})
+        if shape in ("dotted", "both"):  # flattening names this key requestParameters.name too
+            r["requestParameters.name"] = "trail"
+            if shape == "dotted":
+                del r["requestParameters"]
+        elif shape == "dvc":  # no eventSource: the alias copies nothing and the record's dvc shows
+            r["dvc"] = r.pop("eventSource")
         if ip is None:
             del r["sourceIPAddress"]
         else:

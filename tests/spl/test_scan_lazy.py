@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smguard.cli import main
 from smguard.cloudtrail import addon
@@ -210,6 +212,37 @@ def test_raw_prefix(tail, n_ops, fields):
     plan = plan_search("index=aws eventName=X " + tail, ctx, list, 1.8e9, all_time=False, raw_readable=prefilterable)
     assert len(plan.raw_ops) == n_ops
     assert set(plan.raw_fields) == set(fields)
+
+
+_RAW_FIELDS = ["eventName", "signature", "command", "eventSource", "dvc", "src", "region", "readOnly",
+               "errorCode", "requestParameters.name", "requestParameters.a.b"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, width=16),
+                     st.sampled_from(["x", "", "AccessDenied", "Failure", "1.2.3.4"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=2),
+    st.dictionaries(st.sampled_from(["name", "a", "b", "a.b", "ConsoleLogin"]), inner, max_size=2)), max_leaves=4)
+_KEYS = st.sampled_from([*_RAW_FIELDS, "requestParameters", "requestParameters.a", "responseElements",
+                         "responseElements.ConsoleLogin"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_raw_values_are_the_extracted_values_for_any_shape(extra):
+    """The same promise over records shaped to trip it: keys holding dots (flattening
+    names ``{"a.b": 1}`` and ``{"a": {"b": 1}}`` alike, and both at once as a multivalue
+    field), a key of an alias's name with or without its source, lists, objects, numbers
+    and nulls where strings are expected."""
+    from smguard.cloudtrail.fields import prefilter_values
+    from smguard.scan.logs import UNKNOWN, raw_value
+
+    record = {"eventTime": "2026-11-23T10:00:00Z", "eventVersion": "1.08", "eventID": "e1", **extra}
+    ev = to_event(record)
+    for f in _RAW_FIELDS:
+        got = raw_value(record, f)
+        if got is not UNKNOWN:
+            assert got == ev.get(f), f
+    for f, v in prefilter_values(record).items():
+        assert ev.get(f) == v, f
 
 
 def test_raw_values_are_the_extracted_values(day_of_logs):

@@ -495,18 +495,48 @@ def raw_scalar(v: Any) -> Any:
 
 def raw_path(field: str) -> Any:
     """A function reading the JSON path ``field`` (``a.b.c``, no ``{}``) off a raw record,
-    as the extracted event has it: str, None (absent) or :data:`UNKNOWN` (not a scalar)."""
-    parts = tuple(field.split("."))
+    as the extracted event has it: str, None (absent) or :data:`UNKNOWN` (not a scalar).
+
+    Flattening joins keys with ``.``, so a key may hold dots itself: ``{"a.b": {"c": 1}}``,
+    ``{"a": {"b.c": 1}}`` and ``{"a": {"b": {"c": 1}}}`` all give ``a.b.c``, and a record
+    holding two of them gives a multivalue field. Every way of cutting the path into keys
+    is therefore looked up (n(n+1)/2 dict lookups for n parts, most of them misses): one
+    value found is the event's value, two make it :data:`UNKNOWN`.
+    """
+    parts = field.split(".")
+    n = len(parts)
+    if n == 1:
+        key = parts[0]
+        return lambda record: raw_scalar(record.get(key))
+    # keys[i]: (j, the key spanning parts i..j-1), for every j after i
+    keys = tuple(tuple((j, ".".join(parts[i:j])) for j in range(i + 1, n + 1)) for i in range(n))
+
+    def found(node: dict, i: int) -> Any:
+        """The value under ``node`` for parts i.., or None, or UNKNOWN (several, or a list)."""
+        got: Any = None
+        for j, key in keys[i]:
+            v = node.get(key)
+            if v is None:
+                continue
+            if j < n:
+                t = type(v)
+                if t is dict:
+                    v = found(v, j)
+                    if v is None:
+                        continue
+                elif t is list:
+                    return UNKNOWN  # a list on the way: only the full event can tell
+                else:
+                    continue  # a scalar where the path goes on holds nothing of it
+            else:
+                v = raw_scalar(v)
+            if got is not None or v is UNKNOWN:
+                return UNKNOWN
+            got = v
+        return got
 
     def path(record: dict) -> Any:
-        node: Any = record
-        for part in parts:
-            if type(node) is not dict:
-                return UNKNOWN if isinstance(node, list) else None
-            node = node.get(part)
-            if node is None:
-                return None
-        return raw_scalar(node)
+        return found(record, 0)
     return path
 
 

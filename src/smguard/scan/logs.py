@@ -61,13 +61,23 @@ def raw_getter(field: str) -> Callable[[dict], Any]:
     key = _TOP.get(field)
     if key is not None:
         absent = None if key in ("eventName", "eventSource") else UNKNOWN
+        if key == field:
+            def top(record: dict) -> Any:
+                v = record.get(key)
+                if v is None:
+                    return absent
+                return v if type(v) is str else raw_scalar(v)
+            return top
 
-        def top(record: dict) -> Any:
+        def alias(record: dict) -> Any:
+            # the add-on's FIELDALIAS copies the source when it has a value; when not, a
+            # key of the alias's own name is what the event shows
             v = record.get(key)
             if v is None:
-                return absent
+                v = record.get(field)
+                return absent if v is None else raw_scalar(v)
             return v if type(v) is str else raw_scalar(v)
-        return top
+        return alias
     if field == "errorCode":
         return calculated_from_raw("errorCode")  # type: ignore[no-any-return]
     return raw_path(field)  # type: ignore[no-any-return]
