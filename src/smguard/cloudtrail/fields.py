@@ -535,8 +535,22 @@ def raw_path(field: str) -> Any:
             got = v
         return got
 
+    # the walk down the nested keys, asking at each level whether a key spanning several
+    # parts is there too (rare: then the general search above answers)
+    steps = tuple((parts[i], tuple(k for _j, k in keys[i][1:])) for i in range(n))
+
     def path(record: dict) -> Any:
-        return found(record, 0)
+        node: Any = record
+        for part, longer in steps:
+            if type(node) is not dict:
+                return UNKNOWN if type(node) is list else None
+            for k in longer:
+                if k in node:
+                    return found(record, 0)
+            node = node.get(part)
+            if node is None:
+                return None
+        return raw_scalar(node)
     return path
 
 
