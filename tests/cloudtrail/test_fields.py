@@ -7,6 +7,8 @@ import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smguard.cloudtrail import addon
 from smguard.cloudtrail.fields import flatten, prefilter_values, time_fields, to_event
@@ -379,3 +381,40 @@ def test_the_table_of_flattened_names_starts_over_when_full(monkeypatch):
         got = flatten(rec)
         assert got == {"eventName": "X", **{f"requestParameters.tags.k{n}_{i}": str(i) for i in range(25)}}
         assert sum(len(v) for v in fields._ALL.table.values()) <= 11
+
+
+# -- numbers a lax parse may have rounded ----------------------------------------------------------
+
+_NUMBERS = st.one_of(st.integers(-(2**70), 2**70), st.sampled_from([2**64, 2**64 - 1, -(2**63), -(2**63) - 1, 10**25]),
+                     st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([1e20, -1e19, 2.0**64, 0.5]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["n", "sourceIPAddress", "errorCode", "eventName"]),
+                       st.one_of(_NUMBERS, st.lists(_NUMBERS, max_size=2), st.dictionaries(st.just("x"), _NUMBERS)),
+                       max_size=4),
+       st.sampled_from(["", "NaN", "Infinity", "1e400"]))
+def test_a_lax_record_extracts_as_the_exact_one(tmp_path_factory, numbers, constant):
+    """A record read with ``exact_numbers=False`` (the scan's reader: orjson without the
+    19-digit check, so an integer past 64 bits is a float) gives the same event, whole
+    or partial, as the record read exactly; its raw values are the event's or "not a
+    plain value". Floats written as such (1e20, NaN, 1e400) stay floats."""
+    from smguard.cloudtrail.fields import Extractor
+    from smguard.cloudtrail.reader import iter_records
+    from smguard.scan.logs import UNKNOWN, raw_value
+
+    record = {"eventTime": "2026-11-23T10:00:00Z", "eventID": "e", **numbers}
+    line = json.dumps(record)
+    if constant:
+        line = line[:-1] + f', "c": {constant}}}'
+    path = tmp_path_factory.mktemp("n") / "a.ndjson"
+    path.write_text(line + "\n")
+    exact = next(iter_records([str(path)]))
+    lax = next(iter_records([str(path)], exact_numbers=False))
+    want = to_event(exact)
+    assert to_event(lax) == want
+    part = Extractor(frozenset({"n", "src", "x", "n.x", "n{}", "errorCode", "c"}))
+    assert part(lax) == part(exact)
+    for field in ("n", "n.x", "sourceIPAddress", "src", "errorCode", "eventName", "c"):
+        got = raw_value(lax, field)
+        assert got is UNKNOWN or got == want.get(field), field

@@ -209,7 +209,11 @@ def share_values(events: Iterable[Event]) -> list[Event]:
 def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:
     """``KV_MODE = json`` extraction of one record: ``{"a.b": "x", "c{}": ["1", "2"], ...}``."""
     out: Event = {}
-    _flatten_dict(record, "", out, null_value)
+    try:
+        _flatten_dict(record, "", out, null_value)
+    except _MaybeRounded:
+        out = {}
+        _flatten_dict(exact_record(record), "", out, null_value)
     return out
 
 
@@ -328,7 +332,12 @@ def to_event(
     if source is None:
         source = getattr(rec, "source", "")
     event: Event = {}
-    _flatten_dict(record, "", event, null_value)
+    try:
+        _flatten_dict(record, "", event, null_value)
+    except _MaybeRounded:
+        record = exact_record(rec)
+        event = {}
+        _flatten_dict(record, "", event, null_value)
     when = record.get("eventTime")
     if isinstance(when, str):
         event.update(time_fields(when))
@@ -398,7 +407,12 @@ class Extractor:
         if self.addon is not addon.load():
             self._build()  # the add-on was recompiled (a test)
         event: Event = {}
-        _flatten_dict(record, "", event, null_value, self.walk)
+        try:
+            _flatten_dict(record, "", event, null_value, self.walk)
+        except _MaybeRounded:
+            record = exact_record(rec)
+            event = {}
+            _flatten_dict(record, "", event, null_value, self.walk)
         when = record.get("eventTime")
         if isinstance(when, str):
             if self.dates:
@@ -427,12 +441,59 @@ def scalar_text(v: Any) -> str:
 
 
 def _put_scalar(out: Event, key: str, v: Any, null_value: str | None) -> None:
-    """A JSON true/false/null/number as Splunk's JSON extraction writes it."""
+    """A JSON true/false/null/number as Splunk's JSON extraction writes it; a float that
+    may be a rounded integer raises :class:`_MaybeRounded` (see :func:`exact_record`)."""
     if v is None:
         if null_value is not None:
             _put(out, key, null_value)
     else:
+        if type(v) is float and not _EXACT_LO < v < _EXACT_HI:
+            raise _MaybeRounded
         _put(out, key, scalar_text(v))
+
+
+_EXACT_LO, _EXACT_HI = -(2.0 ** 63), 2.0 ** 64
+"""orjson parses an integer in ``[-2**63, 2**64)`` exactly; one outside becomes a float
+there (:func:`smguard.cloudtrail.reader.parse_line_lax`), which may round to either bound:
+a float strictly between them is what the text says."""
+
+
+class _MaybeRounded(Exception):
+    """A record holds a plain float outside :data:`_EXACT_LO`..:data:`_EXACT_HI`: it may
+    be an integer that a lax parse rounded; flatten :func:`exact_record` instead."""
+
+
+class _ExactFloat(float):
+    """A float parsed from its JSON text by the stdlib: written like any float (``repr``),
+    but not a plain ``float``, so flattening knows it is what the text says."""
+
+    __slots__ = ()
+
+
+def exact_record(rec: Any) -> dict[str, Any]:
+    """The record as :func:`json.loads` parses its text, floats marked exact.
+
+    A :class:`~smguard.cloudtrail.reader.LogRecord`'s ``raw`` is parsed again (its
+    ``record`` may hold an integer past 64 bits as a float, when read with
+    ``exact_numbers=False``); a plain dict was parsed exactly, so only its floats are
+    marked. Asked only for a record holding a float past ``2**63`` in size (or a NaN):
+    CloudTrail's numbers are byte counts and sizes, far below.
+    """
+    raw = getattr(rec, "raw", None)
+    if type(raw) is str:
+        return json.loads(raw, parse_float=_ExactFloat, parse_constant=_ExactFloat)  # type: ignore[no-any-return]
+    return _exact_floats(getattr(rec, "record", rec))  # type: ignore[no-any-return]
+
+
+def _exact_floats(v: Any) -> Any:
+    t = type(v)
+    if t is float:
+        return _ExactFloat(v)
+    if t is dict:
+        return {k: _exact_floats(x) for k, x in v.items()}
+    if t is list:
+        return [_exact_floats(x) for x in v]
+    return v
 
 
 _EXTRACTORS: dict[frozenset[str], Extractor] = {}
@@ -482,7 +543,8 @@ _NOT_RAW = frozenset({"_raw", "_time", "sourcetype", "source", "host", "index"})
 
 
 def raw_scalar(v: Any) -> Any:
-    """A raw JSON value as JSON extraction writes it: str, None (null) or :data:`UNKNOWN`."""
+    """A raw JSON value as JSON extraction writes it: str, None (null) or :data:`UNKNOWN`
+    (also a float that may be a rounded integer: the extracted event says)."""
     t = type(v)
     if t is str:
         return v
@@ -490,6 +552,8 @@ def raw_scalar(v: Any) -> Any:
         return UNKNOWN
     if v is None:
         return None
+    if t is float and not _EXACT_LO < v < _EXACT_HI:
+        return UNKNOWN
     return scalar_text(v)
 
 

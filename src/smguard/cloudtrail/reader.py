@@ -71,6 +71,25 @@ def parse_line(raw: bytes, text: str) -> Any:
             pass
     return json.loads(text)
 
+
+def parse_line_lax(raw: bytes, text: str) -> Any:
+    """:func:`parse_line` without the 19-digit check: an integer outside
+    ``[-2**63, 2**64)`` may come back as the nearest float (orjson's), every other value
+    exactly as :func:`json.loads` gives it.
+
+    For a reader whose every use of a number notices such a float and asks the line's
+    exact value instead (the scan: :mod:`smguard.cloudtrail.fields` flattens through
+    :func:`~smguard.cloudtrail.fields.exact_record`, and its raw values call such a float
+    "not a plain value"). The check costs a ``bytes.translate`` of every line, 5% of a
+    whole-pack scan, for the few records that hold such a number.
+    """
+    if _orjson_loads is not None:
+        try:
+            return _orjson_loads(raw)
+        except ValueError:
+            pass
+    return json.loads(text)
+
 _TIME_RE = re.compile(
     r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z\Z"
 )
@@ -198,11 +217,14 @@ def iter_records(
     *,
     strict: bool = False,
     report: ReadReport | None = None,
+    exact_numbers: bool = True,
 ) -> Iterator[LogRecord]:
     """Yield every usable record of ``paths`` (files or directories), in file then line order.
 
     Bad input is appended to ``report.problems`` (pass a :class:`ReadReport` to see it), or
-    with ``strict=True`` raises :class:`SmguardError` at the first one.
+    with ``strict=True`` raises :class:`SmguardError` at the first one. With
+    ``exact_numbers=False`` an NDJSON line is parsed by :func:`parse_line_lax` (an
+    integer outside 64 bits may be a float in ``record``; ``raw`` is exact as always).
     """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -213,7 +235,7 @@ def iter_records(
         source = str(path)
         try:
             with open(path, "rb", buffering=1 << 20) as fh:
-                yield from _read_stream(fh, source, sink, report)
+                yield from _read_stream(fh, source, sink, report, exact_numbers)
         except OSError as exc:
             sink.bad(source, 0, f"unreadable: {exc.strerror or exc}")
 
@@ -242,14 +264,15 @@ def is_ndjson(path: str | os.PathLike[str]) -> bool:
             first == b"{" and _looks_like_records_file(fh))
 
 
-def iter_pieces(pieces: Iterable[Piece], *, strict: bool = False, report: ReadReport | None = None) -> Iterator[LogRecord]:
+def iter_pieces(pieces: Iterable[Piece], *, strict: bool = False, report: ReadReport | None = None,
+                exact_numbers: bool = True) -> Iterator[LogRecord]:
     """:func:`iter_records` over pieces of files (see :class:`Piece`); a file counts in
     ``report.files`` with the piece that starts it."""
     report = report if report is not None else ReadReport()
     sink = _Sink(report, strict)
     for piece in pieces:
         if piece.start == 0 and piece.end is None:
-            yield from iter_records([piece.path], strict=strict, report=report)
+            yield from iter_records([piece.path], strict=strict, report=report, exact_numbers=exact_numbers)
             continue
         if piece.start == 0:
             report.files += 1
@@ -257,7 +280,8 @@ def iter_pieces(pieces: Iterable[Piece], *, strict: bool = False, report: ReadRe
             with open(piece.path, "rb", buffering=1 << 20) as fh:
                 fh.seek(piece.start)
                 limit = None if piece.end is None else piece.end - piece.start
-                yield from _read_ndjson(fh, piece.path, sink, report, limit=limit, at_start=piece.start == 0)
+                yield from _read_ndjson(fh, piece.path, sink, report, limit=limit, at_start=piece.start == 0,
+                                        exact_numbers=exact_numbers)
         except OSError as exc:
             sink.bad(piece.path, 0, f"unreadable: {exc.strerror or exc}")
 
@@ -297,21 +321,22 @@ class _Gunzip(io.RawIOBase):
         return n
 
 
-def _read_stream(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport) -> Iterator[LogRecord]:
+def _read_stream(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport,
+                 exact_numbers: bool = True) -> Iterator[LogRecord]:
     head = fh.read(2)
     fh.seek(0)
     if head == _GZIP_MAGIC:
         raw = _Gunzip(fh)
         stream: BinaryIO = io.BufferedReader(raw, buffer_size=1 << 20)  # type: ignore[arg-type]
         try:
-            yield from _read_plain(stream, source, sink, report, gz=True)
+            yield from _read_plain(stream, source, sink, report, gz=True, exact_numbers=exact_numbers)
         except (OSError, EOFError, zlib.error) as exc:
             sink.bad(source, 0, f"corrupt gzip: {exc}")
             return
         if raw.truncated:
             sink.bad(source, 0, "truncated gzip: the file ends before the compressed stream does")
     else:
-        yield from _read_plain(fh, source, sink, report, gz=False)
+        yield from _read_plain(fh, source, sink, report, gz=False, exact_numbers=exact_numbers)
 
 
 def _first_byte(fh: BinaryIO) -> bytes:
@@ -322,7 +347,7 @@ def _first_byte(fh: BinaryIO) -> bytes:
 
 
 def _read_plain(
-    fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *, gz: bool
+    fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *, gz: bool, exact_numbers: bool = True
 ) -> Iterator[LogRecord]:
     if not hasattr(fh, "peek"):
         fh = io.BufferedReader(fh, buffer_size=1 << 20)  # type: ignore[arg-type]
@@ -336,7 +361,7 @@ def _read_plain(
     if (first == b"{" and _looks_like_records_file(fh)) or first == b"[":
         yield from _read_records_file(fh, source, sink, report)
     else:
-        yield from _read_ndjson(fh, source, sink, report)
+        yield from _read_ndjson(fh, source, sink, report, exact_numbers=exact_numbers)
 
 
 def _is_binary(head: bytes) -> bool:
@@ -462,10 +487,11 @@ def _read_records_file(fh: BinaryIO, source: str, sink: _Sink, report: ReadRepor
 
 
 def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
-                 limit: int | None = None, at_start: bool = True) -> Iterator[LogRecord]:
+                 limit: int | None = None, at_start: bool = True, exact_numbers: bool = True) -> Iterator[LogRecord]:
     """Records of the NDJSON lines from the stream's position; with ``limit``, only the
     lines that start within that many bytes. Line numbers count from the position
     (``at_start``: the file's start, where a byte-order mark may be)."""
+    parse = parse_line if exact_numbers else parse_line_lax
     lineno = 0
     pos = 0
     while True:
@@ -497,7 +523,7 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
         if lineno == 1 and at_start and text.startswith("\ufeff"):
             text = text[1:]
         try:
-            rec = parse_line(stripped, text)
+            rec = parse(stripped, text)
         except ValueError as exc:
             reason = "truncated JSON" if _truncated(text) else "not JSON"
             sink.bad(source, lineno, f"{reason}: {exc}")

@@ -126,7 +126,7 @@ def scan_in_parts(make_pass: Callable[[], Any], paths: Sequence[str], jobs: int,
             send.close()
             children.append((proc, recv, counter))
         tick = _Ticker(on_batch, [c for _p, _r, c in children])
-        whole.feed(iter_pieces(chunks[0], report=report), progressive=progressive,
+        whole.feed(iter_pieces(chunks[0], report=report, exact_numbers=whole.exact_numbers), progressive=progressive,
                    zone=zones[0] if progressive else (-inf, inf), on_batch=tick)
         exports = [_receive(proc, recv, tick) for proc, recv, _c in children]
     finally:
@@ -190,7 +190,7 @@ def _part(conn: Any, whole: Any, pieces: list[Piece], zone: tuple[float, float] 
 
     try:
         try:
-            whole.feed(iter_pieces(pieces, report=report), progressive=progressive,
+            whole.feed(iter_pieces(pieces, report=report, exact_numbers=whole.exact_numbers), progressive=progressive,
                        zone=zone if zone is not None else (float("-inf"), float("inf")), on_batch=tick)
             msg: tuple = ("done", whole.export(report))
         except LateRecord:

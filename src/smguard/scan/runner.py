@@ -593,8 +593,10 @@ def scan(
     available on the raw record run on those raw values first (remembered per value
     combination), and a record is turned into an event holding only the fields its
     remaining candidate detections can read (:func:`smguard.spl.analysis.pipeline_fields`,
-    :class:`smguard.cloudtrail.fields.Extractor`). Results are the same as with
-    ``lazy=False`` (every candidate record fully extracted), only cheaper. So are they
+    :class:`smguard.cloudtrail.fields.Extractor`), and lines are parsed without the
+    reader's 19-digit check (:func:`smguard.cloudtrail.reader.parse_line_lax`). Results are
+    the same as with ``lazy=False`` (lines parsed exactly, every candidate record fully
+    extracted), only cheaper. So are they
     with ``optimize`` (:func:`smguard.spl.optimizer.pushdown.push_filters` and the per-segment tails
     of :mod:`smguard.spl.segments`) on or off, and with ``jobs >= 2``, which cuts the logs
     into parts by time, scans each in its own process and merges them
@@ -662,6 +664,10 @@ class _Pass:
 
     def __init__(self, specs: Sequence[DetectionSpec], ctx: SearchContext, opts: _Options):
         self.opts = opts
+        # the fast path reads lines without the 19-digit check: extraction and the raw
+        # values notice a float that may be a rounded integer and ask the line
+        # (smguard.cloudtrail.fields.exact_record); the reference path reads exactly
+        self.exact_numbers = not opts.lazy
         self.specs = list(specs)
         constants = {"index": opts.index, "sourcetype": opts.sourcetype}
         self.plans: list[_Plan] = []
@@ -805,7 +811,8 @@ def _scan_pass(specs: Sequence[DetectionSpec], paths: Sequence[str], ctx: Search
             if res is not None:
                 return res
         one = _Pass(specs, ctx, opts)
-        one.feed(iter_records(paths, strict=opts.strict, report=report), progressive=progressive, on_batch=on_batch)
+        one.feed(iter_records(paths, strict=opts.strict, report=report, exact_numbers=one.exact_numbers),
+                 progressive=progressive, on_batch=on_batch)
         return one.finish(report)
 
 
