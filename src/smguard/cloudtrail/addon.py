@@ -71,7 +71,10 @@ class Calculated:
         self._memo: dict[tuple, Any] = {}
 
     def __call__(self, get: Callable[[str], Any]) -> Any:
-        key = tuple([get(f) for f in self.reads])
+        return self.of(tuple([get(f) for f in self.reads]))
+
+    def of(self, key: tuple) -> Any:
+        """The value for the values ``key`` of :attr:`reads`, in that order (None: absent)."""
         memo = self._memo
         try:
             return memo[key]

@@ -614,8 +614,22 @@ def raw_path(field: str) -> Any:
             node = node.get(part)
             if node is None:
                 return None
-        return raw_scalar(node)
-    return path
+        return node if type(node) is str else raw_scalar(node)
+
+    if n != 2:
+        return path
+    first, second = parts
+
+    def path2(record: dict) -> Any:
+        """``path`` for two parts (``userIdentity.type``, most raw reads), straight-line."""
+        if field in record:
+            return found(record, 0)
+        node = record.get(first)
+        if type(node) is not dict:
+            return UNKNOWN if type(node) is list else None
+        v = node.get(second)
+        return v if type(v) is str else raw_scalar(v)
+    return path2
 
 
 def calculated_from_raw(name: str) -> Any:
@@ -633,16 +647,12 @@ def calculated_from_raw(name: str) -> Any:
     aliases = {alias for _src, alias in a.aliases}
     if any(f in aliases or f in _NOT_RAW or f.startswith("date_") or "{" in f or "*" in f for f in calc.reads):
         return None
-    getters = tuple((f, raw_path(f)) for f in calc.reads)
+    getters = tuple(raw_path(f) for f in calc.reads)
+    of = calc.of
 
     def compute(record: dict) -> Any:
-        values = {}
-        for f, g in getters:
-            v = g(record)
-            if v is UNKNOWN:
-                return UNKNOWN
-            values[f] = v
-        return calc(values.get)
+        values = tuple([g(record) for g in getters])
+        return UNKNOWN if UNKNOWN in values else of(values)
     return compute
 
 

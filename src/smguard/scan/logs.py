@@ -149,7 +149,7 @@ class Prefilter:
         searches, getters, fields, memo = plan
         if not searches:
             return []
-        key = tuple(g(record) for g in getters)
+        key = tuple([g(record) for g in getters])
         got = memo.get(key)
         if got is not None:
             return got
