@@ -323,3 +323,16 @@ def test_in_child_returns_the_result_and_raises_the_error():
 
     with pytest.raises(SmguardError, match="no good"):
         in_child(boom)
+
+
+def test_scan_does_not_judge_the_generators(pack_copy, logs, capsys):
+    """scan runs detections over logs: a broken scenario file (which `validate`, `test`
+    and `prove` report) neither stops it nor changes its exit code."""
+    argv = ["--pack", str(pack_copy), "scan", "--jobs", "1", "--now", "2026-11-25T00:00Z", str(logs)]
+    want = call(argv, capsys)
+    scenario = sorted((pack_copy / "generators" / "scenarios").glob("*.yml"))[0]
+    scenario.write_text(scenario.read_text() + "\nno_such_key: [\n")
+    got = call(argv, capsys)
+    assert got == want
+    code, out, err = call(["--pack", str(pack_copy), "validate"], capsys)
+    assert code == 1 and scenario.name in out + err

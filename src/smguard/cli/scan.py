@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from smguard.model import usable_pack
     from smguard.scan import scan, specs_from_pack
 
-    pack, problems = usable_pack(args.pack)  # one broken detection must not stop the others
+    # one broken detection must not stop the others; the generators are not scan's to judge
+    pack, problems = usable_pack(args.pack, generators=False)
     for problem in problems:
         print(problem, file=sys.stderr)
     index, sourcetype = pack.settings.index, pack.settings.sourcetype

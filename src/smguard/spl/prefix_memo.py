@@ -68,37 +68,54 @@ _RUN = object()  # in the memo: this key's rows are not recorded (run the prefix
 def prefix_fields(cmds: Sequence[A.Command]) -> tuple[str, ...] | None:
     """The fields the streaming commands read or write, sorted; None when their effect
     may depend on anything else (see the module docstring for what is accepted)."""
+    n, keys = accepted_prefix(cmds)
+    return keys if cmds and n == len(cmds) else None
+
+
+def accepted_prefix(cmds: Sequence[A.Command]) -> tuple[int, tuple[str, ...] | None]:
+    """How many leading commands :func:`prefix_fields` accepts together, and their fields
+    (None when it accepts none). One pass: a command refused, or a field that never
+    repeats, refuses every longer prefix too (the fields only grow)."""
     out: set[str] = set()
+    n = 0
+    keys = None
     for c in cmds:
-        if isinstance(c, A.EvalCmd):
-            for name, e in c.assignments:
-                if uses_now_expr(e) or not collect_expr_fields(e, out):
-                    return None
-                out.add(name)
-        elif isinstance(c, A.WhereCmd):
-            if uses_now_expr(c.expr) or not collect_expr_fields(c.expr, out):
-                return None
-        elif isinstance(c, A.SearchCmd):
-            if not collect_search_fields(c.expr, out):
-                return None
-        elif isinstance(c, A.LookupCmd):
-            if c.outputs is None:
-                return None
-            out.update(f for _, f in c.inputs)
-            out.update(f for _, f in c.outputs)
-        elif isinstance(c, A.RenameCmd):
-            if not collect_names([n for pair in c.pairs for n in pair], out):
-                return None
-        elif isinstance(c, A.FillnullCmd):
-            if not c.fields or not collect_names(c.fields, out):
-                return None
-        elif isinstance(c, A.MvexpandCmd):
-            out.add(c.field)
-        else:
-            return None
-    if not cmds or out & _UNIQUE:
-        return None
-    return tuple(sorted(out))
+        if not _command_fields(c, out) or out & _UNIQUE:
+            break
+        n += 1
+        keys = tuple(sorted(out))
+    return n, keys
+
+
+def _command_fields(c: A.Command, out: set[str]) -> bool:
+    """Add the fields ``c`` reads or writes to ``out``; False when it is not accepted."""
+    if isinstance(c, A.EvalCmd):
+        for name, e in c.assignments:
+            if uses_now_expr(e) or not collect_expr_fields(e, out):
+                return False
+            out.add(name)
+    elif isinstance(c, A.WhereCmd):
+        if uses_now_expr(c.expr) or not collect_expr_fields(c.expr, out):
+            return False
+    elif isinstance(c, A.SearchCmd):
+        if not collect_search_fields(c.expr, out):
+            return False
+    elif isinstance(c, A.LookupCmd):
+        if c.outputs is None:
+            return False
+        out.update(f for _, f in c.inputs)
+        out.update(f for _, f in c.outputs)
+    elif isinstance(c, A.RenameCmd):
+        if not collect_names([n for pair in c.pairs for n in pair], out):
+            return False
+    elif isinstance(c, A.FillnullCmd):
+        if not c.fields or not collect_names(c.fields, out):
+            return False
+    elif isinstance(c, A.MvexpandCmd):
+        out.add(c.field)
+    else:
+        return False
+    return True
 
 
 class PrefixMemo:
@@ -109,11 +126,7 @@ class PrefixMemo:
 
     def __init__(self, cmds: Sequence[A.Command], ops: Sequence[Op]):
         self.ops = list(ops)
-        n = 0
-        keys = None
-        if len(cmds) == len(ops):
-            while n < len(cmds) and (got := prefix_fields(cmds[: n + 1])) is not None:
-                keys, n = got, n + 1
+        n, keys = accepted_prefix(cmds) if len(cmds) == len(ops) else (0, None)
         self.head, self.rest = self.ops[:n], self.ops[n:]
         self.keys = keys
         self.keyset = frozenset(self.keys or ())
@@ -202,4 +215,4 @@ class PrefixMemo:
         return rows
 
 
-__all__ = ["KEY_CHARS", "LIMIT", "PROBE", "PrefixMemo", "prefix_fields"]
+__all__ = ["KEY_CHARS", "LIMIT", "PROBE", "PrefixMemo", "accepted_prefix", "prefix_fields"]

@@ -75,17 +75,20 @@ def _run_constant(c: A.Command, known: set[str]) -> tuple[set[str], set[str]] | 
     return names, read
 
 
-def _known_before(cmds: list[A.Command], i: int) -> set[str]:
-    """Fields set by run-constant evals before position ``i`` and not written since."""
+def _known_before(cmds: list[A.Command]) -> list[set[str]]:
+    """For each position ``i``: the fields set by run-constant evals before it (from the
+    second command on) and not written since. One pass over the commands."""
     known: set[str] = set()
-    for c in cmds[1:i]:
+    out = [known, known]
+    for c in cmds[1:-1]:
         got = _run_constant(c, known)
         if got is not None:
-            known |= got[0]
-            continue
-        writes = _writes(c)
-        known = set() if writes is None else known - writes
-    return known
+            known = known | got[0]
+        else:
+            writes = _writes(c)
+            known = set() if writes is None else known - writes
+        out.append(known)
+    return out
 
 
 def _writes(c: A.Command) -> set[str] | None:
@@ -124,10 +127,12 @@ def sink_now_evals(p: A.Pipeline) -> A.Pipeline:
     Subsearch pipelines are left as they are. The input is not changed.
     """
     cmds = list(p.commands)
+    # commands move only forward from the position being looked at, and positions are
+    # looked at from the last: what lies before each is as it was, known in one pass
+    knowns = _known_before(cmds)
     i = len(cmds) - 1
     while i >= 1:
-        known = _known_before(cmds, i)
-        got = _run_constant(cmds[i], known)
+        got = _run_constant(cmds[i], knowns[i])
         if got is not None:
             names = got[0] | got[1]  # what it sets, and the run constants it reads
             j = i
