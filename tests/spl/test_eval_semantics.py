@@ -278,3 +278,15 @@ def test_the_keep_reads_arithmetic_a_plain_run_would_not_have_read():
         on = run(spl, events, SearchContext(), now=NOW)
         off = run(spl, events, SearchContext(), now=NOW, optimize=False)
         assert (on.rows, on.event_ids) == (off.rows, off.event_ids) and on.rows == [{"user": "bob", "count": "1"}]
+
+
+@pytest.mark.parametrize("tail", ["stats avg(n) as a", "stats stdev(n) as s", "eventstats avg(n) as a",
+                                  "streamstats avg(n) as a", "stats sum(m) as s"])
+def test_a_statistic_past_double_range_is_a_loud_unsupported_error(tail):
+    """What Splunk's stats functions give for a number past double range is not
+    documented (eval's arithmetic is null there, above): a statistic whose math fails
+    raises an UnsupportedError naming it, in ``run`` (``smguard search``) as in a scan,
+    not a Python traceback (outside review: ``search`` crashed with OverflowError)."""
+    events = [ev("a", 1, n="9" * 400, m="1.5"), ev("b", 2, n="3", m="9" * 400)]
+    with pytest.raises(UnsupportedError, match="past double range"):
+        q(f"* | {tail}", events)

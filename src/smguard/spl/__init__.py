@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from smguard.spl.ast import Pipeline
 from smguard.spl.context import LookupDef, MacroDef, SearchContext
-from smguard.spl.errors import SplError, UnsupportedError
+from smguard.spl.errors import SplError, UnsupportedError, as_spl_error
 from smguard.spl.executor import CompiledSearch, Runtime, needs_rescan, uses_now
 from smguard.spl.macros import expand_macros
 from smguard.spl.parser import parse
@@ -119,9 +119,18 @@ def compile_search(spl: str, events: Events, ctx: SearchContext, *, now: float,
 
 def run(spl: str, events: Events, ctx: SearchContext, *, now: float,
         earliest: float | None = None, latest: float | None = None, optimize: bool = True) -> SearchResult:
-    """Run one SPL search over events; see the module docstring for ``events``."""
+    """Run one SPL search over events; see the module docstring for ``events``.
+
+    A failure while running is an :class:`SplError`, named as a scan names it
+    (:func:`smguard.spl.errors.as_spl_error`), so ``smguard search`` reports it in one line.
+    """
     cs = compile_search(spl, events, ctx, now=now, earliest=earliest, latest=latest, optimize=optimize)
-    return rows_to_result(cs.execute())
+    try:
+        return rows_to_result(cs.execute())
+    except SplError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as the scan reports it, never a traceback
+        raise as_spl_error(exc) from exc
 
 
 def check(spl: str, ctx: SearchContext) -> None:

@@ -64,4 +64,9 @@ def as_spl_error(exc: Exception) -> SplError:
         return SplError("; ".join(p.message for p in exc.problems))
     if isinstance(exc, RecursionError):
         return SplError("search too deeply nested to run")
+    if isinstance(exc, OverflowError):
+        # e.g. avg/stdev over a 400-digit number: eval's arithmetic is null there (docs/spl.md),
+        # what Splunk's stats functions give is not documented: not guessed
+        return UnsupportedError(f"a number past double range is not supported here (Splunk's numbers "
+                                f"are doubles; what it gives here is not documented): {exc}")
     return SplError(f"internal error of the offline engine: {type(exc).__name__}: {exc}")
