@@ -216,7 +216,8 @@ def checked_once():
     real = model.check_pack
     found = real(ROOT)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(model, "check_pack", lambda root=".": found if Path(root).resolve() == ROOT else real(root))
+        mp.setattr(model, "check_pack",
+                   lambda root=".", **kw: found if Path(root).resolve() == ROOT else real(root, **kw))
         yield
 
 
