@@ -208,13 +208,20 @@ def share_values(events: Iterable[Event]) -> list[Event]:
 
 def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:
     """``KV_MODE = json`` extraction of one record: ``{"a.b": "x", "c{}": ["1", "2"], ...}``."""
-    out: Event = {}
+    return _flatten_record(record, record, null_value, _ALL)[1]
+
+
+def _flatten_record(rec: Any, record: dict[str, Any], null_value: str | None, walk: Walk) -> tuple[dict, Event]:
+    """The record (``rec``'s, exact when a lax parse may have rounded a number, see
+    :func:`exact_record`) and its flattened fields, as ``walk`` says."""
+    event: Event = {}
     try:
-        _flatten_dict(record, "", out, null_value)
+        _flatten_dict(record, "", event, null_value, walk)
     except _MaybeRounded:
-        out = {}
-        _flatten_dict(exact_record(record), "", out, null_value)
-    return out
+        record = exact_record(rec)
+        event = {}
+        _flatten_dict(record, "", event, null_value, walk)
+    return record, event
 
 
 _MINUTE_CACHE: dict[str, tuple[int, dict[str, str]]] = {}
@@ -331,13 +338,7 @@ def to_event(
             raw = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     if source is None:
         source = getattr(rec, "source", "")
-    event: Event = {}
-    try:
-        _flatten_dict(record, "", event, null_value)
-    except _MaybeRounded:
-        record = exact_record(rec)
-        event = {}
-        _flatten_dict(record, "", event, null_value)
+    record, event = _flatten_record(rec, record, null_value, _ALL)
     when = record.get("eventTime")
     if isinstance(when, str):
         event.update(time_fields(when))
@@ -406,13 +407,7 @@ class Extractor:
             raise TypeError(f"a CloudTrail record must be a JSON object, not {type(record).__name__}")
         if self.addon is not addon.load():
             self._build()  # the add-on was recompiled (a test)
-        event: Event = {}
-        try:
-            _flatten_dict(record, "", event, null_value, self.walk)
-        except _MaybeRounded:
-            record = exact_record(rec)
-            event = {}
-            _flatten_dict(record, "", event, null_value, self.walk)
+        record, event = _flatten_record(rec, record, null_value, self.walk)
         when = record.get("eventTime")
         if isinstance(when, str):
             if self.dates:

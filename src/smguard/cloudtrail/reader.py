@@ -64,12 +64,9 @@ def parse_line(raw: bytes, text: str) -> Any:
     (``NaN``, ``1e400``, lone surrogates) and rounds integers outside 64 bits, so a
     refusal, or a line with 19 digits in a row, is parsed (or reported) by the stdlib.
     """
-    if _orjson_loads is not None and _LONG_RUN not in raw.translate(_DIGITS_AS_ZERO):
-        try:
-            return _orjson_loads(raw)
-        except ValueError:
-            pass
-    return json.loads(text)
+    if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):
+        return json.loads(text)
+    return parse_line_lax(raw, text)
 
 
 def parse_line_lax(raw: bytes, text: str) -> Any:
