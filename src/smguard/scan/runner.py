@@ -35,7 +35,7 @@ from typing import Any
 
 from smguard.cloudtrail.reader import ReadReport, iter_records
 from smguard.scan.cron import Cron
-from smguard.scan.logs import UNKNOWN, prefilterable, raw_getter, read_events
+from smguard.scan.logs import UNKNOWN, prefilterable, read_events
 from smguard.scan.prepare import Preparer
 from smguard.scan.timeline import LATENESS, LateRecord, time_span
 from smguard.spl.context import SearchContext
@@ -158,7 +158,6 @@ class _Plan:
         self.reuse_between_runs = optimize and not all_time
         self._raw_verdicts: dict[tuple, bool] = {}
         self._raw_off = False  # the raw filters raised once: the full stream decides from then on
-        self._pre_getters = tuple(raw_getter(f) for f in self.pre_fields)
         # the error this detection failed with while running; it is then fed nothing more
         self.failure: SplError | None = None
 
@@ -169,13 +168,15 @@ class _Plan:
         self.rows, self.events, self.outputs = [], [], []
         self.windowed, self._run_segments = {}, {}
 
-    def raw_reject(self, record: dict) -> bool:
-        """Do the stream's leading filters reject this raw record (as they would its event)?
+    def reject_values(self, key: tuple) -> bool:
+        """Do the stream's leading filters reject a raw record whose ``pre_fields`` read
+        ``key`` (each a string, None when absent, or UNKNOWN when not a plain value), as
+        they would its event?
 
-        The answer depends only on the values of ``pre_fields`` (the commands are
-        deterministic and read nothing else), so it is remembered per combination.
+        The answer depends only on those values (the commands are deterministic and
+        read nothing else), so it is remembered per combination; the preparer reads the
+        values (:class:`smguard.scan.prepare.Preparer`).
         """
-        key = tuple([g(record) for g in self._pre_getters])
         got = self._raw_verdicts.get(key)
         if got is not None:
             return got
@@ -184,7 +185,7 @@ class _Plan:
         return self._verdict(key)
 
     def event_reject(self, ev: dict) -> bool:
-        """:meth:`raw_reject` asked of the extracted event: for a record some other
+        """:meth:`reject_values` asked of the extracted event: for a record some other
         detection makes extracted anyway, its fields are read in one C-level pass, and
         a dropped event skips this detection's whole streaming prefix. The values are
         the event's own (a raw value is the extracted one, or not a plain value, which
@@ -682,7 +683,7 @@ class _Pass:
         for p in self.plans:
             p.window_of = _WindowIndex(p.spec)
         self.preparer = Preparer([p.terms for p in self.plans],
-                                 [p.raw_reject if p.pre_ops else None for p in self.plans],
+                                 [p.reject_values if p.pre_ops else None for p in self.plans],
                                  [p.event_reject if p.pre_ops else None for p in self.plans],
                                  [p.pre_fields for p in self.plans],
                                  [p.fields for p in self.plans], index=opts.index, sourcetype=opts.sourcetype,
