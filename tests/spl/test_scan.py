@@ -180,6 +180,43 @@ def test_the_event_filters_of_several_detections_keep_each_its_own_verdict(tmp_p
     assert [len(a.results) for a in res.alerts] == [8, 6, 12]
 
 
+def test_the_base_searchs_residual_drops_raw_records_before_extraction(tmp_path, monkeypatch):
+    """The base search's items the prefilter does not check, where they read only raw
+    fields (``NOT vpcEndpointId=*``: a top-level key only JSON extraction writes), run
+    first among the raw-record filters (smguard.spl.planner.raw_base_filter): a call
+    made through a VPC endpoint is dropped before its fields are extracted, whatever
+    shape the key has, and the results are the plain search's."""
+    from smguard.cloudtrail import fields
+    from smguard.spl.planner import plan_search
+
+    spl = ("`ct` eventName=StopLogging NOT vpcEndpointId=* | eval p=coalesce(user_arn, src) "
+           "| where src!=\"10.0.0.1\" | table eventID p")
+    plan = plan_search(spl, CTX, list, 1.8e9, all_time=False, raw_readable=prefilterable)
+    assert set(plan.raw_fields) == {"vpcEndpointId", "src"} and plan.base_rest is not None
+    shapes = ["vpce-1", None, ["vpce-1"], {}, {"id": "x"}, 7, "", True]
+    records = [rec(i, f"2026-11-23T10:{i:02d}:00Z") for i in range(len(shapes))]
+    for r, v in zip(records, shapes, strict=True):
+        if v is not None:
+            r["vpcEndpointId"] = v
+    path = write(tmp_path / "a.ndjson", records)
+    extracted: list[str] = []
+    real = fields.Extractor.__call__
+
+    def counting(self, rec, **kw):  # noqa: ANN001, ANN003, ANN202
+        extracted.append(rec.record["eventID"])
+        return real(self, rec, **kw)
+    monkeypatch.setattr(fields.Extractor, "__call__", counting)
+    res = scan([DetectionSpec("d", "n", "x", spl)], [path], CTX, index="aws", sourcetype="aws:cloudtrail",
+               all_time=True)
+    want = run(spl, [to_event(r) for r in records], CTX, now=ts("2026-11-23T11:00:00Z"))
+    # absent, a list (extraction names it vpcEndpointId{}) and an object (its keys, or
+    # nothing when empty) pass the base search
+    assert sorted(r["eventID"] for r in res.alerts[0].results) == sorted(r["eventID"] for r in want.rows) \
+        == ["id-1", "id-2", "id-3", "id-4"]
+    # a string, number or boolean value is dropped raw; a list or an object is left to the event
+    assert extracted == ["id-1", "id-2", "id-3", "id-4"]
+
+
 def test_all_time_and_now_dependent_search(tmp_path):
     records = [rec(1, "2026-11-23T10:05:00Z"), rec(2, "2026-11-23T12:40:00Z")]
     path = write(tmp_path / "a.ndjson", records)
@@ -441,7 +478,12 @@ _FILTER_SPLS = [
     # an alias and a dotted path filtered on the raw record
     "`ct` eventName=StopLogging | where dvc=\"cloudtrail.amazonaws.com\" AND 'requestParameters.name'=\"trail\" "
     "| table eventID",
+    # the base search's residual on a top-level key, run on the raw record first
+    "`ct` eventName=StopLogging NOT vpcEndpointId=* | lookup t k AS src OUTPUT v | where isnull(v) | table eventID",
+    "`ct` eventName=StopLogging vpcEndpointId!=\"vpce-1\" | table eventID src",
 ]
+_VPC = st.one_of(st.none(), st.sampled_from(["vpce-1", "vpce-2", ""]), st.just(["vpce-1"]), st.just({}),
+                 st.just({"id": "vpce-1"}), st.integers(0, 2), st.booleans(), st.just(10**22))
 _IPS = st.one_of(st.sampled_from(["198.51.100.7", "10.0.0.1", "192.0.2.9", "", "1.1"]),
                  st.lists(st.sampled_from(["10.0.0.1", "198.51.100.7"]), min_size=1, max_size=2),
                  st.just({"ip": "10.0.0.1"}), st.none(), st.integers(0, 9),
@@ -452,13 +494,14 @@ _IPS = st.one_of(st.sampled_from(["198.51.100.7", "10.0.0.1", "192.0.2.9", "", "
                                                                   HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(_IPS, st.sampled_from(["eu-west-1", "us-east-1"]),
                           st.one_of(st.none(), st.sampled_from(["trail", "10.0.0.1"]), st.just(["a", "b"])),
-                          st.sampled_from(["", "dotted", "both", "dvc"])),
+                          st.sampled_from(["", "dotted", "both", "dvc"]), _VPC),
                 min_size=1, max_size=12),
        st.sets(st.integers(0, len(_FILTER_SPLS) - 1), min_size=1))
 def test_filters_on_raw_records_and_events_give_the_full_extraction_results(tmp_path_factory, rows, which):
     """Raw-record and event filters (passed-over enrichments, mvexpand, lookups; values
     that are lists, objects, numbers, null; integers past 64 bits, which the fast path's
-    reader rounds; keys holding dots, a key of an alias's name without its source) keep
+    reader rounds; keys holding dots, a key of an alias's name without its source; a
+    base search's residual on a top-level key of any shape) keep
     exactly the results of the reference path (lines parsed exactly, full extraction, no
     raw filters: ``lazy=False``)."""
     from smguard.spl import LookupDef
@@ -466,7 +509,7 @@ def test_filters_on_raw_records_and_events_give_the_full_extraction_results(tmp_
     ctx = SearchContext(macros=CTX.macros, lookups={"t": LookupDef("t", ("k", "v"), (
         {"k": "10.0.0.1", "v": "corp"}, {"k": "trail", "v": "x"}))})
     records = []
-    for i, (ip, region, name, shape) in enumerate(rows):
+    for i, (ip, region, name, shape, vpc) in enumerate(rows):
         r = rec(i, f"2026-11-23T10:{i:02d}:00Z", awsRegion=region, requestParameters={"name": name})
         if shape in ("dotted", "both"):  # flattening names this key requestParameters.name too
             r["requestParameters.name"] = "trail"
@@ -474,6 +517,8 @@ def test_filters_on_raw_records_and_events_give_the_full_extraction_results(tmp_
                 del r["requestParameters"]
         elif shape == "dvc":  # no eventSource: the alias copies nothing and the record's dvc shows
             r["dvc"] = r.pop("eventSource")
+        if vpc is not None:
+            r["vpcEndpointId"] = vpc
         if ip is None:
             del r["sourceIPAddress"]
         else:

@@ -186,7 +186,12 @@ def test_min_max_of_numbers_unchanged_by_the_fast_path(args):
     ("| where user_arn=\"x\" | stats count", 0, ()),
     ("| where src=\"1.2.3.4\" | where 'resources{}.ARN'=\"a\" | stats count", 1, ("src",)),
     ("| where date_hour>3 | stats count", 0, ()),
-    ("| lookup t k AS src OUTPUTNEW v | where isnull(v) | stats count", 0, ()),
+    ("| lookup t k AS src OUTPUTNEW v AS user | where isnull(user) | stats count", 0, ()),
+    # a top-level key only JSON extraction writes is read raw (an OUTPUTNEW lookup reads its output)
+    ("| lookup t k AS src OUTPUTNEW v | where isnull(v) | stats count", 2, ("src", "v")),
+    # the base search's residual runs first (smguard.spl.planner.raw_base_filter)
+    ("vpcEndpointId!=\"vpce-1\" | where src=\"1.2.3.4\" | stats count", 2, ("src", "vpcEndpointId")),
+    ("NOT user_arn=* | where src=\"1.2.3.4\" | stats count", 1, ("src",)),
     ("| search NOT \"term\" | stats count", 0, ()),
     # an enrichment no later filter reads is passed over (the principal's case() before an
     # allow-list); the allow-list's mvexpand judges every value of the list
@@ -215,14 +220,14 @@ def test_raw_prefix(tail, n_ops, fields):
 
 
 _RAW_FIELDS = ["eventName", "signature", "command", "eventSource", "dvc", "src", "region", "readOnly",
-               "errorCode", "requestParameters.name", "requestParameters.a.b"]
+               "errorCode", "requestParameters.name", "requestParameters.a.b", "vpcEndpointId"]
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(-2, 2, width=16),
                      st.sampled_from(["x", "", "AccessDenied", "Failure", "1.2.3.4"]))
 _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=2),
     st.dictionaries(st.sampled_from(["name", "a", "b", "a.b", "ConsoleLogin"]), inner, max_size=2)), max_leaves=4)
 _KEYS = st.sampled_from([*_RAW_FIELDS, "requestParameters", "requestParameters.a", "responseElements",
-                         "responseElements.ConsoleLogin"])
+                         "responseElements.ConsoleLogin", "vpcEndpointId.a"])
 
 
 @settings(max_examples=400, deadline=None)
@@ -264,6 +269,28 @@ def test_raw_values_are_the_extracted_values(day_of_logs):
                 assert got == ev.get(f), (f, rec.line)
                 plain += got is not None
     assert plain > 1000
+
+def test_a_top_level_key_is_raw_readable_only_where_extraction_writes_nothing_else():
+    """A top-level key is read off the raw record (smguard.scan.logs.prefilterable) only
+    when no later step of extraction writes a field of that name: not a default field,
+    ``date_*``, or anything the add-on sets (an alias, a calculated field, a lookup or
+    report output), except the fields with a getter of their own (aliases of the
+    prefilter's top-level fields, the add-on's ``errorCode``)."""
+    from smguard.cloudtrail.fields import PREFILTER_FIELDS, json_only
+    from smguard.scan.logs import prefilterable
+
+    written = addon.load().writes
+    assert {"user", "user_arn", "aws_account_id", "src", "errorCode"} <= written
+    for f in [*written, "_raw", "_time", "index", "sourcetype", "source", "host", "date_hour", "date_wday"]:
+        assert not json_only(f), f
+        assert prefilterable(f) == (f in PREFILTER_FIELDS or f == "errorCode"), f
+    for f in ["vpcEndpointId", "sessionCredentialFromConsole", "sharedEventID", "eventVersion"]:
+        assert json_only(f) and prefilterable(f), f
+    # where the add-on writes a name the record also has, the event shows the add-on's value
+    ev = to_event({"eventTime": "2026-11-23T10:00:00Z", "eventID": "e1", "sourceIPAddress": "10.0.0.1",
+                   "user_arn": "raw", "userIdentity": {"arn": "arn:aws:iam::1:user/a"}})
+    assert ev["user_arn"] == "arn:aws:iam::1:user/a"
+
 
 def test_stats_rows_lent_to_several_runs_are_not_disturbed():
     from smguard.spl import ast as A

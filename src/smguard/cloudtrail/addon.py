@@ -33,7 +33,7 @@ import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +265,14 @@ class Addon:
     reports: tuple[Report, ...] = ()
     _chains: dict[tuple[str, ...], LookupChain] = field(default_factory=dict)
     _calc_sets: dict[tuple[str, ...], CalculatedSet] = field(default_factory=dict)
+
+    @cached_property
+    def writes(self) -> frozenset[str]:
+        """Every field the add-on may set or remove: alias targets, calculated fields,
+        lookup outputs, report outputs (a field outside them is the JSON extraction's alone)."""
+        return frozenset([*(alias for _src, alias in self.aliases), *(c.name for c in self.calculated),
+                          *(f for lk in self.lookups for f in lk.outputs),
+                          *(f for r in self.reports for f in r.outputs)])
 
     def calculated_named(self, name: str) -> Calculated | None:
         for c in self.calculated:

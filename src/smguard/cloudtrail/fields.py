@@ -537,6 +537,15 @@ UNKNOWN: Any = object()
 _NOT_RAW = frozenset({"_raw", "_time", "sourcetype", "source", "host", "index"})
 
 
+def json_only(name: str) -> bool:
+    """Is ``name`` (no ``.``) a field only a top-level JSON key of that name gives the
+    event? True unless extraction also writes it: the default fields, ``date_*``, and
+    whatever the add-on may set or remove (:attr:`smguard.cloudtrail.addon.Addon.writes`).
+    Such a field's raw value (:func:`raw_path`) is then the event's."""
+    return not ("." in name or "{" in name or "}" in name or "*" in name or name in _NOT_RAW
+                or name.startswith("date_") or name in addon.load().writes)
+
+
 def raw_scalar(v: Any) -> Any:
     """A raw JSON value as JSON extraction writes it: str, None (null) or :data:`UNKNOWN`
     (also a float that may be a rounded integer: the extracted event says)."""

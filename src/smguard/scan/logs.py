@@ -9,8 +9,10 @@ a search skip events that lack its literal terms.
 Which fields the prefilter may read off the raw record, soundly (same value as the
 extracted event would have): the top-level fields of
 ``smguard.cloudtrail.fields.PREFILTER_FIELDS`` and their aliases, ``errorCode`` (the
-add-on's ``EVAL-errorCode`` on the raw values), ``readOnly``, and any dotted JSON
-path without ``{}`` (``userIdentity.type``), since only JSON extraction makes such names.
+add-on's ``EVAL-errorCode`` on the raw values), ``readOnly``, any dotted JSON
+path without ``{}`` (``userIdentity.type``), since only JSON extraction makes such names,
+and any other top-level key extraction does not also write (``vpcEndpointId``; not a
+default field, ``date_*`` or a field the add-on sets: :func:`smguard.cloudtrail.fields.json_only`).
 A field the record does not have at all fails an ``=`` term; anything not a plain
 scalar is left to the full search.
 """
@@ -25,6 +27,7 @@ from smguard.cloudtrail.fields import (
     PREFILTER_FIELDS,
     UNKNOWN,
     calculated_from_raw,
+    json_only,
     raw_path,
     raw_scalar,
     to_event,
@@ -40,7 +43,9 @@ def prefilterable(field: str) -> bool:
     """Can the prefilter read ``field`` off a raw record with the extracted value?"""
     if field in _TOP or field == "errorCode":
         return True
-    return "." in field and "{" not in field and "}" not in field and "*" not in field
+    if "." in field:
+        return "{" not in field and "}" not in field and "*" not in field
+    return json_only(field)
 
 
 def raw_value(rec: Any, field: str) -> Any:
@@ -56,7 +61,8 @@ def raw_getter(field: str) -> Callable[[dict], Any]:
     What it returns for a plain value is what extraction gives the event (tested): the
     top-level fields of ``PREFILTER_FIELDS`` and their aliases, ``errorCode`` by the
     add-on's own ``EVAL-errorCode`` (:func:`smguard.cloudtrail.fields.calculated_from_raw`),
-    and dotted paths without ``{}``.
+    dotted paths without ``{}`` and top-level keys only JSON extraction writes (both by
+    :func:`smguard.cloudtrail.fields.raw_path`).
     """
     key = _TOP.get(field)
     if key is not None:

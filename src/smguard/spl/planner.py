@@ -45,6 +45,7 @@ from smguard.spl.analysis import (
     search_reads,
     uses_now,
 )
+from smguard.spl.commands import SearchOp
 from smguard.spl.context import SearchContext
 from smguard.spl.evalfuncs import FAILS_ON_DATA
 from smguard.spl.executor import CompiledSearch, Runtime
@@ -105,19 +106,24 @@ def plan_search(spl: str, ctx: SearchContext, events: Callable[[], Iterable[dict
         terms = indexed_terms(first.expr, raw_readable)
     else:
         terms = {"eventName": ()}  # generating search: needs no events
-    raw_ops: list = []
-    raw_fields: tuple[str, ...] = ()
-    if cs is not None and not rescan and not generating and not whole:  # whole: the stream may call now()
-        raw_ops, raw_fields = raw_prefix(pipeline.commands[1:1 + len(cs.stream_ops)], cs.stream_ops, raw_readable)
     found = pipeline_fields(pipeline)
     base_decided = False
     base_rest = None
+    rest: tuple[A.SearchExpr, ...] = ()
     if cs is not None and not rescan:
         rest = residual_base(cs.base_expr, terms, constants or {}, raw_readable)
         base_decided = not rest
         items = cs.base_expr.items if isinstance(cs.base_expr, A.SAnd) else (cs.base_expr,)
         if rest and len(rest) < len(items):  # what a record passed for sure still has to pass
             base_rest = compile_search(rest[0] if len(rest) == 1 else A.SAnd(rest), None, text)
+    raw_ops: list = []
+    raw_fields: tuple[str, ...] = ()
+    if cs is not None and not rescan and not generating and not whole:  # whole: the stream may call now()
+        lead = raw_base_filter(rest, raw_readable)
+        lead_cmds: list[A.Command] = [] if lead is None else [A.SearchCmd(lead)]
+        lead_ops: list = [] if lead is None else [SearchOp(compile_search(lead, None, text))]
+        raw_ops, raw_fields = raw_prefix(lead_cmds + pipeline.commands[1:1 + len(cs.stream_ops)],
+                                         lead_ops + cs.stream_ops, raw_readable)
     return SearchPlan(text, pipeline, cs, rescan, whole, terms, frozenset(found) if found is not None else None,
                       base_decided, raw_ops, raw_fields, base_rest)
 
@@ -192,6 +198,29 @@ def residual_base(expr: A.SearchExpr | None, terms: dict[str, tuple[str, ...]], 
         elif not raw_readable(it.field) or terms.get(it.field) != values:
             left.append(it)
     return tuple(left)
+
+
+def raw_base_filter(rest: Sequence[A.SearchExpr], raw_readable: Callable[[str], bool]) -> A.SearchExpr | None:
+    """The items of the base search's residual (:func:`residual_base`) that read only
+    raw-readable fields, as one filter for the raw-record filters to run first; None when
+    there are none.
+
+    Sound for every record, whether or not the prefilter was sure of it: the base search
+    is the AND of its items, so an event failing any of these fails the base search and
+    is never a row of the search. On the raw values they give the event's verdict (each
+    field's raw value is its extracted value, or not a plain value, which the raw filters
+    leave to the full event). A record they drop therefore needs no extraction: e.g.
+    ``NOT vpcEndpointId=*`` drops every call made through a VPC endpoint before its
+    fields are extracted, instead of after.
+    """
+    taken = []
+    for it in rest:
+        reads = search_reads(it)
+        if reads and all("*" not in f and raw_readable(f) for f in reads):
+            taken.append(it)
+    if not taken:
+        return None
+    return taken[0] if len(taken) == 1 else A.SAnd(tuple(taken))
 
 
 def _reads_sets(c: A.Command) -> tuple[set[str] | None, set[str]] | None:
@@ -274,4 +303,5 @@ def _fails_on_data(c: A.EvalCmd) -> bool:
     return any(name in FAILS_ON_DATA for _n, e in c.assignments for name in expr_calls(e))
 
 
-__all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_prefix", "residual_base", "union_terms"]
+__all__ = ["SearchPlan", "cut_at_now", "decided_by_terms", "plan_search", "raw_base_filter", "raw_prefix",
+           "residual_base", "union_terms"]
