@@ -9,7 +9,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smguard.cloudtrail import reader
@@ -305,6 +305,42 @@ def test_iter_records_reads_lax_only_when_asked(tmp_path):
     assert list(iter_records([str(path)]))[0].record["n"] == 10**22
     lax = list(iter_records([str(path)], exact_numbers=False))[0]
     assert lax.record["n"] == 1e22 and type(lax.record["n"]) is float and json.loads(lax.raw)["n"] == 10**22
+
+
+_LINE_BYTES = st.one_of(
+    st.builds(lambda r, pre, post: pre + json.dumps(r, ensure_ascii=False).encode() + post,
+              st.sampled_from(RECS[:4]), st.sampled_from([b"", b" ", b"\t", b"\xef\xbb\xbf", b"\x0c"]),
+              st.sampled_from([b"", b" ", b"\r", b"\x0b", b" x", b"\xff", b"\xed\xa0\x80"])),
+    st.builds(lambda r, k, v: json.dumps({**r, k: v}).encode(), st.sampled_from(RECS[:2]),
+              st.sampled_from(["note", "eventTime"]),
+              st.one_of(st.text(max_size=4), st.integers(-10, 10), st.just("\ud800"), st.none())),
+    st.binary(max_size=12),
+    st.sampled_from([b"", b"   ", b"[]", b"null", b'"\xef\xbf\xbf"', b'{"eventTime": "\xed\xbf\xbf"}']),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_LINE_BYTES, min_size=1, max_size=6), st.sampled_from([b"\n", b"\r\n"]))
+def test_a_lax_read_keeps_lines_as_bytes_and_gives_the_exact_reads_records_and_problems(tmp_path, lines, eol):
+    """The scan's reader keeps a line orjson parses as its bytes and decodes ``raw`` only
+    when asked (reader.LogRecord): over lines with blanks around them, a byte-order mark,
+    form feeds, bad UTF-8 (encoded surrogates too), escaped lone surrogates, non-records and
+    blank lines, it yields the exact reader's records, ``raw`` texts and line numbers, and
+    reports the same problems. What orjson accepts, Python's UTF-8 decoder accepts, so
+    decoding later cannot fail."""
+    path = tmp_path / "a.ndjson"
+    path.write_bytes(eol.join(lines) + eol)
+    exact_report, lax_report = ReadReport(), ReadReport()
+    exact = list(iter_records([str(path)], report=exact_report))
+    lax = list(iter_records([str(path)], report=lax_report, exact_numbers=False))
+    assert [(r.record, r.raw, r.line, r.source) for r in lax] == [(r.record, r.raw, r.line, r.source) for r in exact]
+    assert lax_report.problems == exact_report.problems and lax_report.records == exact_report.records
+    for line in lines:
+        try:
+            reader._orjson_loads(line)
+        except ValueError:
+            continue
+        line.strip().decode("utf-8")
 
 
 @pytest.mark.parametrize("text", ['{"a": ', '{"a" 1}', "[1, 2", "nul"])
