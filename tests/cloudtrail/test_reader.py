@@ -364,3 +364,35 @@ def test_a_time_in_an_already_accepted_minute_is_checked_like_any_other(tmp_path
     path.write_text(_ndjson([{**RECS[1], "eventTime": "2026-08-22T09:15:07Z"}, {**RECS[1], "eventTime": when}]))
     got, report = _read(path)
     assert len(got) == (2 if reader._TIME_RE.match(when) else 1), when
+
+
+@pytest.mark.parametrize("depth", [400, 990, 1022, 1023, 1024, 1030])
+@pytest.mark.parametrize("extra", [{}, {"s": "1234567890123456789"}, {"big": 10**20}])
+def test_nesting_past_the_limit_is_reported_alike_by_the_lax_and_exact_readers(tmp_path, depth, extra):
+    """One nesting limit (reader.MAX_NESTING) on every path: orjson takes 1024 levels and
+    json.loads fewer, depending on the call stack, so a deep record with a 19-digit run (the
+    exact reader's stdlib path) or a rounded integer (the scan's exact re-read) was kept by
+    one reader and dropped by the other, or crashed the scan (found by an outside review); it is orjson's own, which json.loads is given the room to reach."""
+    line = json.dumps({**RECS[1], **extra, "deep": 0})
+    line = line[:-2] + "[" * depth + "1" + "]" * depth + "}"  # written as text: json.dumps would recurse too deep
+    path = tmp_path / "a.ndjson"
+    path.write_text(_ndjson([RECS[1]]) + line + "\n")
+    exact_report, lax_report = ReadReport(), ReadReport()
+    exact = list(iter_records([str(path)], report=exact_report))
+    lax = list(iter_records([str(path)], report=lax_report, exact_numbers=False))
+    assert [r.line for r in lax] == [r.line for r in exact] == ([1, 2] if depth + 1 <= reader.MAX_NESTING else [1])
+    assert lax_report.problems == exact_report.problems
+    if depth + 1 > reader.MAX_NESTING:
+        assert [p.message for p in lax_report.problems] == ["not JSON: nested too deeply"]
+
+
+@pytest.mark.parametrize("line", ['{"eventTime": 100000000000000000000}', "100000000000000000000",
+                                  '{"eventTime": [100000000000000000000]}'])
+def test_a_rejected_record_is_reported_with_its_exact_values_by_the_lax_reader(tmp_path, line):
+    path = tmp_path / "a.ndjson"
+    path.write_text(_ndjson([RECS[1]]) + line + "\n")
+    exact_report, lax_report = ReadReport(), ReadReport()
+    list(iter_records([str(path)], report=exact_report))
+    list(iter_records([str(path)], report=lax_report, exact_numbers=False))
+    assert lax_report.problems == exact_report.problems and len(lax_report.problems) == 1
+    assert "1e+20" not in lax_report.problems[0].message

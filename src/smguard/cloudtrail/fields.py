@@ -40,6 +40,7 @@ from sys import intern
 from typing import Any
 
 from smguard.cloudtrail import addon
+from smguard.cloudtrail.reader import loads_deep, with_room
 
 Event = dict[str, Any]  # values: str | list[str]; "_time": float
 
@@ -221,7 +222,25 @@ def _flatten_record(rec: Any, record: dict[str, Any], null_value: str | None, wa
         record = exact_record(rec)
         event = {}
         _flatten_dict(record, "", event, null_value, walk)
+    except RecursionError:  # a record nested deeper than the stack allows: walked again with room
+        event = {}
+        with_room(_flatten_record_exactly, rec, record, null_value, walk, event)
+        record = event.pop(_RECORD)
     return record, event
+
+
+_RECORD = "\x00record"  # where _flatten_record_exactly leaves the record it flattened
+
+
+def _flatten_record_exactly(rec: Any, record: dict[str, Any], null_value: str | None, walk: Walk,
+                            event: Event) -> None:
+    try:
+        _flatten_dict(record, "", event, null_value, walk)
+    except _MaybeRounded:
+        record = exact_record(rec)
+        event.clear()
+        _flatten_dict(record, "", event, null_value, walk)
+    event[_RECORD] = record
 
 
 _MINUTE_CACHE: dict[str, tuple[int, dict[str, str]]] = {}
@@ -476,8 +495,8 @@ def exact_record(rec: Any) -> dict[str, Any]:
     """
     raw = getattr(rec, "raw", None)
     if type(raw) is str:
-        return json.loads(raw, parse_float=_ExactFloat, parse_constant=_ExactFloat)  # type: ignore[no-any-return]
-    return _exact_floats(getattr(rec, "record", rec))  # type: ignore[no-any-return]
+        return loads_deep(raw, parse_float=_ExactFloat, parse_constant=_ExactFloat)
+    return with_room(_exact_floats, getattr(rec, "record", rec))  # type: ignore[no-any-return]
 
 
 def _exact_floats(v: Any) -> Any:

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ def parse_line(raw: bytes, text: str) -> Any:
     refusal, or a line with 19 digits in a row, is parsed (or reported) by the stdlib.
     """
     if _LONG_RUN in raw.translate(_DIGITS_AS_ZERO):
-        return json.loads(text)
+        return loads_deep(text)
     return parse_line_lax(raw, text)
 
 
@@ -85,7 +86,7 @@ def parse_line_lax(raw: bytes, text: str) -> Any:
             return _orjson_loads(raw)
         except ValueError:
             pass
-    return json.loads(text)
+    return loads_deep(text)
 
 _TIME_RE = re.compile(
     r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?Z\Z"
@@ -525,9 +526,10 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
             except ValueError:
                 pass
             else:
-                if (got := _accept(rec, raw, source, lineno, sink, report)) is not None:
-                    yield got
-                continue
+                if type(rec) is dict and type(rec.get("eventTime")) is str:  # else reported below, exactly
+                    if (got := _accept(rec, raw, source, lineno, sink, report)) is not None:
+                        yield got
+                    continue
         if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
             sink.bad(source, lineno, f"too large: record over {MAX_RECORD_BYTES} bytes")
             while raw and not raw.endswith(b"\n"):  # skip the rest of this line
@@ -547,8 +549,15 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
             continue
         if lineno == 1 and at_start and text.startswith("\ufeff"):
             text = text[1:]
+        if stripped.count(b"[") + stripped.count(b"{") > MAX_NESTING and _nesting(stripped) > MAX_NESTING:
+            # one limit for every parser and path: orjson's own (it refuses deeper lines,
+            # which come here); json.loads is given the stack to reach it (loads_deep)
+            sink.bad(source, lineno, "not JSON: nested too deeply")
+            continue
         try:
             rec = parse(stripped, text)
+            if parse is not parse_line and not (type(rec) is dict and type(rec.get("eventTime")) is str):
+                rec = parse_line(stripped, text)  # a rejected record is reported with its exact values
         except ValueError as exc:
             reason = "truncated JSON" if _truncated(text) else "not JSON"
             sink.bad(source, lineno, f"{reason}: {exc}")
@@ -558,6 +567,55 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
             continue
         if (got := _accept(rec, text, source, lineno, sink, report)) is not None:
             yield got
+
+
+MAX_NESTING = 1024
+"""Arrays and objects nested deeper than this make a line "not JSON: nested too deeply"
+on every path: orjson's limit. json.loads's own limit depends on how deep in the call
+stack it runs (about 990 levels in a scan), so it is given room to reach this one
+(:func:`loads_deep`): a line one parser keeps, the other keeps too, and an exact
+re-read of a kept record cannot fail."""
+
+
+def with_room(fn: Any, *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)`` with the recursion limit raised for the call by twice
+    :data:`MAX_NESTING`: room for a walk over a record nested that deep (the parsers,
+    the flattening; a record is rejected past it), wherever the call stands."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + 2 * MAX_NESTING + 100)
+    try:
+        return fn(*args, **kw)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def loads_deep(text: str, **kw: Any) -> Any:
+    """:func:`json.loads` that parses every text nested up to :data:`MAX_NESTING` (the
+    callers reject deeper lines first)."""
+    return with_room(json.loads, text, **kw)
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (brackets inside strings
+    not counted); asked only of the rare line with more than MAX_NESTING brackets."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for b in raw:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def _truncated(text: str) -> bool:
