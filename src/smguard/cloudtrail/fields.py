@@ -212,35 +212,25 @@ def flatten(record: dict[str, Any], *, null_value: str | None = None) -> Event:
     return _flatten_record(record, record, null_value, _ALL)[1]
 
 
-def _flatten_record(rec: Any, record: dict[str, Any], null_value: str | None, walk: Walk) -> tuple[dict, Event]:
+def _flatten_record(rec: Any, record: dict[str, Any], null_value: str | None, walk: Walk,
+                    room: bool = False) -> tuple[dict, Event]:
     """The record (``rec``'s, exact when a lax parse may have rounded a number, see
-    :func:`exact_record`) and its flattened fields, as ``walk`` says."""
-    event: Event = {}
+    :func:`exact_record`) and its flattened fields, as ``walk`` says; a record nested
+    deeper than the stack allows is walked again with room (``room``: already given)."""
     try:
-        _flatten_dict(record, "", event, null_value, walk)
-    except _MaybeRounded:
-        record = exact_record(rec)
-        event = {}
-        _flatten_dict(record, "", event, null_value, walk)
-    except RecursionError:  # a record nested deeper than the stack allows: walked again with room
-        event = {}
-        with_room(_flatten_record_exactly, rec, record, null_value, walk, event)
-        record = event.pop(_RECORD)
+        event: Event = {}
+        try:
+            _flatten_dict(record, "", event, null_value, walk)
+        except _MaybeRounded:
+            record = exact_record(rec)
+            event = {}
+            _flatten_dict(record, "", event, null_value, walk)
+    except RecursionError:
+        if room:
+            raise
+        return with_room(_flatten_record, rec, getattr(rec, "record", record), null_value, walk,  # type: ignore[no-any-return]
+                         True)
     return record, event
-
-
-_RECORD = "\x00record"  # where _flatten_record_exactly leaves the record it flattened
-
-
-def _flatten_record_exactly(rec: Any, record: dict[str, Any], null_value: str | None, walk: Walk,
-                            event: Event) -> None:
-    try:
-        _flatten_dict(record, "", event, null_value, walk)
-    except _MaybeRounded:
-        record = exact_record(rec)
-        event.clear()
-        _flatten_dict(record, "", event, null_value, walk)
-    event[_RECORD] = record
 
 
 _MINUTE_CACHE: dict[str, tuple[int, dict[str, str]]] = {}

@@ -401,9 +401,11 @@ def _looks_like_records_file(fh: BinaryIO) -> bool:
     if newline < 0 and len(head) >= (1 << 16):
         return False  # one very long first line: NDJSON with a huge record, let the line reader judge
     try:
-        json.loads(first_line)
+        loads_deep(first_line)
     except ValueError:
         return newline >= 0  # a pretty-printed document spans lines
+    except RecursionError:
+        return False  # nested past any limit: the line reader reports it
     return False
 
 
