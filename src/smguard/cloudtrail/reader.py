@@ -551,11 +551,6 @@ def _read_ndjson(fh: BinaryIO, source: str, sink: _Sink, report: ReadReport, *,
             continue
         if lineno == 1 and at_start and text.startswith("\ufeff"):
             text = text[1:]
-        if stripped.count(b"[") + stripped.count(b"{") > MAX_NESTING and _nesting(stripped) > MAX_NESTING:
-            # one limit for every parser and path: orjson's own (it refuses deeper lines,
-            # which come here); json.loads is given the stack to reach it (loads_deep)
-            sink.bad(source, lineno, "not JSON: nested too deeply")
-            continue
         try:
             rec = parse(stripped, text)
             if parse is not parse_line and not (type(rec) is dict and type(rec.get("eventTime")) is str):
@@ -591,31 +586,36 @@ def with_room(fn: Any, *args: Any, **kw: Any) -> Any:
         sys.setrecursionlimit(old)
 
 
-def loads_deep(text: str, **kw: Any) -> Any:
-    """:func:`json.loads` that parses every text nested up to :data:`MAX_NESTING` (the
-    callers reject deeper lines first)."""
+def loads_deep(text: str | bytes, **kw: Any) -> Any:
+    """:func:`json.loads` held to :data:`MAX_NESTING`, orjson's limit: a text nested
+    deeper raises RecursionError (what the reader reports as "nested too deeply"), any
+    other is parsed with room on the stack. Only the stdlib path pays the check: orjson
+    refuses deeper texts itself."""
+    s = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if s.count("[") + s.count("{") > MAX_NESTING and _nesting(s) > MAX_NESTING:
+        raise RecursionError(f"nested deeper than {MAX_NESTING} levels")
     return with_room(json.loads, text, **kw)
 
 
-def _nesting(raw: bytes) -> int:
+def _nesting(text: str) -> int:
     """The deepest nesting of arrays and objects in a JSON text (brackets inside strings
-    not counted); asked only of the rare line with more than MAX_NESTING brackets."""
+    not counted); asked only of the rare text with more than MAX_NESTING brackets."""
     depth = deepest = 0
     in_str = escaped = False
-    for b in raw:
+    for c in text:
         if in_str:
             if escaped:
                 escaped = False
-            elif b == 0x5C:  # backslash
+            elif c == "\\":
                 escaped = True
-            elif b == 0x22:
+            elif c == '"':
                 in_str = False
-        elif b == 0x22:
+        elif c == '"':
             in_str = True
-        elif b in (0x5B, 0x7B):
+        elif c in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif b in (0x5D, 0x7D):
+        elif c in "]}":
             depth -= 1
     return deepest
 

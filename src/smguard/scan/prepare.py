@@ -51,7 +51,7 @@ class Preparer:
         self.filter_fields = list(filter_fields) + list(filter_fields)[::-1]
         # candidate set -> (getters of the fields its raw filters read, candidates kept per
         # their values), None when some candidate has no raw filters
-        self._raw_filter_for: dict[tuple[int, ...], tuple[tuple, dict] | None] = {}
+        self._raw_filter_for: dict[tuple[int, ...], tuple[tuple, dict, tuple[str, ...]] | None] = {}
         # candidate set -> (the fields its event filters read, candidates kept per their values)
         self._ev_filter_for: dict[tuple[int, ...], tuple[tuple[str, ...], dict] | None] = {}
         self.fields = list(fields) + list(fields)[::-1]
@@ -89,11 +89,11 @@ class Preparer:
                 if flt is _NONE:
                     flt = self._raw_filter(key)
                 if flt is not None:  # every candidate has raw filters: one read, one lookup
-                    getters, memo = flt
+                    getters, memo, fields = flt
                     record = rec.record
                     values = tuple([g(record) for g in getters])
                     kept = memo.get(values)
-                    key = kept if kept is not None else self._raw_kept(key, values, memo)
+                    key = kept if kept is not None else self._raw_kept(key, fields, values, memo)
                     asked = True
             if key:
                 extract = extract_for.get(key)
@@ -110,27 +110,27 @@ class Preparer:
         if n:
             yield n, lo, hi, items
 
-    def _raw_filter(self, key: tuple[int, ...]) -> tuple[tuple, dict] | None:
+    def _raw_filter(self, key: tuple[int, ...]) -> tuple[tuple, dict, tuple[str, ...]] | None:
         """For a candidate set whose every detection has raw filters: the getters of all
-        the fields they read (each field once) and an empty table of the candidates kept
-        per combination of values; None (also remembered) when one has none."""
+        the fields they read (each field once), an empty table of the candidates kept per
+        combination of values, and the fields; None (also remembered) when one has none."""
         rejects = self.raw_rejects
         if all(map(rejects.__getitem__, key)):  # (each a function or None)
             fields = tuple(dict.fromkeys(f for i in key for f in self.filter_fields[i]))
-            got: tuple[tuple, dict] | None = (tuple(raw_getter(f) for f in fields), {})
+            got: tuple[tuple, dict, tuple[str, ...]] | None = (tuple(raw_getter(f) for f in fields), {}, fields)
         else:
             got = None
         self._raw_filter_for[key] = got
         return got
 
-    def _raw_kept(self, key: tuple[int, ...], values: tuple, memo: dict) -> tuple[int, ...]:
-        """The candidates whose raw filters keep a record whose fields (those of
-        :meth:`_raw_filter`, in its order) read ``values``, remembered in ``memo``.
+    def _raw_kept(self, key: tuple[int, ...], fields: tuple[str, ...], values: tuple, memo: dict) -> tuple[int, ...]:
+        """The candidates whose raw filters keep a record whose ``fields`` (those of
+        :meth:`_raw_filter`) read ``values``, remembered in ``memo``.
 
         Each detection decides from its own fields' values alone, so the candidates kept
         depend only on all of theirs: one lookup per record instead of one read and one
         lookup per detection. Every value is a string, None or UNKNOWN, all hashable."""
-        at = dict(zip(tuple(dict.fromkeys(f for i in key for f in self.filter_fields[i])), values, strict=True))
+        at = dict(zip(fields, values, strict=True))
         rejects, filter_fields = self.raw_rejects, self.filter_fields
         kept = tuple([i for i in key if not rejects[i](tuple([at[f] for f in filter_fields[i]]))])
         if len(memo) > 50_000:
